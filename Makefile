@@ -1,0 +1,168 @@
+# libagentinfer - build, test, install.
+#
+#   make                  library (static + shared) and build/bin/agentinfer
+#   make test             unit + integration tests and the ABI checks
+#   make test SANITIZE=1  the same under ASan + UBSan (in build-san/)
+#   make check-abi        exported symbols, static archive, header hygiene
+#   make fuzz             libFuzzer targets (clang), FUZZ_TIME seconds each
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by wildcard: a new lib/*.c, kernels file, examples/cli/*.c
+# or tests/unit/test_*.c is picked up without editing this file.
+
+VERSION  := 0.1.0
+SOMAJOR  := 0
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include
+BINDIR   ?= $(PREFIX)/bin
+
+CC       ?= cc
+AR       ?= ar
+LD       ?= ld
+OBJCOPY  ?= objcopy
+PKG_CONFIG ?= pkg-config
+
+ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+OPT      ?= -O2
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags openblas libzstd 2>/dev/null)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs openblas libzstd 2>/dev/null || echo -lopenblas -lzstd) -lm -lpthread
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 $(OPT) -g -fPIC -fvisibility=hidden -D_GNU_SOURCE $(WARN) $(SANFLAGS)
+LIB_CFLAGS  := $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels $(DEPS_CFLAGS) $(CFLAGS)
+
+# ---- sources ---------------------------------------------------------------
+LIB_SRC := $(wildcard lib/*.c) $(wildcard kernels/*.c) $(wildcard kernels/ref/*.c)
+ifeq ($(ARCH),x86_64)
+LIB_SRC += $(wildcard kernels/x86/*.c)
+endif
+ifeq ($(ARCH),aarch64)
+LIB_SRC += $(wildcard kernels/arm/*.c)
+endif
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+
+CLI_SRC := $(wildcard examples/cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
+TEST_COMMON_SRC := $(wildcard tests/common/*.c)
+TEST_COMMON_OBJ := $(TEST_COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+SO_REAL := libagentinfer.so.$(VERSION)
+SO_NAME := libagentinfer.so.$(SOMAJOR)
+STATIC  := $(BUILD)/libagentinfer.a
+SHARED  := $(BUILD)/$(SO_REAL)
+INTERNAL := $(BUILD)/libagentinfer_internal.a
+CLI     := $(BUILD)/bin/agentinfer
+
+.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples
+all: lib $(CLI)
+lib: $(STATIC) $(SHARED)
+
+# ---- compile ---------------------------------------------------------------
+# ISA-specific kernel files get their own flags, and only they do.
+ISA_avx2    := -mavx2 -mfma -mf16c
+ISA_avx512  := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
+ISA_dotprod := -march=armv8.2-a+dotprod
+
+isa_flags = $(if $(filter %_avx2.c,$1),$(ISA_avx2),$(if $(filter %_avx512.c,$1),$(ISA_avx512),$(if $(filter %_dotprod.c,$1),$(ISA_dotprod))))
+
+$(BUILD)/obj/lib/%.o $(BUILD)/obj/kernels/%.o: CF = $(LIB_CFLAGS)
+$(BUILD)/obj/examples/%.o: CF = $(BASE_CFLAGS) -Iinclude $(CFLAGS)
+$(BUILD)/obj/tests/%.o: CF = $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels -Itests/common $(CFLAGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CF) $(call isa_flags,$<) -MMD -MP -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d)
+
+# ---- libraries ---------------------------------------------------------------
+# The static archive holds one relocatable object in which every hidden symbol
+# has been made local, so it exports exactly what the shared library does.
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $(BUILD)/agentinfer-all.o $(LIB_OBJ)
+	$(OBJCOPY) --localize-hidden $(BUILD)/agentinfer-all.o
+	rm -f $@ && $(AR) rcs $@ $(BUILD)/agentinfer-all.o
+
+# Unit tests link the plain objects so that they can reach ai__ internals.
+$(INTERNAL): $(LIB_OBJ)
+	rm -f $@ && $(AR) rcs $@ $(LIB_OBJ)
+
+$(SHARED): $(LIB_OBJ) lib/agentinfer.map
+	$(CC) -shared $(SANFLAGS) -o $@ $(LIB_OBJ) -Wl,-soname,$(SO_NAME) \
+	  -Wl,--version-script=lib/agentinfer.map -Wl,--no-undefined \
+	  -Wl,-z,relro,-z,now $(DEPS_LIBS)
+	ln -sf $(SO_REAL) $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(BUILD)/libagentinfer.so
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(DEPS_LIBS)
+
+# ---- tests -------------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_COMMON_OBJ) $(INTERNAL)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels -Itests/common $(CFLAGS) -MMD -MP \
+	  -o $@ $< $(TEST_COMMON_OBJ) $(INTERNAL) -lcmocka $(DEPS_LIBS)
+
+-include $(UNIT_BIN:=.d)
+
+unit: $(UNIT_BIN)
+
+test: all unit check-abi
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run.sh
+
+check-abi: $(STATIC) $(SHARED)
+	BUILD=$(BUILD) CC=$(CC) sh tests/abi/check.sh
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------------
+# The library is rebuilt with clang in build-fuzz/ (ISA files keep their own
+# flags), then each tests/fuzz/*_fuzz.c is linked against it with libFuzzer.
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_SRC  := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT=-O1 \
+	  SANFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libagentinfer_internal.a
+	set -e; for f in $(FUZZ_SRC); do \
+	  $(FUZZ_CC) -std=c11 -g -O1 -D_GNU_SOURCE $(FUZZ_SAN) -fsanitize=fuzzer \
+	    -Iinclude -Ilib -Ikernels $$f build-fuzz/libagentinfer_internal.a \
+	    -o build-fuzz/$$(basename $$f .c) $(DEPS_LIBS); done
+fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+# ---- install -----------------------------------------------------------------
+$(BUILD)/agentinfer.pc: pkgconfig/agentinfer.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all $(BUILD)/agentinfer.pc
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
+	install -m 644 include/agentinfer.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SO_REAL) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libagentinfer.so
+	install -m 644 $(BUILD)/agentinfer.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/agentinfer.h $(DESTDIR)$(LIBDIR)/libagentinfer.* \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/agentinfer.pc $(DESTDIR)$(BINDIR)/agentinfer
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,38 @@
+/* main.c - subcommand dispatch and --help for the agentinfer program. */
+#include "cli.h"
+
+#include <string.h>
+
+static const cli_cmd commands[] = {
+    {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    /* later subcommands are added here, one line each */
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: agentinfer COMMAND [ARGS...]\n\n"
+               "libagentinfer %s: local inference for AI agents.\n\ncommands:\n",
+            ai_version_string());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'agentinfer COMMAND --help' for a command's options.\n"
+               "Exit status: 0 ok, 1 usage error, 2 bad input.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("agentinfer %s\n", ai_version_string());
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "agentinfer: unknown command '%s' (see agentinfer --help)\n", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,294 @@
+/*
+ * agentinfer.h - the public contract of libagentinfer.
+ *
+ * libagentinfer is an embeddable C library for running local AI agents: load a
+ * GGUF model, tokenize, generate, embed, render the model's chat template and
+ * turn the model's output into structured tool calls.
+ *
+ * This header is the whole public API: anything not declared here is private
+ * and may change at any time.  It reads top-down, from simple to advanced:
+ *
+ *   1. version            5. model (GGUF loading, metadata, tensors)
+ *   2. status codes       6. tokenizer
+ *   3. memory, logging    7. session and generation
+ *   4. options            8. embeddings, chat templates, tool calls
+ *
+ * Conventions that hold for every call (read these once):
+ *
+ *  - Errors.  Every call that can fail returns an ai_status; results come back
+ *    through out-parameters.  AI_OK is 0 and every error is negative.
+ *  - Ownership.  Handles are opaque and come in create/free pairs; every
+ *    *_free() accepts NULL.  Input strings and buffers are copied by the call
+ *    that takes them.  A returned `const char *` is owned by the handle it came
+ *    from (or is static) and its lifetime is stated next to the call.  Memory
+ *    the library allocates for the caller is released with ai_free().
+ *  - Caller buffers.  Bulk output is written to `(buf, cap, size_t *needed)`:
+ *    when `cap` is too small the call returns AI_E_RANGE and `*needed` holds the
+ *    size that would have been enough.  Text output is NUL-terminated and
+ *    `*needed` counts the terminator.
+ *  - Text.  All text is UTF-8; paths too.
+ *  - Threads.  An ai_model is read-only after load and may be shared by any
+ *    number of threads.  Every other handle is used by one thread at a time.
+ *    No global initialisation is required.
+ *  - Error messages.  Calls that have no handle yet fill an optional caller
+ *    buffer `(char *err, size_t err_cap)`: err may be NULL; otherwise at most
+ *    err_cap bytes are written, always NUL-terminated.
+ *
+ * Binary compatibility: the library follows semantic versioning with the
+ * SONAME major equal to AI_VERSION_MAJOR.  Enum values below are ABI: they are
+ * only ever appended, never renumbered.  No struct is passed by value and no
+ * call is variadic, so the header binds cleanly through any FFI.
+ */
+#ifndef AGENTINFER_H
+#define AGENTINFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* AI_API marks exported symbols.  It stands before the return type, never
+ * around the name, so that `ai_name(` stays greppable. */
+#if defined(_WIN32) && defined(AI_BUILDING_DLL)
+#define AI_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define AI_API __attribute__((visibility("default")))
+#else
+#define AI_API
+#endif
+
+/* ==========================================================================
+ * 1. Version
+ * ========================================================================== */
+
+#define AI_VERSION_MAJOR 0
+#define AI_VERSION_MINOR 1
+#define AI_VERSION_PATCH 0
+#define AI_VERSION_STRING "0.1.0"
+/* MAJOR*1000000 + MINOR*1000 + PATCH, as SQLite does. */
+#define AI_VERSION_NUMBER                                                      \
+    (AI_VERSION_MAJOR * 1000000 + AI_VERSION_MINOR * 1000 + AI_VERSION_PATCH)
+
+/* Runtime twins of the macros above: a binding compares them with the header
+ * it was written against.  The string is static.  Thread-safe.  Since 0.1. */
+AI_API const char *ai_version_string(void);
+AI_API int32_t ai_version_number(void);
+
+/* ==========================================================================
+ * 2. Status codes
+ * ========================================================================== */
+
+/* Values are ABI: append only, never renumber, retired codes keep their slot. */
+typedef enum ai_status {
+    AI_OK = 0,
+    AI_DONE = 1,              /* a step/stream has no more output            */
+    AI_E_INVAL = -1,          /* invalid argument (NULL handle, bad value)   */
+    AI_E_NOMEM = -2,          /* out of memory                               */
+    AI_E_IO = -3,             /* file system error (missing path, ...)       */
+    AI_E_FORMAT = -4,         /* malformed input: GGUF, UTF-8, JSON, state   */
+    AI_E_RANGE = -5,          /* caller buffer too small; *needed is set     */
+    AI_E_UNKNOWN_OPT = -6,    /* option key unknown or of another type       */
+    AI_E_CANCELLED = -7,      /* a callback asked to stop                    */
+    AI_E_UNSUPPORTED = -8,    /* valid input this build cannot handle        */
+    AI_E_CONTEXT_FULL = -9,   /* the context window has no room left         */
+    AI_E_MISMATCH = -10,      /* state made by another model or version      */
+    AI_E_NOT_FOUND = -11,     /* no such key, tensor, token or entry         */
+    AI_E_INTERNAL = -12       /* a bug in the library; please report it      */
+} ai_status;
+
+/* A short static English description of a status ("invalid argument").
+ * Unknown values give "unknown status".  Thread-safe.  Since 0.1. */
+AI_API const char *ai_status_string(ai_status status);
+
+/* ==========================================================================
+ * 3. Memory and logging
+ * ========================================================================== */
+
+/* Releases memory that the library allocated for the caller (the calls that
+ * do so say "free with ai_free").  NULL is fine.  Since 0.1. */
+AI_API void ai_free(void *p);
+
+typedef enum ai_log_level {
+    AI_LOG_ERROR = 1,
+    AI_LOG_WARN = 2,
+    AI_LOG_INFO = 3,
+    AI_LOG_DEBUG = 4
+} ai_log_level;
+
+/* A log sink.  `msg` is one line without a trailing newline, valid only
+ * during the call.  It may be called from any thread that uses the library,
+ * but never twice at the same time; it must not call back into the library. */
+typedef void (*ai_log_fn)(int32_t level, const char *msg, void *user_data);
+
+/* Installs `fn` for every message at `max_level` or more important
+ * (AI_LOG_WARN passes errors and warnings).  fn == NULL silences the library,
+ * which is the default.  Thread-safe: the sink and its user_data change
+ * together.  Since 0.1. */
+AI_API void ai_log_set(ai_log_fn fn, int32_t max_level, void *user_data);
+
+/* ==========================================================================
+ * 4. Options
+ * ========================================================================== */
+
+/* An option bag: a set of typed key/value pairs read by the call it is given
+ * to (ai_model_load, ai_session_new, ...).  The call copies what it needs, so
+ * the bag may be freed or changed afterwards.  A call ignores keys that do not
+ * concern it.  One thread at a time. */
+typedef struct ai_opts ai_opts;
+
+/* Option keys.  The number range tells the value type (as in libcurl):
+ *   100-199 integer (int64_t), 200-299 double, 300-399 UTF-8 string (copied).
+ * Values are ABI: append only.  The name used by ai_opt_from_name() is given
+ * in quotes; the default follows "=". */
+typedef enum ai_opt {
+    /* model loading */
+    AI_OPT_USE_MMAP = 100,   /* "use_mmap" = 1: map the file; 0 reads it into memory */
+    /* sessions (see section 7) */
+    AI_OPT_N_THREADS = 101,  /* "n_threads" = number of online CPUs          */
+    AI_OPT_N_CTX = 102,      /* "n_ctx" = 4096 capped by the model's training context */
+    AI_OPT_N_BATCH = 103,    /* "n_batch" = 512: tokens per forward pass     */
+    AI_OPT_SEED = 104,       /* "seed" = 0xA6E57 (fixed, so runs repeat)     */
+    AI_OPT_TOP_K = 105,      /* "top_k" = 40; 0 disables                     */
+    AI_OPT_REPEAT_LAST_N = 106, /* "repeat_last_n" = 64: penalty window      */
+    AI_OPT_MAX_TOKENS = 107, /* "max_tokens" = 256: generation limit         */
+    AI_OPT_TEMPERATURE = 200, /* "temperature" = 0.8; 0 means greedy         */
+    AI_OPT_TOP_P = 201,      /* "top_p" = 0.95; 1 disables                   */
+    AI_OPT_MIN_P = 202,      /* "min_p" = 0.05; 0 disables                   */
+    AI_OPT_REPEAT_PENALTY = 203,   /* "repeat_penalty" = 1.0 (off)           */
+    AI_OPT_PRESENCE_PENALTY = 204, /* "presence_penalty" = 0.0 (off)         */
+    AI_OPT_FREQUENCY_PENALTY = 205, /* "frequency_penalty" = 0.0 (off)       */
+    AI_OPT_CHAT_TEMPLATE = 300 /* "chat_template": overrides the model's     */
+    /* sections 6-8 append their keys here */
+} ai_opt;
+
+/* Creates an empty bag (every option at its default).  Free with
+ * ai_opts_free().  Errors: AI_E_INVAL (out NULL), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_opts_new(ai_opts **out);
+AI_API void ai_opts_free(ai_opts *opts); /* NULL is fine */
+
+/* Typed setters.  A key of the wrong type or unknown to this library version
+ * gives AI_E_UNKNOWN_OPT (so a newer application still runs on an older
+ * library and can tell); a value out of the option's bounds gives
+ * AI_E_INVAL.  Strings are copied; NULL resets the option to its default. */
+AI_API ai_status ai_opts_set_int(ai_opts *opts, ai_opt key, int64_t value);
+AI_API ai_status ai_opts_set_double(ai_opts *opts, ai_opt key, double value);
+AI_API ai_status ai_opts_set_str(ai_opts *opts, ai_opt key, const char *utf8);
+
+/* Looks a key up by its name ("n_ctx"), for bindings and configuration
+ * files.  AI_E_UNKNOWN_OPT when no such option exists.  Since 0.1. */
+AI_API ai_status ai_opt_from_name(const char *name, ai_opt *out);
+
+/* ==========================================================================
+ * 5. Model: GGUF loading, metadata and tensors
+ * ========================================================================== */
+
+/* A loaded model: the GGUF file (memory-mapped unless AI_OPT_USE_MMAP is 0)
+ * plus what was derived from it.  Read-only after load: any number of threads
+ * may use one model at the same time. */
+typedef struct ai_model ai_model;
+
+/* Loads a GGUF file (versions 2 and 3).  Tensor data is used in place, never
+ * copied at load.  The file is validated strictly; any malformed input gives
+ * AI_E_FORMAT with a message naming the field and byte offset.
+ * Errors: AI_E_INVAL (NULL path/out), AI_E_IO (missing, unreadable, a
+ * directory), AI_E_FORMAT, AI_E_UNSUPPORTED (e.g. big-endian files),
+ * AI_E_NOMEM.  On error *out is NULL.  `opts` may be NULL.  Since 0.1. */
+AI_API ai_status ai_model_load(const char *path_utf8, const ai_opts *opts,
+                               ai_model **out, char *err, size_t err_cap);
+/* Unmaps and frees the model.  No session made from it may still exist.
+ * NULL is fine.  Since 0.1. */
+AI_API void ai_model_free(ai_model *model);
+
+/* GGUF metadata value types (the numbers are those of the file format). */
+typedef enum ai_meta_type {
+    AI_META_U8 = 0, AI_META_I8 = 1, AI_META_U16 = 2, AI_META_I16 = 3,
+    AI_META_U32 = 4, AI_META_I32 = 5, AI_META_F32 = 6, AI_META_BOOL = 7,
+    AI_META_STRING = 8, AI_META_ARRAY = 9, AI_META_U64 = 10, AI_META_I64 = 11,
+    AI_META_F64 = 12
+} ai_meta_type;
+
+/* Number of metadata keys.  0 for NULL.  Since 0.1. */
+AI_API size_t ai_model_meta_count(const ai_model *model);
+/* The key at index i (0 <= i < count), in file order.  The string is owned by
+ * the model.  Errors: AI_E_INVAL, AI_E_RANGE (i out of bounds).  Since 0.1. */
+AI_API ai_status ai_model_meta_key(const ai_model *model, size_t i,
+                                   const char **key);
+/* Type of a value; for arrays also the element type and length (otherwise
+ * elem_type is -1 and len 1).  Any out pointer may be NULL.
+ * Errors: AI_E_INVAL, AI_E_NOT_FOUND.  Since 0.1. */
+AI_API ai_status ai_model_meta_type(const ai_model *model, const char *key,
+                                    int32_t *type, int32_t *elem_type,
+                                    uint64_t *len);
+/* A value as text: strings as they are, numbers in decimal, booleans as
+ * true/false, arrays as JSON.  Errors: AI_E_INVAL, AI_E_NOT_FOUND, AI_E_RANGE
+ * (*needed set, including the NUL).  Since 0.1. */
+AI_API ai_status ai_model_meta_str(const ai_model *model, const char *key,
+                                   char *buf, size_t cap, size_t *needed);
+/* A value of any integer type or bool.  A u64 above INT64_MAX gives
+ * AI_E_RANGE.  Other types give AI_E_INVAL.  Since 0.1. */
+AI_API ai_status ai_model_meta_int(const ai_model *model, const char *key,
+                                   int64_t *value);
+/* A value of any numeric type.  Other types give AI_E_INVAL.  Since 0.1. */
+AI_API ai_status ai_model_meta_float(const ai_model *model, const char *key,
+                                     double *value);
+/* Length of an array value (AI_E_INVAL if the value is not an array). */
+AI_API ai_status ai_model_meta_arr_len(const ai_model *model, const char *key,
+                                       uint64_t *len);
+
+/* Tensor element types (the numbers are those of the GGUF format). */
+typedef enum ai_type {
+    AI_TYPE_F32 = 0, AI_TYPE_F16 = 1, AI_TYPE_Q4_0 = 2, AI_TYPE_Q4_1 = 3,
+    AI_TYPE_Q5_0 = 6, AI_TYPE_Q5_1 = 7, AI_TYPE_Q8_0 = 8, AI_TYPE_Q8_1 = 9,
+    AI_TYPE_Q2_K = 10, AI_TYPE_Q3_K = 11, AI_TYPE_Q4_K = 12, AI_TYPE_Q5_K = 13,
+    AI_TYPE_Q6_K = 14, AI_TYPE_Q8_K = 15, AI_TYPE_IQ2_XXS = 16,
+    AI_TYPE_IQ2_XS = 17, AI_TYPE_IQ3_XXS = 18, AI_TYPE_IQ1_S = 19,
+    AI_TYPE_IQ4_NL = 20, AI_TYPE_IQ3_S = 21, AI_TYPE_IQ2_S = 22,
+    AI_TYPE_IQ4_XS = 23, AI_TYPE_I8 = 24, AI_TYPE_I16 = 25, AI_TYPE_I32 = 26,
+    AI_TYPE_I64 = 27, AI_TYPE_F64 = 28, AI_TYPE_IQ1_M = 29, AI_TYPE_BF16 = 30,
+    AI_TYPE_TQ1_0 = 34, AI_TYPE_TQ2_0 = 35, AI_TYPE_MXFP4 = 39
+} ai_type;
+
+/* Lower-case name of a type ("q4_k"), static; NULL for an unknown value. */
+AI_API const char *ai_type_name(int32_t type);
+
+/* Number of tensors.  0 for NULL.  Since 0.1. */
+AI_API size_t ai_model_tensor_count(const ai_model *model);
+/* Tensor i, in file order: its name (owned by the model), ai_type, number of
+ * dimensions (1..4) and dimensions, fastest-varying first, written to the
+ * caller's array of 4 (unused entries are 1).  Any out pointer may be NULL.
+ * Errors: AI_E_INVAL, AI_E_RANGE (i out of bounds).  Since 0.1. */
+AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
+                                      const char **name, int32_t *type,
+                                      int32_t *n_dims, int64_t dims[4]);
+
+/* ==========================================================================
+ * 6. Tokenizer
+ * ========================================================================== */
+
+/* ==========================================================================
+ * 7. Session and generation
+ * ========================================================================== */
+
+/* ==========================================================================
+ * 8a. Embeddings
+ * ========================================================================== */
+
+/* ==========================================================================
+ * 8b. Chat templates
+ * ========================================================================== */
+
+/* ==========================================================================
+ * 8c. Tool calls
+ * ========================================================================== */
+
+/* ==========================================================================
+ * 9. System
+ * ========================================================================== */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AGENTINFER_H */
