@@ -1,0 +1,70 @@
+/*
+ * kernels.h - the internal interface between the runtime and the compute
+ * kernels (private; never included from include/).
+ *
+ * The runtime sees only the calls below.  Behind them, kernels/dispatch.c
+ * chooses once per process between the scalar reference (kernels/ref/, the
+ * truth every other variant is tested against) and the ISA variants
+ * (kernels/x86/, kernels/arm/).
+ *
+ * Numerics follow the reference engine (llama.cpp) so that logits agree:
+ * F16 weights meet activations rounded to f16, BF16 weights activations
+ * rounded to bf16, F32 weights f32 activations, and quantized weights meet
+ * activations quantized to 8-bit blocks (32-element blocks for the legacy
+ * types and IQ4_NL, 256-element blocks with per-16 sums for the k-quants and
+ * IQ4_XS) with integer multiply-accumulate.
+ */
+#ifndef AI_KERNELS_H
+#define AI_KERNELS_H
+
+#include "agentinfer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ai__pool ai__pool; /* lib/threads.h */
+
+/* ---- scalar conversions ----------------------------------------------- */
+float ai__f16_to_f32(uint16_t h);
+uint16_t ai__f32_to_f16(float f);   /* round to nearest even */
+float ai__bf16_to_f32(uint16_t h);
+uint16_t ai__f32_to_bf16(float f);  /* round to nearest even */
+
+/* ---- rows ----------------------------------------------------------------- */
+
+/* 1 when the type has dequantize, quantize and matmul support. */
+int ai__type_supported(uint32_t type);
+
+/* Converts n elements (a multiple of the block size) of `type` to f32.
+ * AI_E_UNSUPPORTED for a type without support, AI_E_INVAL for a bad n. */
+ai_status ai__dequant_row(uint32_t type, const void *src, float *dst, int64_t n);
+/* Quantizes n f32 values to `type` (round-to-nearest with the format's
+ * scale rules). */
+ai_status ai__quant_row(uint32_t type, const float *src, void *dst, int64_t n);
+
+/* ---- matrix multiplication -------------------------------------------- */
+
+/*
+ * Y = X * W^T, the product behind every linear layer:
+ *
+ *   y[b*ldy + r] = sum_{i<k} W[r][i] * x[b*k + i]   for r < n_rows, b < n_batch
+ *
+ *   w: n_rows rows of k elements of type wtype, row stride
+ *      ai__row_size(wtype, k) bytes (k must be a multiple of the block size)
+ *   x: n_batch rows of k floats, contiguous
+ *   y: n_batch rows, row stride ldy floats (ldy >= n_rows)
+ *
+ * n_batch == 1 is the matrix-vector case (token generation).  Work is split
+ * over the pool's threads (pool may be NULL: single-threaded).  Returns
+ * AI_E_UNSUPPORTED for an unsupported type, AI_E_INVAL for bad shapes,
+ * AI_E_NOMEM if scratch memory cannot be had.
+ */
+ai_status ai__matmul(ai__pool *pool, uint32_t wtype, const void *w,
+                     int64_t n_rows, int64_t k, const float *x,
+                     int64_t n_batch, float *y, int64_t ldy);
+
+/* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
+ * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
+const char *ai__kernels_name(void);
+
+#endif /* AI_KERNELS_H */
