@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The Makefile builds kernels/x86/ on x86_64 and kernels/arm/ on aarch64. */
+#if defined(__x86_64__)
+#define AI__HAVE_X86_KERNELS 1
+#endif
+
 enum { SET_REF, SET_AVX2, SET_AVX512, SET_NEON, N_SETS };
 static const char *const set_names[N_SETS] = {"ref", "avx2", "avx512", "neon"};
 

@@ -97,6 +97,17 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
                         const void *w, int64_t n_rows, int64_t k,
                         const float *x, int64_t n_batch, float *y, int64_t ldy);
 
+/* OpenBLAS is used where its headers were found at build time (the
+ * cross-compiled aarch64 build has none). */
+#if defined(__has_include)
+#if __has_include(<cblas.h>)
+#define AI__USE_BLAS 1
+#endif
+#endif
+
+/* Number of online CPUs, 1..1024: the default thread count (system.c). */
+int ai__default_threads(void);
+
 /* ---- reference pieces, also used by the variants for their tails --------- */
 
 /* Round half to even (the activation quantizers' "nearest"). */
