@@ -5,6 +5,8 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"tokenize", "print the token ids (or pieces) of a text", cmd_tokenize},
+    {"detokenize", "print the text of token ids", cmd_detokenize},
     /* later subcommands are added here, one line each */
 };
 
