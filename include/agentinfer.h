@@ -50,7 +50,8 @@ extern "C" {
 #endif
 
 /* AI_API marks exported symbols.  It stands before the return type, never
- * around the name, so that `ai_name(` stays greppable. */
+ * around the name, so that each function name followed by "(" stays
+ * greppable (tests/abi/check.sh depends on it). */
 #if defined(_WIN32) && defined(AI_BUILDING_DLL)
 #define AI_API __declspec(dllexport)
 #elif defined(__GNUC__) || defined(__clang__)
@@ -190,11 +191,14 @@ AI_API ai_status ai_opt_from_name(const char *name, ai_opt *out);
 typedef struct ai_model ai_model;
 
 /* Loads a GGUF file (versions 2 and 3).  Tensor data is used in place, never
- * copied at load.  The file is validated strictly; any malformed input gives
- * AI_E_FORMAT with a message naming the field and byte offset.
+ * copied at load (AI_OPT_USE_MMAP).  The file is validated strictly (bounds,
+ * counts, names, types, alignment, overlaps, duplicates); anything malformed
+ * or in a form this library does not read (another GGUF version, big-endian
+ * byte order) gives AI_E_FORMAT with a message naming the field and byte
+ * offset.  A file without tensors (a vocabulary-only GGUF) loads too.
  * Errors: AI_E_INVAL (NULL path/out), AI_E_IO (missing, unreadable, a
- * directory), AI_E_FORMAT, AI_E_UNSUPPORTED (e.g. big-endian files),
- * AI_E_NOMEM.  On error *out is NULL.  `opts` may be NULL.  Since 0.1. */
+ * directory), AI_E_FORMAT, AI_E_NOMEM.  On error *out is NULL.  `opts` may
+ * be NULL.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_model_load(const char *path_utf8, const ai_opts *opts,
                                ai_model **out, char *err, size_t err_cap);
 /* Unmaps and frees the model.  No session made from it may still exist.
