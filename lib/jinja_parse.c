@@ -11,6 +11,7 @@
  * The parser is recursive descent with Jinja's operator precedence.
  */
 #include "jinja_int.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1140,7 +1141,7 @@ ai_status ai__jtpl_parse(const char *src, size_t len, ai__jtpl **out, char *err,
         return AI_E_INVAL;
     }
     *out = NULL;
-    if (!ai__ju8_valid(src, len)) {
+    if (!ai__utf8_valid(src, len)) {
         ai__set_err(err, err_cap, "template is not valid UTF-8");
         return AI_E_FORMAT;
     }

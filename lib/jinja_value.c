@@ -1,6 +1,7 @@
 /* jinja_value.c - arena, template values, Python's str/repr/json forms,
  * UTF-8 helpers (see jinja_int.h). */
 #include "jinja_int.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -237,30 +238,6 @@ size_t ai__ju8_count(const char *s, size_t n) {
     return c;
 }
 
-int ai__ju8_valid(const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        if (c < 0x80) { i++; continue; }
-        size_t len;
-        uint32_t min;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
-        else return 0;
-        if (i + len > n) return 0;
-        uint32_t cp = c & (0x7F >> len);
-        for (size_t j = 1; j < len; j++) {
-            if ((p[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
-}
-
 size_t ai__ju8_put(char out[4], uint32_t cp) {
     if (cp < 0x80) { out[0] = (char)cp; return 1; }
     if (cp < 0x800) {
@@ -489,42 +466,11 @@ void ai__jv_write_str(ai__buf *b, ai__jv v) {
 
 /* ---- tojson -------------------------------------------------------------------- */
 
-/* Python json string escaping: ", \, \b \f \n \r \t short, other controls as
- * \u00XX; with ascii every non-ASCII code point as \uXXXX (surrogate pairs
- * above the BMP). */
+/* Strings are escaped by the JSON writer: ", \, \b \f \n \r \t short, other
+ * controls as \u00XX, and with ascii every non-ASCII code point as \uXXXX
+ * (surrogate pairs above the BMP), as Python's json.dumps does. */
 static void json_str(ai__buf *b, const char *s, size_t n, int ascii) {
-    ai__buf_putc(b, '"');
-    size_t i = 0, run = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default: break;
-        }
-        if (!esc && c >= 0x20 && (c < 0x80 || !ascii)) { i++; continue; }
-        ai__buf_put(b, s + run, i - run);
-        if (esc) { ai__buf_puts(b, esc); i++; }
-        else if (c < 0x20) { ai__buf_printf(b, "\\u%04x", c); i++; }
-        else {
-            uint32_t cp = ai__ju8_next(s, n, &i);
-            if (cp >= 0x10000) {
-                cp -= 0x10000;
-                ai__buf_printf(b, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
-            } else {
-                ai__buf_printf(b, "\\u%04x", cp);
-            }
-        }
-        run = i;
-    }
-    ai__buf_put(b, s + run, i - run);
-    ai__buf_putc(b, '"');
+    ai__json_write_str(b, s, n, ascii ? AI__JSON_W_ASCII : 0);
 }
 
 static void newline_indent(ai__buf *b, int indent, int level) {

@@ -35,6 +35,8 @@ static const spec specs[] = {
     {AI_OPT_PRESENCE_PENALTY, "presence_penalty", -100, 100},
     {AI_OPT_FREQUENCY_PENALTY, "frequency_penalty", -100, 100},
     {AI_OPT_CHAT_TEMPLATE, "chat_template", 0, 0},
+    {AI_OPT_CHAT_TIME, "chat_time", -1, 253402300799.0},
+    {AI_OPT_CHAT_VARS, "chat_vars", 0, 0},
 };
 
 typedef struct entry {
