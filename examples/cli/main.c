@@ -5,6 +5,7 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"chat-render", "render a conversation with the model's chat template", cmd_chat_render},
     /* later subcommands are added here, one line each */
 };
 
