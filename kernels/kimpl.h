@@ -74,6 +74,12 @@ typedef struct ai__type_ops {
 
 typedef struct ai__kset {
     const char *name;
+    /* Batches of at least this many rows go through OpenBLAS sgemm (weights
+     * dequantized to f32 in tiles, activations converted to their act form
+     * and back, so the numbers are those of the integer path up to float
+     * rounding); 0: never.  Set by dispatch.c for the ISA sets when BLAS is
+     * built in; the reference set never uses it. */
+    int64_t blas_min_batch;
     ai__act_fn act[ACT_KINDS];
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
 } ai__kset;
