@@ -92,6 +92,7 @@ extern const ai__kset ai__kset_ref;
 void ai__kset_fill_avx2(ai__kset *ks);
 void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
+void ai__kset_fill_neon_dotprod(ai__kset *ks); /* on top of neon when asimddp */
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
  * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */
