@@ -129,6 +129,14 @@ test: all unit check-abi
 check-abi: $(STATIC) $(SHARED)
 	BUILD=$(BUILD) CC=$(CC) sh tests/abi/check.sh
 
+# aarch64: the kernels and their tests cross-built and run under qemu-user
+test-arm:
+	sh tests/arm/run.sh
+
+# kernel throughput table (numbers, not a test; run on an idle machine)
+bench: $(CLI)
+	$(CLI) bench-kernels
+
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own
 # flags), then each tests/fuzz/*_fuzz.c is linked against it with libFuzzer.

@@ -499,6 +499,22 @@ AI_API ai_status ai_chat_render_template(const char *template_utf8,
  * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
 
+/* Writes a copy of the GGUF model at in_path to out_path with every 2-D
+ * weight tensor converted to `type` (an ai_type: f32, f16, bf16, q4_0, q4_1,
+ * q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs).  Tensors
+ * of one dimension (norms, biases) are written as F32, as are 2-D tensors
+ * whose rows are not a multiple of the type's block (32 or 256 elements);
+ * metadata is copied unchanged, except general.file_type.  Reads
+ * AI_OPT_N_THREADS from opts (may be NULL).  The output is written to a
+ * temporary name next to out_path and renamed at the end, so a failure
+ * leaves no partial file.  Errors: AI_E_INVAL (NULL path, same path twice),
+ * AI_E_UNSUPPORTED (type not in the list above, or an input tensor of a type
+ * that cannot be read), AI_E_IO, AI_E_FORMAT (malformed input, message names
+ * the field), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_model_quantize(const char *in_path, const char *out_path,
+                                   int32_t type, const ai_opts *opts,
+                                   char *err, size_t err_cap);
+
 /* Measures the compute kernels and returns a text report (several lines,
  * NUL-terminated; free with ai_free): the machine's read bandwidth, then per
  * weight type the matrix-vector throughput in GB/s of weights on

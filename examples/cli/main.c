@@ -5,6 +5,7 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"quantize", "rewrite a model with its weight matrices in another type", cmd_quantize},
     {"bench-kernels", "measure the compute kernels (GB/s, GOP/s)", cmd_bench_kernels},
     {"tokenize", "print the token ids (or pieces) of a text", cmd_tokenize},
     {"detokenize", "print the text of token ids", cmd_detokenize},
