@@ -25,7 +25,7 @@ typedef struct pair {
 /* A per-call direct-mapped cache in front of the vocabulary's merge table:
  * that table is megabytes (Llama 3: 280k merges) and every probe misses the
  * CPU cache, while the pairs a text asks for repeat a lot. */
-#define PAIR_CACHE 4096
+#define PAIR_CACHE 16384
 typedef struct pslot {
     uint64_t key;        /* (a << 32 | b) + 1; 0 = empty */
     uint32_t rank;       /* UINT32_MAX: no merge */
