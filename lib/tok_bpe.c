@@ -289,7 +289,7 @@ static void cache_put(wcache *c, const uint8_t *s, size_t n, uint64_t h, const i
     while (c->slot[i].h) i = (i + 1) & (c->cap - 1);
     c->slot[i] = (wslot){h, (uint32_t)c->keys_n, (uint32_t)n, (uint32_t)c->toks_n, (uint32_t)tn};
     memcpy(c->keys + c->keys_n, s, n);
-    memcpy(c->toks + c->toks_n, t, tn * sizeof *t);
+    if (tn) memcpy(c->toks + c->toks_n, t, tn * sizeof *t);
     c->keys_n += n;
     c->toks_n += tn;
     c->used++;
