@@ -160,8 +160,22 @@ typedef enum ai_opt {
     AI_OPT_REPEAT_PENALTY = 203,   /* "repeat_penalty" = 1.0 (off)           */
     AI_OPT_PRESENCE_PENALTY = 204, /* "presence_penalty" = 0.0 (off)         */
     AI_OPT_FREQUENCY_PENALTY = 205, /* "frequency_penalty" = 0.0 (off)       */
-    AI_OPT_CHAT_TEMPLATE = 300 /* "chat_template": overrides the model's     */
+    AI_OPT_CHAT_TEMPLATE = 300, /* "chat_template": overrides the model's    */
+    /* chat templates (see section 8b) */
+    AI_OPT_CHAT_TIME = 135,  /* "chat_time" = -1: the clock strftime_now() in a
+                                template reads, as Unix seconds (formatted as
+                                UTC); -1 uses the current local time        */
+    AI_OPT_CHAT_VARS = 306,  /* "chat_vars": a JSON object of extra template
+                                variables ({"enable_thinking": false})      */
     /* sections 6-8 append their keys here */
+    /* kernel benchmark (section 9) */
+    AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
+                                 matrix-vector runs (pick more than the L3) */
+    AI_OPT_BENCH_BATCH = 146, /* "bench_batch" = 512: rows of the
+                                 matrix-matrix runs                          */
+    AI_OPT_BENCH_TYPES = 147, /* "bench_types" = 0: bit (1 << ai_type) per
+                                 type to measure; 0 measures every type the
+                                 kernels support                            */
 } ai_opt;
 
 /* Creates an empty bag (every option at its default).  Free with
@@ -395,13 +409,106 @@ AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char 
  * 8b. Chat templates
  * ========================================================================== */
 
+/* A model carries its prompt format as a Jinja template in its GGUF metadata
+ * (`tokenizer.chat_template`).  These calls render a conversation with it,
+ * the way Hugging Face transformers' apply_chat_template() does: Jinja2 with
+ * trim_blocks and lstrip_blocks, the template variables `messages`, `tools`
+ * (the list, or none), `documents` (none), `add_generation_prompt`,
+ * `bos_token`, `eos_token`, the functions raise_exception() and
+ * strftime_now(), and `tojson` as Hugging Face defines it (non-ASCII kept,
+ * separators ", " and ": ", key order as given).
+ *
+ * Inputs are OpenAI-style JSON:
+ *   messages_json  an array of {"role": "system"|"user"|"assistant"|"tool",
+ *                  "content": ..., "tool_calls": [...], "tool_call_id": ...,
+ *                  "name": ..., "reasoning_content": ...}; every key is passed
+ *                  to the template as it is.
+ *   tools_json     NULL, "null", or an array of {"type": "function",
+ *                  "function": {"name", "description", "parameters"}}.
+ * Options read from `opts` (may be NULL): AI_OPT_CHAT_TEMPLATE (use this
+ * template instead of the model's), AI_OPT_CHAT_VARS (extra variables; they
+ * override the standard ones), AI_OPT_CHAT_TIME (pins strftime_now()).
+ *
+ * The renderer implements the subset of Jinja2 real chat templates use
+ * (statements for/if/set/macro/filter/break/continue, Python string and dict
+ * methods, the common filters and tests).  A template that raises, uses an
+ * unsupported feature or runs too long is an error, never a crash: every
+ * render has a step limit and a memory limit.
+ *
+ * Output is written to (out, cap, needed) as UTF-8 text plus a NUL; the text
+ * itself may contain NUL bytes when the messages do ("\u0000"), so use
+ * *needed - 1 as its length.  The error buffer (err, err_cap) gets one line:
+ * "line N: reason" for template errors, "line N: raise_exception: <the
+ * template's message>" when the template raises, or what is wrong with the
+ * JSON ("messages: ..." / "tools: ..." / "chat_vars: ...").
+ *
+ * Errors: AI_E_INVAL (NULL arguments, no template source at all),
+ * AI_E_FORMAT (malformed JSON or template, the template raised or failed
+ * while rendering), AI_E_UNSUPPORTED (the template uses a Jinja feature this
+ * library does not implement), AI_E_RANGE (cap too small; *needed set),
+ * AI_E_NOMEM.  Thread-safe: a model may be shared; each call is
+ * independent. */
+
+/* Flags for the render calls (OR them together). */
+typedef enum ai_chat_flag {
+    AI_CHAT_ADD_GENERATION_PROMPT = 1, /* end with the opening of an assistant
+                                          turn (add_generation_prompt=true)  */
+    AI_CHAT_PARSE_ARGUMENTS = 2        /* a tool call's "arguments" given as a
+                                          JSON string (OpenAI form) is parsed
+                                          into an object first, as most
+                                          templates expect an object        */
+} ai_chat_flag;
+
+/* Renders with the model's template, its BOS and EOS token texts (from the
+ * tokenizer metadata; "" when absent), or AI_OPT_CHAT_TEMPLATE.  A model
+ * without a template uses ChatML:
+ *   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... [<|im_start|>assistant\n]
+ * (tools are then not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
+ * set (BOS and EOS are then "").  Since 0.1. */
+AI_API ai_status ai_chat_render(const ai_model *model, const char *messages_json,
+                                const char *tools_json, const ai_opts *opts,
+                                uint32_t flags, char *out, size_t cap,
+                                size_t *needed, char *err, size_t err_cap);
+
+/* The same with a template given as text (for tests, and for applications
+ * that bring their own), and the BOS/EOS texts to expose (NULL means "").
+ * AI_OPT_CHAT_TEMPLATE in opts is ignored.  Since 0.1. */
+AI_API ai_status ai_chat_render_template(const char *template_utf8,
+                                         const char *bos_token,
+                                         const char *eos_token,
+                                         const char *messages_json,
+                                         const char *tools_json,
+                                         const ai_opts *opts, uint32_t flags,
+                                         char *out, size_t cap, size_t *needed,
+                                         char *err, size_t err_cap);
+
 /* ==========================================================================
  * 8c. Tool calls
  * ========================================================================== */
 
 /* ==========================================================================
- * 9. System
+ * 9. System: compute kernels, quantization, benchmark
  * ========================================================================== */
+
+/* One line describing the compute kernels this process uses, e.g.
+ * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
+ * threads=2 blas=openblas".  `kernels` is the set picked at first use from
+ * the CPU's features (ref, avx2, avx512, neon), which the environment
+ * variable AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the
+ * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
+ * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
+
+/* Measures the compute kernels and returns a text report (several lines,
+ * NUL-terminated; free with ai_free): the machine's read bandwidth, then per
+ * weight type the matrix-vector throughput in GB/s of weights on
+ * AI_OPT_BENCH_MIB of weights, and the matrix-matrix throughput in GOP/s for
+ * a batch of AI_OPT_BENCH_BATCH rows, next to a per-column loop of the
+ * matrix-vector kernel and a dequantize + BLAS sgemm path.  Uses
+ * AI_OPT_N_THREADS threads.  Takes seconds to minutes; the numbers are only
+ * meaningful on an otherwise idle machine.  Errors: AI_E_INVAL (out NULL),
+ * AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_system_bench(const ai_opts *opts, char **out);
 
 #ifdef __cplusplus
 }
