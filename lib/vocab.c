@@ -130,7 +130,7 @@ static int is_eog_text(const ai__token *t) {
     static const char *const names[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
         "<|eom_id|>", "<EOT>", "<|end_of_text|>", "<|return|>", "<|call|>",
-        "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+        "<\357\275\234end\342\226\201of\342\226\201sentence\357\275\234>", /* <｜end▁of▁sentence｜> */
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (t->len == strlen(names[i]) && !memcmp(t->text, names[i], t->len)) return 1;
