@@ -299,7 +299,8 @@ void ai__bpe_tokenize(const struct ai__vocab *v, const char *text, size_t len, a
     ai__u32vec cps = {0}, norm = {0}, ends = {0};
     work w = {0};
     wcache cache = {0};
-    w.pc = calloc(PAIR_CACHE, sizeof *w.pc); /* NULL only slows things down */
+    /* the pair cache pays off on long texts only (NULL just skips it) */
+    if (len >= 4096) w.pc = calloc(PAIR_CACHE, sizeof *w.pc);
     ai__utf8_to_cps(text, len, &cps);
     const uint32_t *c = cps.p;
     size_t n = cps.n;

@@ -140,8 +140,11 @@ int cmd_tokenize(int argc, char **argv) {
     }
     double dt = now() - t0, dc = cpu_now() - c0;
     if (st != AI_OK) {
-        fprintf(stderr, "agentinfer tokenize: %s\n", ai_status_string(st));
-        rc = st == AI_E_UNSUPPORTED ? EXIT_INPUT : EXIT_INPUT;
+        if (st == AI_E_UNSUPPORTED)
+            fprintf(stderr, "agentinfer tokenize: %s: the model has no supported tokenizer\n",
+                    model);
+        else fprintf(stderr, "agentinfer tokenize: %s\n", ai_status_string(st));
+        rc = EXIT_INPUT;
     } else if (bench) {
         double mb = (double)len * reps / 1e6;
         printf("bytes %zu tokens %zu reps %d wall_s %.3f cpu_s %.3f MB/s(cpu) %.2f "
@@ -228,7 +231,10 @@ int cmd_detokenize(int argc, char **argv) {
         fwrite(buf, 1, need - 1, stdout);
         putchar('\n');
     } else {
-        if (st == AI_E_INVAL)
+        if (st == AI_E_UNSUPPORTED)
+            fprintf(stderr, "agentinfer detokenize: %s: the model has no supported tokenizer\n",
+                    model);
+        else if (st == AI_E_INVAL)
             fprintf(stderr, "agentinfer detokenize: a token id is out of range (vocabulary "
                             "size %zu)\n", ai_vocab_size(m));
         else fprintf(stderr, "agentinfer detokenize: %s\n", ai_status_string(st));
