@@ -48,11 +48,13 @@ static size_t run(const uint32_t *c, size_t i, size_t e, int (*f)(uint32_t)) {
     return j - i;
 }
 
-/* 's|'t|'re|'ve|'m|'ll|'d, optionally ASCII case-insensitive. */
+/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: ASCII, plus U+017F
+ * LONG S, the one other character that case-folds to one of these letters. */
 static size_t contraction(const uint32_t *c, size_t i, size_t e, int ci) {
     if (c[i] != '\'' || i + 1 >= e) return 0;
     uint32_t a = c[i + 1];
     if (ci && a < 128) a |= 32;
+    if (ci && a == 0x17F) a = 's'; /* LONG S case-folds to s */
     if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
     if (i + 2 >= e) return 0;
     uint32_t b = c[i + 2];

@@ -49,16 +49,18 @@ int32_t ai__vocab_find(const struct ai__vocab *v, const char *s, size_t len) {
 }
 
 int64_t ai__vocab_merge(const struct ai__vocab *v, int32_t a, int32_t b, int32_t *merged) {
-    if (!v->merge_key) return -1;
+    if (!v->merges) return -1;
     uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    size_t i = (size_t)hash_pair(k) & v->merge_mask;
+    uint64_t h = hash_pair(k), bit = h >> (64 - AI__MERGE_BLOOM_BITS);
+    if (!(v->merge_bloom[bit >> 6] >> (bit & 63) & 1)) return -1;
+    size_t i = (size_t)h & v->merge_mask;
     for (;;) {
-        uint64_t e = v->merge_key[i];
-        if (e == k) {
-            *merged = v->merge_out[i];
-            return v->merge_rank[i];
+        const struct ai__merge *e = &v->merges[i];
+        if (e->key == k) {
+            *merged = e->out;
+            return e->rank;
         }
-        if (e == UINT64_MAX) return -1;
+        if (e->key == UINT64_MAX) return -1;
         i = (i + 1) & v->merge_mask;
     }
 }
@@ -82,9 +84,8 @@ void ai__vocab_free(struct ai__vocab *v) {
     if (!v) return;
     free(v->tokens);
     free(v->map.slot);
-    free(v->merge_key);
-    free(v->merge_rank);
-    free(v->merge_out);
+    free(v->merges);
+    free(v->merge_bloom);
     free(v->special);
     free(v);
 }
@@ -129,7 +130,7 @@ static int is_eog_text(const ai__token *t) {
     static const char *const names[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
         "<|eom_id|>", "<EOT>", "<|end_of_text|>", "<|return|>", "<|call|>",
-        "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+        "<\357\275\234end\342\226\201of\342\226\201sentence\357\275\234>", /* <｜end▁of▁sentence｜> */
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (t->len == strlen(names[i]) && !memcmp(t->text, names[i], t->len)) return 1;
@@ -186,11 +187,10 @@ static ai_status build_merges(struct ai__vocab *v, const ai__gguf_kv *kv, char *
     }
     size_t cap = pow2_at_least((size_t)kv->n * 2 + 2);
     v->merge_mask = cap - 1;
-    v->merge_key = malloc(cap * sizeof *v->merge_key);
-    v->merge_rank = malloc(cap * sizeof *v->merge_rank);
-    v->merge_out = malloc(cap * sizeof *v->merge_out);
-    if (!v->merge_key || !v->merge_rank || !v->merge_out) return AI_E_NOMEM;
-    memset(v->merge_key, 0xFF, cap * sizeof *v->merge_key);
+    v->merges = malloc(cap * sizeof *v->merges);
+    v->merge_bloom = calloc((size_t)1 << (AI__MERGE_BLOOM_BITS - 6), sizeof(uint64_t));
+    if (!v->merges || !v->merge_bloom) return AI_E_NOMEM;
+    for (size_t i = 0; i < cap; i++) v->merges[i].key = UINT64_MAX;
     size_t skipped = 0;
     char stack[512];
     for (uint64_t r = 0; r < kv->n; r++) {
@@ -219,12 +219,14 @@ static ai_status build_merges(struct ai__vocab *v, const ai__gguf_kv *kv, char *
             continue;
         }
         uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-        size_t i = (size_t)hash_pair(k) & v->merge_mask;
-        while (v->merge_key[i] != UINT64_MAX && v->merge_key[i] != k) i = (i + 1) & v->merge_mask;
-        if (v->merge_key[i] == k) continue; /* duplicate: the first rank wins */
-        v->merge_key[i] = k;
-        v->merge_rank[i] = (uint32_t)r;
-        v->merge_out[i] = m;
+        uint64_t h = hash_pair(k), bit = h >> (64 - AI__MERGE_BLOOM_BITS);
+        v->merge_bloom[bit >> 6] |= (uint64_t)1 << (bit & 63);
+        size_t i = (size_t)h & v->merge_mask;
+        while (v->merges[i].key != UINT64_MAX && v->merges[i].key != k) i = (i + 1) & v->merge_mask;
+        if (v->merges[i].key == k) continue; /* duplicate: the first rank wins */
+        v->merges[i].key = k;
+        v->merges[i].rank = (uint32_t)r;
+        v->merges[i].out = m;
     }
     if (skipped)
         ai__log(AI_LOG_WARN, "tokenizer: %zu of %llu merges name unknown tokens, ignored", skipped,
@@ -378,6 +380,14 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         }
         v->nl = v->byte_tok['\n'];
         if (v->nl < 0) v->nl = ai__vocab_find(v, "\n", 1);
+        for (int c = 0; c < 128; c++) v->spm_wall[c] = 1;
+        const uint32_t never = AI_TOKEN_ATTR_CONTROL | AI_TOKEN_ATTR_UNKNOWN | AI_TOKEN_ATTR_BYTE;
+        for (int32_t i = 0; i < v->n_tokens; i++) {
+            const ai__token *t = &v->tokens[i];
+            if ((t->attr & never) || t->len < 2) continue;
+            for (uint32_t j = 0; j < t->len; j++)
+                if ((uint8_t)t->text[j] < 128) v->spm_wall[(uint8_t)t->text[j]] = 0;
+        }
     } else if (type == AI__VOCAB_BPE) {
         for (int b = 0; b < 256; b++) {
             v->byte_chr_len[b] = (uint8_t)ai__utf8_encode(bytelevel_cp(b), v->byte_chr[b]);

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define AI__MERGE_BLOOM_BITS 22
+
 enum ai__vocab_type { AI__VOCAB_SPM = 1, AI__VOCAB_BPE = 2, AI__VOCAB_WPM = 3 };
 
 /* Byte-level BPE pre-tokenizers (tokenizer.ggml.pre), see tok_pre.c. */
@@ -53,10 +55,21 @@ struct ai__vocab {
     size_t max_token_len;     /* bytes */
 
     /* BPE merges: key (left << 32 | right) -> rank and merged token. */
-    uint64_t *merge_key;      /* UINT64_MAX = empty slot */
-    uint32_t *merge_rank;
-    int32_t *merge_out;
+    struct ai__merge {
+        uint64_t key;         /* UINT64_MAX = empty slot */
+        uint32_t rank;
+        int32_t out;
+    } *merges;                /* one 16-byte slot per probe: one cache line */
     size_t merge_mask;
+    /* A one-hash Bloom filter of the merge keys (AI__MERGE_BLOOM_BITS bits,
+     * 512 KiB): most pairs asked for have no merge, and the filter answers
+     * that from cache instead of a miss into the megabyte table. */
+    uint64_t *merge_bloom;
+
+    /* SentencePiece: ASCII bytes that no mergeable piece longer than one
+     * byte contains; no merge can cross such a character, so the text is
+     * merged in independent segments split there (keeps the heap small). */
+    uint8_t spm_wall[128];
 
     /* Per byte: SPM the <0xXX> token, BPE the token of the byte's
      * byte-level character; -1 when absent. */
