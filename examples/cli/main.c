@@ -5,6 +5,7 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"toolcalls", "parse a model output into content, reasoning and tool calls", cmd_toolcalls},
     /* later subcommands are added here, one line each */
 };
 
