@@ -301,12 +301,13 @@ static const rsn_tags *format_reasoning(int f, int alt) {
 }
 
 /* Tokens that end a turn; removed from the end of the text. */
-static const char *const stop_tokens[] = {
+const char *const ai__tc_stops[] = {
     "<|eom_id|>", "<|eot_id|>", "<|call|>", "<|return|>", "<|im_end|>", "<|endoftext|>",
     "</s>", "<|END_OF_TURN_TOKEN|>", "<end_of_turn>", "<turn|>", "<|end_of_text|>",
-    "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "[/TOOL_CALLS]",
-    "<|im_end|>", "<|eos|>",
+    ("<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"), "[/TOOL_CALLS]",
+    "<|eos|>",
 };
+const size_t ai__tc_n_stops = sizeof ai__tc_stops / sizeof ai__tc_stops[0];
 
 static int is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
@@ -315,9 +316,9 @@ static size_t strip_stops(const char *s, size_t n) {
         size_t m = n;
         while (m && is_ws(s[m - 1])) m--;
         int hit = 0;
-        for (size_t i = 0; i < sizeof stop_tokens / sizeof stop_tokens[0]; i++) {
-            size_t l = strlen(stop_tokens[i]);
-            if (l <= m && !memcmp(s + m - l, stop_tokens[i], l)) {
+        for (size_t i = 0; i < ai__tc_n_stops; i++) {
+            size_t l = strlen(ai__tc_stops[i]);
+            if (l <= m && !memcmp(s + m - l, ai__tc_stops[i], l)) {
                 n = m - l;
                 hit = 1;
                 break;

@@ -112,6 +112,10 @@ int ai__tc_py_value(const char *s, size_t n, size_t *pos, ai__json **out, char *
 int ai__tc_gemma_value(const char *s, size_t n, size_t *pos, ai__json **out, char *msg,
                        size_t msg_cap);
 
+/* Turn-ending tokens stripped from the end of the text (toolcall.c). */
+extern const char *const ai__tc_stops[];
+extern const size_t ai__tc_n_stops;
+
 /* Format ids are those of the public enum; these are for the table. */
 const char *ai__tc_format_name(int format);
 

@@ -26,14 +26,6 @@
 #define DS_CALL_END "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>"
 #define DS_SEP "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>"
 
-/* Stop tokens that toolcall.c strips from the end: their beginnings are
- * held back like markers. */
-static const char *const stops[] = {
-    "<|eom_id|>", "<|eot_id|>", "<|call|>", "<|return|>", "<|im_end|>", "<|endoftext|>", "</s>",
-    "<|END_OF_TURN_TOKEN|>", "<end_of_turn>", "<turn|>", "<|end_of_text|>",
-    "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "[/TOOL_CALLS]", "<|eos|>",
-};
-
 /* ---- small helpers ------------------------------------------------------ */
 
 static int is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -78,8 +70,9 @@ static void tail(tc *t, size_t a, const char *const *marks, size_t nm) {
             size_t o = overlap(t, a, marks[i]);
             if (o > hold) hold = o;
         }
-        for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
-            size_t o = overlap(t, a, stops[i]);
+        /* stop tokens are stripped from the end: hold their beginnings */
+        for (size_t i = 0; i < ai__tc_n_stops; i++) {
+            size_t o = overlap(t, a, ai__tc_stops[i]);
             if (o > hold) hold = o;
         }
         if (hold) t->pending = 1;
