@@ -141,12 +141,11 @@ static int json_call(tc *t, size_t p, ai__json *obj, int want_id) {
         ai__tc_fail(t, p, "a tool call must be a JSON object");
         return -1;
     }
-    const ai__json *o = obj, *fn = ai__json_get(obj, "function");
+    ai__json *o = obj, *fn = (ai__json *)ai__json_get(obj, "function");
     if (fn && fn->type == AI__JSON_OBJECT && !ai__json_get(obj, "name")) o = fn;
     const ai__json *name = ai__json_get(o, "name");
     if (!name) name = ai__json_get(o, "tool_name");
-    const ai__json *args = ai__json_get(o, "arguments");
-    if (!args) args = ai__json_get(o, "parameters");
+    int has_args = ai__json_get(o, "arguments") || ai__json_get(o, "parameters");
     const ai__json *id = want_id ? ai__json_get(obj, "id") : NULL;
     if (want_id && !id) id = ai__json_get(obj, "tool_call_id");
     if (!name || name->type != AI__JSON_STRING) {
@@ -154,7 +153,10 @@ static int json_call(tc *t, size_t p, ai__json *obj, int want_id) {
         ai__tc_fail(t, p, name ? "tool name is not a string" : "tool call without a name");
         return -1;
     }
-    ai__json *a = args ? ai__json_clone(args) : ai__json_new(AI__JSON_OBJECT);
+    /* the arguments move out of the parsed object (no copy) */
+    ai__json *a = !has_args ? ai__json_new(AI__JSON_OBJECT)
+                            : ai__json_get(o, "arguments") ? ai__json_take(o, "arguments")
+                                                          : ai__json_take(o, "parameters");
     if (!a) {
         ai__json_free(obj);
         t->nomem = 1;
@@ -260,11 +262,19 @@ typedef size_t (*block_fn)(tc *t, size_t at, int which);
 
 static void scan_tagged(tc *t, const char *const *starts, size_t ns, block_fn fn) {
     size_t pos = t->body;
+    /* next occurrence of each marker, searched again only once passed (a
+     * marker that never occurs is searched for once, not once per call) */
+    size_t next[4];
+    int known[4] = {0, 0, 0, 0};
     for (;;) {
         size_t best = FAILED;
         int which = -1;
         for (size_t i = 0; i < ns; i++) {
-            size_t f = find(t, pos, starts[i]);
+            if (!known[i] || (next[i] != FAILED && next[i] < pos)) {
+                next[i] = find(t, pos, starts[i]);
+                known[i] = 1;
+            }
+            size_t f = next[i];
             if (f != FAILED && (best == FAILED || f < best)) {
                 best = f;
                 which = (int)i;

@@ -22,6 +22,7 @@ typedef struct cli_cmd {
 /* Subcommands (one per file). */
 int cmd_info(int argc, char **argv);
 int cmd_toolcalls(int argc, char **argv);
+int cmd_bench_toolcalls(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);
 
 /* Helpers (util.c). */

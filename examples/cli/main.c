@@ -6,6 +6,7 @@
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
     {"toolcalls", "parse a model output into content, reasoning and tool calls", cmd_toolcalls},
+    {"bench-toolcalls", "measure tool-call parse throughput (MB/s, us per 4 kB)", cmd_bench_toolcalls},
     {"bench-kernels", "measure the compute kernels (GB/s, GOP/s)", cmd_bench_kernels},
     /* later subcommands are added here, one line each */
 };
