@@ -948,7 +948,7 @@ static size_t ds_block(tc *t, size_t p, int which) {
             if (q == FAILED) return FAILED;
             continue;
         }
-        if (!section && k > 0 && c == 0) return q;
+        if (!section && k > 0 && (c == 0 || (c == -1 && !t->partial))) return q;
         int e = at(t, q, DS_CALLS_END);
         if (section && e == 1 && k > 0) return q + strlen(DS_CALLS_END);
         if (c == -1 || e == -1 || q >= t->n) ai__tc_more(t, q, "the DeepSeek tool calls section");
