@@ -392,7 +392,7 @@ static void split_reasoning(tc *t, const rsn_tags *r, int think_open) {
 }
 
 ai_status ai__tc_run(tc *t, int format, const char *text, size_t len, const tc_tools *tools,
-                     int partial, int think_open) {
+                     int partial, int think_open, const tc_resume *rs) {
     memset(t, 0, sizeof *t);
     t->format = format;
     t->tools = tools;
@@ -402,11 +402,18 @@ ai_status ai__tc_run(tc *t, int format, const char *text, size_t len, const tc_t
     t->calls = ai__json_new(AI__JSON_ARRAY);
     if (!t->calls) return AI_E_NOMEM;
     const rsn_tags *r = format_reasoning(format, 0);
-    if (r) {
+    if (rs && partial) {
+        ai__buf_put(&t->content, rs->content, rs->content_len);
+        ai__buf_put(&t->reasoning, rs->reasoning, rs->reasoning_len);
+        t->body = t->rsn_end = rs->pos <= t->n ? rs->pos : t->n;
+    } else if (r) {
         split_reasoning(t, r, think_open);
         const rsn_tags *alt = format_reasoning(format, 1);
         if (alt && !t->reasoning.len && !t->pending) split_reasoning(t, alt, think_open);
     }
+    t->safe = t->body;
+    t->safe_content = t->content.len;
+    t->safe_calls = 0;
     if (!t->pending && !t->rsn_open) ai__tc_scan(t);
     if (t->nomem || t->content.oom || t->reasoning.oom) return AI_E_NOMEM;
     if (t->error) {
@@ -468,7 +475,7 @@ ai_status ai_toolcalls_parse(int32_t format, const char *text, size_t len,
         if (st != AI_OK) return st;
     }
     tc t;
-    ai_status st = ai__tc_run(&t, format, text, len, have_tools ? &tools : NULL, 0, 0);
+    ai_status st = ai__tc_run(&t, format, text, len, have_tools ? &tools : NULL, 0, 0, NULL);
     ai__buf b = {0};
     if (st == AI_OK) {
         ai__tc_write_result(&b, &t);

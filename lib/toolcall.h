@@ -64,16 +64,30 @@ typedef struct tc {
     int truncated;     /* final mode: the error is that the text ended early */
     int rsn_open;      /* partial: inside an unclosed reasoning block */
 
+    /* partial mode, formats with calls embedded in text: everything before
+     * `safe` is final (content bytes before it: safe_content, calls:
+     * safe_calls), so a later run may resume there */
+    size_t safe, safe_content, safe_calls;
+
     size_t body;       /* offset where the text after reasoning starts */
     size_t rsn_end;    /* end of the removed reasoning (for error content) */
 } tc;
 
+/* Where a partial run resumes: the scan starts at `pos` with the content
+ * and reasoning found before it (reasoning is not looked for again). */
+typedef struct tc_resume {
+    size_t pos;
+    const char *content, *reasoning;
+    size_t content_len, reasoning_len;
+} tc_resume;
+
 /* Runs the parse of text[0..len) in the given mode.  `think_open`: the
- * prompt already opened a reasoning block.  Fills t (free with
- * ai__tc_free).  Returns AI_OK or AI_E_NOMEM (malformed output is not an
- * error status: t->error says so). */
+ * prompt already opened a reasoning block.  `rs` (partial mode only, may be
+ * NULL): resume point of an earlier run.  Fills t (free with ai__tc_free).
+ * Returns AI_OK or AI_E_NOMEM (malformed output is not an error status:
+ * t->error says so). */
 ai_status ai__tc_run(tc *t, int format, const char *text, size_t len, const tc_tools *tools,
-                     int partial, int think_open);
+                     int partial, int think_open, const tc_resume *rs);
 void ai__tc_free(tc *t);
 
 /* Writes the result object {"content", "reasoning"?, "tool_calls", "error",

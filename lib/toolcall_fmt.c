@@ -267,6 +267,9 @@ static void scan_tagged(tc *t, const char *const *starts, size_t ns, block_fn fn
     size_t next[4];
     int known[4] = {0, 0, 0, 0};
     for (;;) {
+        t->safe = pos; /* everything before pos is final */
+        t->safe_content = t->content.len;
+        t->safe_calls = t->calls->n;
         size_t best = FAILED;
         int which = -1;
         for (size_t i = 0; i < ns; i++) {
