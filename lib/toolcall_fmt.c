@@ -1272,8 +1272,17 @@ static void scan_harmony(tc *t) {
         size_t m = find(t, h, "<|message|>");
         size_t ch = find(t, h, "<|channel|>");
         int header = st == 1 || at(t, p, "<|channel|>") == 1 ||
-                     (nmsg == 0 && ch != FAILED && m != FAILED && ch < m &&
+                     (nmsg == 0 && ch != FAILED && (m == FAILED || ch < m) &&
                       !memchr(t->s + p, '\n', ch - p) && ch - p < 128);
+        if (!header && nmsg == 0 && t->partial) {
+            /* " to=functions.f<|channel|>..." may still be arriving (the
+             * generation prompt ends in the role, so the recipient comes first) */
+            size_t q = skip_ws(t, p);
+            if (at(t, q, "to=") != 0) {
+                t->pending = 1;
+                return;
+            }
+        }
         if (!header) {
             if (st == -1 || at(t, p, "<|channel|>") == -1) {
                 t->pending = t->partial;
