@@ -48,6 +48,24 @@ static char *read_path(const char *path, size_t *len) {
     return b;
 }
 
+/* Offset of the first byte that is not part of well-formed UTF-8, or len. */
+static size_t utf8_bad_at(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (!n || i + n > len) return i;
+        unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        for (size_t k = 1; k < n; k++)
+            if (p[i + k] < (k == 1 ? lo : 0x80) || p[i + k] > (k == 1 ? hi : 0xBF)) return i;
+        i += n;
+    }
+    return len;
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage: agentinfer toolcalls --format NAME|auto [--tools FILE] [-m MODEL]\n"
                "                            [--template FILE] [--stream N] < TEXT\n\n"
@@ -164,6 +182,17 @@ int cmd_toolcalls(int argc, char **argv) {
             return EXIT_INPUT;
         }
     }
+    if (tools) { /* check the tools file first, for a message that says what is wrong */
+        ai_toolcall_stream *chk = NULL;
+        char err[256] = "";
+        ai_status st = ai_toolcall_stream_new(format, tools, 0, &chk, err, sizeof err);
+        ai_toolcall_stream_free(chk);
+        if (st != AI_OK) {
+            fprintf(stderr, "agentinfer toolcalls: %s: %s\n", tools_path, err[0] ? err : ai_status_string(st));
+            free(tools);
+            return EXIT_INPUT;
+        }
+    }
     size_t len = 0;
     char *text = read_all(stdin, &len);
     if (!text) {
@@ -184,10 +213,12 @@ int cmd_toolcalls(int argc, char **argv) {
         if (st == AI_OK) st = ai_toolcall_stream_finish(s);
         if (st == AI_OK && print_out(read_stream, s)) st = AI_E_NOMEM;
         if (st == AI_OK && print_out(result_stream, s)) st = AI_E_NOMEM;
-        if (st != AI_OK) {
+        if (st == AI_E_FORMAT)
+            fprintf(stderr, "agentinfer toolcalls: stdin is not valid UTF-8 at byte %zu\n",
+                    utf8_bad_at(text, len));
+        else if (st != AI_OK)
             fprintf(stderr, "agentinfer toolcalls: %s\n", err[0] ? err : ai_status_string(st));
-            rc = EXIT_INPUT;
-        }
+        if (st != AI_OK) rc = EXIT_INPUT;
         ai_toolcall_stream_free(s);
     } else {
         size_t need = 0;
@@ -199,10 +230,11 @@ int cmd_toolcalls(int argc, char **argv) {
         }
         if (st == AI_OK) puts(out);
         else {
-            fprintf(stderr, "agentinfer toolcalls: %s\n",
-                    st == AI_E_FORMAT ? (tools ? "stdin is not UTF-8 or the tools file is not a valid tools array"
-                                               : "stdin is not valid UTF-8")
-                                      : ai_status_string(st));
+            if (st == AI_E_FORMAT)
+                fprintf(stderr, "agentinfer toolcalls: stdin is not valid UTF-8 at byte %zu\n",
+                        utf8_bad_at(text, len));
+            else
+                fprintf(stderr, "agentinfer toolcalls: %s\n", ai_status_string(st));
             rc = EXIT_INPUT;
         }
         free(out);

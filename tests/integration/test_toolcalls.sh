@@ -54,6 +54,13 @@ printf '[{"name": }]' > "$tmp/badtools.json"
 printf 'a\377b' > "$tmp/in"
 "$AI_BIN" toolcalls --format hermes < "$tmp/in" >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] || bad "invalid UTF-8: not exit 2"
+grep -q "at byte 1" "$tmp/err" || bad "invalid UTF-8: $(cat "$tmp/err")"
+"$AI_BIN" toolcalls --format hermes --stream 1 < "$tmp/in" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] || bad "invalid UTF-8 streamed: not exit 2"
+printf '[{"name": }]' > "$tmp/badtools.json"
+printf 'x' > "$tmp/in"
+"$AI_BIN" toolcalls --format hermes --tools "$tmp/badtools.json" < "$tmp/in" >/dev/null 2>"$tmp/err"
+grep -q "badtools.json: tools: unexpected character at byte 10" "$tmp/err" || bad "tools message: $(cat "$tmp/err")"
 
 # --format auto from real templates and a model
 if [ -d "$AI_FIXTURES/templates" ]; then
