@@ -486,6 +486,139 @@ AI_API ai_status ai_chat_render_template(const char *template_utf8,
  * 8c. Tool calls
  * ========================================================================== */
 
+/* Turns a model's output into content, reasoning and tool calls.  The text
+ * is the decoded output after the generation prompt, special tokens rendered
+ * as text.  The result is one JSON object (UTF-8, compact):
+ *
+ *   {"content": str, "reasoning": str, "tool_calls": [{"name": str,
+ *    "arguments": {...}, "id": str}], "error": bool, "message": str}
+ *
+ *  - content: the text outside calls, reasoning and wrapper tokens, pieces
+ *    joined in order and trimmed at both ends.
+ *  - reasoning: only present when not empty.  A reasoning block is removed
+ *    before calls are looked for (markup inside it is never a call); a
+ *    closing tag with no opening tag before it means the prompt opened the
+ *    block, so everything before the tag is reasoning.
+ *  - tool_calls: in order; "arguments" is always an object (a JSON string
+ *    holding an object is decoded once); "id" only where the markup has one.
+ *    XML-style values are typed by the declared tools' parameter schemas.
+ *  - error: true when the output is malformed (truncated or invalid JSON,
+ *    unclosed markup, an empty name, a tool not among `tools_json`,
+ *    positional or non-literal pythonic arguments, arguments that are not an
+ *    object).  Then "tool_calls" is empty (never half a batch), "message"
+ *    says what and where, and "content" is the whole text minus a
+ *    well-formed reasoning block.  Malformed output is not an error status.
+ *
+ * Formats.  Values are ABI (append only); names are those of
+ * ai_toolcall_format_from_name().  See each model family in the comments. */
+typedef enum ai_toolcall_format {
+    AI_TOOLCALL_HERMES = 1,           /* "hermes": <tool_call>{json}</tool_call>; Qwen2.5/3, Hermes, Granite 4 */
+    AI_TOOLCALL_LLAMA3_JSON = 2,      /* "llama3_json": {"name", "parameters"}, <|python_tag|>; Llama 3.1-3.3 */
+    AI_TOOLCALL_PYTHONIC = 3,         /* "pythonic": [f(a=1), g()]; Llama 3.2 1B/3B, Llama 4 */
+    AI_TOOLCALL_LFM2 = 4,             /* "lfm2": <|tool_call_start|>[pythonic]<|tool_call_end|> */
+    AI_TOOLCALL_MISTRAL = 5,          /* "mistral": [TOOL_CALLS][{...}]; tokenizer < v11 */
+    AI_TOOLCALL_MISTRAL_V11 = 6,      /* "mistral_v11": [TOOL_CALLS]name[ARGS]{...} */
+    AI_TOOLCALL_QWEN3_CODER_XML = 7,  /* "qwen3_coder_xml": <function=N><parameter=k> */
+    AI_TOOLCALL_GEMMA4 = 8,           /* "gemma4": <|tool_call>call:N{k:v}<tool_call|> */
+    AI_TOOLCALL_FUNCTIONARY_V3_1 = 9, /* "functionary_v3_1": <function=N>{json}</function> */
+    AI_TOOLCALL_FUNCTIONARY_V3_2 = 10, /* "functionary_v3_2": N\n{json}>>>... */
+    AI_TOOLCALL_DEEPSEEK_R1 = 11,     /* "deepseek_r1": tool calls begin/sep, ```json``` */
+    AI_TOOLCALL_DEEPSEEK_V3_1 = 12,   /* "deepseek_v3_1": N<tool sep>{json} */
+    AI_TOOLCALL_GPT_OSS_HARMONY = 13, /* "gpt_oss_harmony": channels, to=functions.N */
+    AI_TOOLCALL_COMMAND_R = 14,       /* "command_r": <|START_ACTION|>[...]<|END_ACTION|> */
+    AI_TOOLCALL_GRANITE = 15,         /* "granite": <|tool_call|>[...]; Granite 3.x */
+    AI_TOOLCALL_KIMI_K2 = 16,         /* "kimi_k2": tool calls section, functions.N:IDX */
+    AI_TOOLCALL_GLM45 = 17,           /* "glm45": <tool_call>N<arg_key>k</arg_key>... */
+    AI_TOOLCALL_MINIMAX_M2 = 18,      /* "minimax_m2": <minimax:tool_call><invoke name=...> */
+    AI_TOOLCALL_FIREFUNCTION_V2 = 19, /* "firefunction_v2": " functools[...]" */
+    AI_TOOLCALL_GENERIC_JSON = 20     /* "generic_json": {"tool_call"|"tool_calls"|"response"} */
+} ai_toolcall_format;
+
+/* Looks a format up by its name (the quoted names above).  Errors:
+ * AI_E_INVAL (NULL argument), AI_E_NOT_FOUND (unknown name).  Thread-safe.
+ * Since 0.1. */
+AI_API ai_status ai_toolcall_format_from_name(const char *name, int32_t *format);
+
+/* The name of a format (static string), or NULL for an unknown value.
+ * Thread-safe.  Since 0.1. */
+AI_API const char *ai_toolcall_format_name(int32_t format);
+
+/* Picks the format from a chat template's source text (UTF-8, len bytes),
+ * with ordered substring rules, most specific first.  When no rule matches,
+ * returns AI_E_NOT_FOUND and sets *format to AI_TOOLCALL_GENERIC_JSON as a
+ * fallback the caller may use.  Errors: AI_E_INVAL.  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_toolcall_format_detect(const char *chat_template, size_t len,
+                                           int32_t *format);
+
+/* The same for a loaded model, from its "tokenizer.chat_template" metadata.
+ * Errors: AI_E_INVAL, AI_E_NOT_FOUND (no template, or no rule matched: then
+ * *format is AI_TOOLCALL_GENERIC_JSON).  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_model_toolcall_format(const ai_model *model, int32_t *format);
+
+/* Parses `text` (len bytes of UTF-8) in `format` and writes the result JSON
+ * described above to (out, cap), NUL-terminated.  `tools_json` is the OpenAI
+ * "tools" array ([{"type": "function", "function": {"name", "description",
+ * "parameters"}}]; bare {"name", "parameters"} objects are accepted too), or
+ * NULL for no name check and untyped XML values.  Errors: AI_E_INVAL (NULL
+ * pointers, unknown format), AI_E_FORMAT (text is not UTF-8, or tools_json is
+ * malformed), AI_E_RANGE (*needed set), AI_E_NOMEM.  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_toolcalls_parse(int32_t format, const char *text, size_t len,
+                                    const char *tools_json, char *out, size_t cap,
+                                    size_t *needed);
+
+/* Incremental parsing of output as it is generated.  Create a stream, feed
+ * it the text pieces in order (split anywhere, even inside a UTF-8
+ * character), and read what became certain after each feed:
+ *
+ *   {"content": str, "reasoning": str, "tool_calls": [...]}
+ *
+ * "content" and "reasoning" are deltas to append (reasoning only present
+ * when not empty); "tool_calls" holds the calls completed since the last
+ * read, each exactly as in the final result.  A tail that could be the start
+ * of a marker is held back until it is resolved, never shown as content.
+ * After ai_toolcall_stream_finish(), ai_toolcall_stream_result() gives the
+ * final result, which is always identical to ai_toolcalls_parse() of the
+ * whole text.  If that final result has "error": true, the deltas read so
+ * far were provisional: only execute the calls of the final result.
+ * One thread at a time per stream. */
+typedef struct ai_toolcall_stream ai_toolcall_stream;
+
+/* Stream flags. */
+typedef enum ai_toolcall_flag {
+    /* The prompt already opened a reasoning block (it ended in <think>):
+     * the text is parsed as if that format's opening tag came first. */
+    AI_TOOLCALL_REASONING_OPEN = 1
+} ai_toolcall_flag;
+
+/* Creates a stream.  tools_json as for ai_toolcalls_parse (copied).
+ * flags: 0 or AI_TOOLCALL_REASONING_OPEN.  Free with
+ * ai_toolcall_stream_free().  Errors: AI_E_INVAL (unknown format or flag),
+ * AI_E_FORMAT (tools_json malformed; message in err), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_toolcall_stream_new(int32_t format, const char *tools_json,
+                                        int32_t flags, ai_toolcall_stream **out,
+                                        char *err, size_t err_cap);
+/* Appends text.  Errors: AI_E_INVAL (NULL stream, or already finished),
+ * AI_E_FORMAT (the text so far is not UTF-8), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_toolcall_stream_feed(ai_toolcall_stream *stream, const char *text,
+                                         size_t len);
+/* Ends the text: runs the final strict parse.  Errors: AI_E_INVAL,
+ * AI_E_FORMAT (the text ends inside a UTF-8 character), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_toolcall_stream_finish(ai_toolcall_stream *stream);
+/* Writes the output that became certain since the last successful read (see
+ * above) and forgets it; on AI_E_RANGE (*needed set) it is kept.  After
+ * finish, the last read releases what was held back.  Errors: AI_E_INVAL,
+ * AI_E_RANGE.  Since 0.1. */
+AI_API ai_status ai_toolcall_stream_read(ai_toolcall_stream *stream, char *buf, size_t cap,
+                                         size_t *needed);
+/* Writes the final result (as ai_toolcalls_parse).  Errors: AI_E_INVAL
+ * (not finished yet), AI_E_RANGE.  Since 0.1. */
+AI_API ai_status ai_toolcall_stream_result(ai_toolcall_stream *stream, char *buf,
+                                           size_t cap, size_t *needed);
+/* Frees a stream.  NULL is fine.  Since 0.1. */
+AI_API void ai_toolcall_stream_free(ai_toolcall_stream *stream);
+
 /* ==========================================================================
  * 9. System: compute kernels, quantization, benchmark
  * ========================================================================== */
