@@ -52,7 +52,7 @@ struct ai__jdict;
 
 typedef struct ai__jv {
     int32_t t;    /* ai__jtype */
-    int32_t aux;  /* FUNC: which; STR: 1 when known to be ASCII only  */
+    int32_t aux;  /* FUNC: which; LIST: 1 for a tuple (repr only)     */
     union {
         int64_t i;                /* INT, BOOL                          */
         double f;                 /* FLOAT                              */

@@ -427,12 +427,13 @@ void ai__jv_write_repr(ai__buf *b, ai__jv v) {
     case AI__JV_STR: repr_str(b, v.u.s, v.n); return;
     case AI__JV_UNDEF: ai__buf_puts(b, "Undefined"); return;
     case AI__JV_LIST:
-        ai__buf_putc(b, '[');
+        ai__buf_putc(b, v.aux ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i) ai__buf_puts(b, ", ");
             ai__jv_write_repr(b, v.u.l->v[i]);
         }
-        ai__buf_putc(b, ']');
+        if (v.aux && v.u.l->n == 1) ai__buf_putc(b, ',');
+        ai__buf_putc(b, v.aux ? ')' : ']');
         return;
     case AI__JV_DICT:
         ai__buf_putc(b, '{');
