@@ -650,6 +650,30 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
         }
         return out;
     }
+    if (IS("sum")) {
+        const ai__jv *attr = arg(&a, 0, "attribute");
+        const ai__jv *start = arg(&a, 1, "start");
+        ai__jv acc = start ? *start : ai__jv_int(0);
+        ai__jlist *items = ai__jr_iter(r, v);
+        for (size_t i = 0; i < items->n; i++) {
+            ai__jv x = attr ? attr_path(r, items->v[i], *attr) : items->v[i];
+            int ints = acc.t != AI__JV_FLOAT && x.t != AI__JV_FLOAT;
+            if ((acc.t != AI__JV_INT && acc.t != AI__JV_BOOL && acc.t != AI__JV_FLOAT) ||
+                (x.t != AI__JV_INT && x.t != AI__JV_BOOL && x.t != AI__JV_FLOAT))
+                ai__jr_fail(r, "unsupported operand type(s) for +: '%s' and '%s'", ai__jv_typename(acc),
+                            ai__jv_typename(x));
+            if (ints) {
+                int64_t z;
+                if (__builtin_add_overflow(acc.u.i, x.u.i, &z)) ai__jr_fail(r, "integer overflow");
+                acc = ai__jv_int(z);
+            } else {
+                double fa = acc.t == AI__JV_FLOAT ? acc.u.f : (double)acc.u.i;
+                double fx = x.t == AI__JV_FLOAT ? x.u.f : (double)x.u.i;
+                acc = ai__jv_float(fa + fx);
+            }
+        }
+        return acc;
+    }
     if (IS("min")) return minmax(r, v, &a, 0);
     if (IS("max")) return minmax(r, v, &a, 1);
     if (IS("abs")) {
