@@ -129,6 +129,17 @@ test: all unit check-abi
 check-abi: $(STATIC) $(SHARED)
 	BUILD=$(BUILD) CC=$(CC) sh tests/abi/check.sh
 
+# ---- benchmarks ----------------------------------------------------------------
+# tests/bench/bench_*.c, linked like unit tests; `make bench` builds and runs
+# each (timing only, nothing asserted).
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: tests/bench/%.c $(INTERNAL)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels -Itests/common $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
+bench: $(BENCH_BIN)
+	set -e; for b in $(BENCH_BIN); do AI_FIXTURES=$${AI_FIXTURES:-../shared/fixtures} $$b; done
+
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own
 # flags), then each tests/fuzz/*_fuzz.c is linked against it with libFuzzer.
