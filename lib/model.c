@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "json.h"
 #include "types.h"
+#include "vocab.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ ai_status ai_model_load(const char *path, const ai_opts *opts, ai_model **out, c
     size_t arch_len;
     if (ai__gguf_get_str(m->gguf, "general.architecture", &arch, &arch_len)) arch_len = 0;
     if (!(m->arch = ai__strndup(arch_len ? arch : "", arch_len))) goto fail;
+    if ((st = ai__vocab_load(m->gguf, &m->vocab, err, err_cap))) goto fail;
     *out = m;
     return AI_OK;
 fail:
@@ -43,6 +45,7 @@ fail:
 
 void ai_model_free(ai_model *m) {
     if (!m) return;
+    ai__vocab_free(m->vocab);
     ai__gguf_free(m->gguf);
     free((char *)m->arch);
     free(m->path);
