@@ -186,6 +186,23 @@ static const tcase cases[] = {
      "ab"},
     {"{%- for m in msgs -%}\n  {{- m.role -}}\n  {%- if not loop.last %}, {% endif -%}\n{%- endfor -%}",
      "system, user, assistant"},
+    /* constructs from real templates (Seed-OSS, GigaChat3, Apriel, GLM) */
+    {"{%- set b = {0: 0, 512: 128, 1024: 256, 16384: 1024} -%}{%- set ns = namespace(interval = None) -%}{%- for k, v in b | dictsort -%}{%- if ns.interval is none and 700 <= k -%}{%- set ns.interval = v -%}{%- endif -%}{%- endfor -%}{{ ns.interval }} {{ b[16384] }} {{ b }}",
+     "256 1024 {0: 0, 512: 128, 1024: 256, 16384: 1024}"},
+    {"{%- if d.returns is defined\n          and d.returns.properties is defined %}A{% else %}B{% endif %}",
+     "B"},
+    {"{%- macro ts(schema, indent=\"\", indent_factor=2) -%}{{ indent + 'x' }}{{ ' ' * indent_factor }}|{{ indent[:-indent_factor] }}|{{ 'a\nb' | indent(2) }}{%- endmacro -%}{{ ts({}, \"    \") }}",
+     "    x  |  |a\n  b"},
+    {"{{ {'a': \"it's\", 'b': 'say \"hi\"', 'c': 'both \\' and \"', 'd': 'x\ny\\t\\\\'} | string }} {{ ['\\x7f', '\\u00a0', '\303\251', '\\u2028'] }}",
+     "{'a': \"it's\", 'b': 'say \"hi\"', 'c': 'both \\' and \"', 'd': 'x\\ny\\t\\\\'} ['\\x7f', '\\xa0', '\303\251', '\\u2028']"},
+    {"{%- set p -%}\n    You are X.\n    Line 2.\n{%- endset -%}[{{ p }}]",
+     "[You are X.\n    Line 2.]"},
+    {"{% for t in msgs %}{% if t.role %}{% set t = t.role %}{% endif %}{{ t }},{% endfor %}",
+     "system,user,assistant,"},
+    {"{% macro r(message, role=None) %}{% if not role %}{% set role = message[\"role\"] %}{% endif %}{{ role }}{% endmacro %}{{ r(msgs[0]) }}{{ r(msgs[0], role='R') }}",
+     "systemR"},
+    {"{%- for i in range(5 - 1, -1, -1) -%}{{ i }}{%- endfor -%} {{ (z or \"dflt\") }}",
+     "43210dflt"},
     /* transformers' generation tag renders its body */
     {"{% generation %}gen {{ n }}{% endgeneration %}", "gen 7"},
 };
