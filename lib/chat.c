@@ -5,12 +5,14 @@
  * interpreter (jinja.h): JSON values become template values (the JSON tree
  * stays alive during the render, so strings are not copied), the standard
  * variables are set the way Hugging Face transformers sets them, and the
- * model's GGUF metadata supplies the template and the BOS/EOS texts.
+ * model's GGUF metadata supplies the template, and its tokenizer the BOS/EOS
+ * texts.
  */
 #include "internal.h"
 #include "jinja.h"
 #include "json.h"
 #include "model.h"
+#include "vocab.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -227,13 +229,25 @@ ai_status ai_chat_render_template(const char *template_utf8, const char *bos_tok
                   err_cap);
 }
 
-/* The text of special token `id_key` (e.g. tokenizer.ggml.bos_token_id), or
- * "" when the model does not say. */
-static void token_text(const ai_model *m, const char *id_key, const char **s, size_t *n) {
+/* The text of the model's BOS (which = 0) or EOS (1) token, or "" when the
+ * model does not say.  The tokenizer's ids come first (they include the
+ * per-tokenizer defaults); without a loaded vocabulary, the GGUF ids. */
+static void token_text(const ai_model *m, int which, const char **s, size_t *n) {
     *s = "";
     *n = 0;
+    if (!m) return;
+    const struct ai__vocab *v = m->vocab;
+    if (v) {
+        int32_t id = which ? v->eos : v->bos;
+        if (id >= 0 && id < v->n_tokens) {
+            *s = v->tokens[id].text;
+            *n = v->tokens[id].len;
+        }
+        return;
+    }
     int64_t id;
-    if (!m || ai__gguf_get_int(m->gguf, id_key, &id) || id < 0) return;
+    const char *key = which ? "tokenizer.ggml.eos_token_id" : "tokenizer.ggml.bos_token_id";
+    if (ai__gguf_get_int(m->gguf, key, &id) || id < 0) return;
     const ai__gguf_kv *toks = ai__gguf_find(m->gguf, "tokenizer.ggml.tokens");
     if (!toks || (uint64_t)id >= toks->n) return;
     const char *t;
@@ -262,8 +276,8 @@ ai_status ai_chat_render(const ai_model *model, const char *messages_json, const
     }
     const char *bos, *eos;
     size_t bos_len, eos_len;
-    token_text(model, "tokenizer.ggml.bos_token_id", &bos, &bos_len);
-    token_text(model, "tokenizer.ggml.eos_token_id", &eos, &eos_len);
+    token_text(model, 0, &bos, &bos_len);
+    token_text(model, 1, &eos, &eos_len);
     return render(tpl, tpl_len, bos, bos_len, eos, eos_len, messages_json, tools_json, opts, flags,
                   out, cap, needed, err, err_cap);
 }
