@@ -12,7 +12,7 @@
  * unpacking, `if` filter, else, loop.index/index0/revindex/first/last/length/
  * previtem/nextitem), if/elif/else, set (names, tuples, ns.attr, block
  * capture), macro (defaults, keyword arguments, recursion), filter blocks,
- * break/continue, generation; all operators (+ - * / // % ** ~, comparisons
+ * break/continue, generation; all operators (+, -, *, /, //, %, **, ~, comparisons
  * chained, in / not in, and/or/not, x if c else y), literals (strings with
  * Python escapes, ints, floats, lists, tuples, dicts); filters tojson
  * (indent, ensure_ascii), length/count, trim, string, default/d, join, items,
@@ -30,7 +30,7 @@
  * collection needs them): {% raw %}, {% call %}/caller(), {% with %},
  * {% include/import/extends/block %}, {% do %}, recursive loops,
  * loop.cycle(), `%` string formatting and str.format(), list mutation (the
- * sandbox forbids it anyway), *args/**kwargs, `{% set x | filter %}`,
+ * sandbox forbids it anyway), *args and **kwargs, a filtered block set (set x | f),
  * tojson(separators=, sort_keys=), and the filters batch, slice, groupby,
  * round, wordcount, truncate, center, wordwrap, urlencode, xmlattr, pprint,
  * filesizeformat, format, attr, random.  Case mapping covers Latin, Greek and
