@@ -282,7 +282,11 @@ static ai__jv attr_path(ai__jrun *r, ai__jv v, ai__jv path) {
         int digits = pl > 0 && pl < 18;
         for (size_t k = 0; k < pl && digits; k++) digits = part[k] >= '0' && part[k] <= '9';
         if (v.t == AI__JV_UNDEF) return v;
-        if (digits) v = ai__jr_getitem(r, v, ai__jv_int(strtoll(part, NULL, 10)));
+        if (digits) {
+            int64_t idx = 0; /* the part is a slice, not NUL-terminated */
+            for (size_t k = 0; k < pl; k++) idx = idx * 10 + (part[k] - '0');
+            v = ai__jr_getitem(r, v, ai__jv_int(idx));
+        }
         else v = ai__jr_getitem(r, v, mkstr(part, pl));
         i = e + 1;
     }
