@@ -457,11 +457,13 @@ static void test_api_render_template(void **state) {
     assert_string_equal(out, want);
     assert_int_equal(needed, strlen(want) + 1);
     /* arguments parsed into an object with AI_CHAT_PARSE_ARGUMENTS */
-    st = ai_chat_render_template(tpl, NULL, NULL, MSGS, "[{\"type\":\"function\"}]", NULL,
+    /* (only messages' tool_calls[].function.arguments: a tool's own
+     * "arguments" string stays a string) */
+    st = ai_chat_render_template(tpl, NULL, NULL, MSGS, "[{\"type\":\"function\",\"arguments\":\"{}\"}]", NULL,
                                  AI_CHAT_PARSE_ARGUMENTS, out, sizeof out, &needed, err, sizeof err);
     assert_int_equal(st, AI_OK);
     assert_string_equal(out, "<system>Be brief.<user>Hi \303\251<assistant>[{\"city\": \"Oslo\", \"n\": 2}]"
-                             "[{\"type\": \"function\"}]");
+                             "[{\"type\": \"function\", \"arguments\": \"{}\"}]");
     /* too small a buffer: AI_E_RANGE and the size */
     st = ai_chat_render_template(tpl, "<s>", NULL, MSGS, NULL, NULL, 0, out, 5, &needed, err, sizeof err);
     assert_int_equal(st, AI_E_RANGE);
