@@ -66,6 +66,7 @@ SHARED  := $(BUILD)/$(SO_REAL)
 INTERNAL := $(BUILD)/libagentinfer_internal.a
 CLI     := $(BUILD)/bin/agentinfer
 
+.SECONDARY:
 .PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples
 all: lib $(CLI)
 lib: $(STATIC) $(SHARED)

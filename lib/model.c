@@ -6,6 +6,7 @@
 #include "model.h"
 
 #include "internal.h"
+#include "json.h"
 #include "types.h"
 
 #include <inttypes.h>
@@ -76,24 +77,6 @@ ai_status ai_model_meta_type(const ai_model *m, const char *key, int32_t *type,
     return AI_OK;
 }
 
-static void put_json_str(ai__buf *b, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    ai__buf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            ai__buf_putc(b, '\\');
-            ai__buf_putc(b, (char)ch);
-        } else if (ch < 0x20) {
-            char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
-            ai__buf_put(b, e, 6);
-        } else {
-            ai__buf_putc(b, (char)ch);
-        }
-    }
-    ai__buf_putc(b, '"');
-}
-
 /* Writes one scalar (not string/array) at p as text. */
 static void put_scalar(ai__buf *b, uint32_t type, const uint8_t *p) {
     int64_t i;
@@ -128,7 +111,7 @@ static size_t put_array(ai__buf *b, uint32_t et, uint64_t n, const uint8_t *p) {
         } else if (et == AI__GGUF_STRING) {
             uint64_t len;
             memcpy(&len, p, 8);
-            put_json_str(b, (const char *)p + 8, (size_t)len);
+            ai__json_write_str(b, (const char *)p + 8, (size_t)len, 0);
             p += 8 + len;
         } else {
             uint32_t et2;
