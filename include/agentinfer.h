@@ -160,8 +160,16 @@ typedef enum ai_opt {
     AI_OPT_REPEAT_PENALTY = 203,   /* "repeat_penalty" = 1.0 (off)           */
     AI_OPT_PRESENCE_PENALTY = 204, /* "presence_penalty" = 0.0 (off)         */
     AI_OPT_FREQUENCY_PENALTY = 205, /* "frequency_penalty" = 0.0 (off)       */
-    AI_OPT_CHAT_TEMPLATE = 300 /* "chat_template": overrides the model's     */
+    AI_OPT_CHAT_TEMPLATE = 300, /* "chat_template": overrides the model's    */
     /* sections 6-8 append their keys here */
+    /* kernel benchmark (section 9) */
+    AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
+                                 matrix-vector runs (pick more than the L3) */
+    AI_OPT_BENCH_BATCH = 146, /* "bench_batch" = 512: rows of the
+                                 matrix-matrix runs                          */
+    AI_OPT_BENCH_TYPES = 147  /* "bench_types" = 0: bit (1 << ai_type) per
+                                 type to measure; 0 measures every type the
+                                 kernels support                            */
 } ai_opt;
 
 /* Creates an empty bag (every option at its default).  Free with
@@ -288,8 +296,28 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * ========================================================================== */
 
 /* ==========================================================================
- * 9. System
+ * 9. System: compute kernels, quantization, benchmark
  * ========================================================================== */
+
+/* One line describing the compute kernels this process uses, e.g.
+ * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
+ * threads=2 blas=openblas".  `kernels` is the set picked at first use from
+ * the CPU's features (ref, avx2, avx512, neon), which the environment
+ * variable AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the
+ * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
+ * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
+
+/* Measures the compute kernels and returns a text report (several lines,
+ * NUL-terminated; free with ai_free): the machine's read bandwidth, then per
+ * weight type the matrix-vector throughput in GB/s of weights on
+ * AI_OPT_BENCH_MIB of weights, and the matrix-matrix throughput in GOP/s for
+ * a batch of AI_OPT_BENCH_BATCH rows, next to a per-column loop of the
+ * matrix-vector kernel and a dequantize + BLAS sgemm path.  Uses
+ * AI_OPT_N_THREADS threads.  Takes seconds to minutes; the numbers are only
+ * meaningful on an otherwise idle machine.  Errors: AI_E_INVAL (out NULL),
+ * AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_system_bench(const ai_opts *opts, char **out);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"bench-kernels", "measure the compute kernels (GB/s, GOP/s)", cmd_bench_kernels},
     /* later subcommands are added here, one line each */
 };
 
