@@ -143,7 +143,7 @@ typedef struct ai__kv {
  *   out[d] = sum_t softmax_t(q.k_t * scale) v_t[d]
  * k, v: n_kv rows of kv->k_row / kv->v_row bytes.  q is read as the cache
  * type's kernels would read it (rounded to f16 for an f16 cache, to 8-bit
- * blocks for q8_0).  scratch: n_kv + 3*max(head_dim, head_dim_v) floats. */
+ * blocks for q8_0).  scratch: 4*max(head_dim, head_dim_v) floats. */
 void ai__attention(float *out, const float *q, const uint8_t *k,
                    const uint8_t *v, int64_t n_kv, int64_t head_dim,
                    int64_t head_dim_v, uint32_t kv_type, float scale,

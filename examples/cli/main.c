@@ -6,6 +6,8 @@
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
     {"bench-kernels", "measure the compute kernels (GB/s, GOP/s)", cmd_bench_kernels},
+    {"logits", "print a prompt's logits and greedy steps as JSON (the refs schema)", cmd_logits},
+    {"bench", "measure prompt processing and generation speed", cmd_bench},
     /* later subcommands are added here, one line each */
 };
 
