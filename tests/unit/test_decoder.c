@@ -498,6 +498,191 @@ static void test_binding_errors(void **state) {
     gb_free(&b);
 }
 
+/* ---- architectures against each other, on small random models ------------------ */
+
+/* A tensor of a byte-built model: f32 values, GGUF dims {ne0, ne1}. */
+typedef struct tt {
+    char name[48];
+    uint64_t ne0, ne1;
+    const float *data;
+} tt;
+
+typedef struct kvp {
+    const char *key;
+    int is_str;
+    const char *s;
+    double v; /* written as u32 when integral and >= 0, else f32 */
+} kvp;
+
+/* Writes a GGUF file of the given metadata and f32 tensors; returns its path
+ * (static buffer per call site is the caller's). */
+static void write_model(char *path, const kvp *kv, size_t nkv, const tt *t, size_t nt) {
+    gb b = {0};
+    gb_header(&b, 3, nt, nkv);
+    for (size_t i = 0; i < nkv; i++) {
+        if (kv[i].is_str) {
+            gb_kv_str(&b, kv[i].key, kv[i].s);
+        } else if (kv[i].v >= 0 && kv[i].v == (double)(uint32_t)kv[i].v) {
+            gb_kv_u32(&b, kv[i].key, (uint32_t)kv[i].v);
+        } else {
+            gb_key(&b, kv[i].key, 6);
+            gb_f32(&b, (float)kv[i].v);
+        }
+    }
+    uint64_t off = 0;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t d[2] = {t[i].ne0, t[i].ne1};
+        gb_tensor(&b, t[i].name, t[i].ne1 == 1 ? 1 : 2, d, 0, off);
+        off += (t[i].ne0 * t[i].ne1 * 4 + 31) / 32 * 32;
+    }
+    gb_align(&b, 32);
+    for (size_t i = 0; i < nt; i++) {
+        size_t n = (size_t)(t[i].ne0 * t[i].ne1);
+        gb_bytes(&b, t[i].data, n * 4);
+        gb_zeros(&b, (n * 4 + 31) / 32 * 32 - n * 4);
+    }
+    strcpy(path, "/tmp/ai_test_arch_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_int_equal(fwrite(b.p, 1, b.len, f), b.len);
+    fclose(f);
+    gb_free(&b);
+}
+
+/* Logits of every position of `toks` for the model in `path`. */
+static void run_model(const char *path, const int32_t *toks, size_t n, float *out, int V) {
+    ai_model *m = NULL;
+    char err[256];
+    ai_status st = ai_model_load(path, NULL, &m, err, sizeof err);
+    if (st) print_error("%s\n", err);
+    assert_int_equal(st, AI_OK);
+    ai_session *s = open_session(m, 64, 3, 2, AI_TYPE_F16);
+    assert_int_equal(ai_session_eval(s, toks, n, AI_EVAL_LOGITS_ALL), AI_OK);
+    size_t need;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ai_session_logits(s, (int32_t)i, out + i * (size_t)V, (size_t)V, &need), AI_OK);
+    ai_session_free(s);
+    ai_model_free(m);
+}
+
+enum { E = 64, H = 4, HKV = 2, HD = 16, FF = 96, NV = 32, NT = 9 };
+
+static float *rnd(size_t n, uint64_t *st, float scale) {
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = tu_randf(st) * scale;
+    return p;
+}
+
+static double max_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* phi3's fused qkv and gate|up matrices compute what qwen2's separate ones
+ * (with zero biases) do: both use NEOX RoPE.  Also a llama with Llama-3
+ * style rope_freqs of 2 equals one with linear rope scaling by 2, and
+ * rope_freqs of 1 change nothing. */
+static void test_arch_equivalence(void **state) {
+    (void)state;
+    uint64_t st = 99;
+    float *embd = rnd(E * NV, &st, 1), *norm = rnd(E, &st, 0.5f);
+    float *wq = rnd(E * H * HD, &st, 0.2f), *wk = rnd(E * HKV * HD, &st, 0.2f);
+    float *wv = rnd(E * HKV * HD, &st, 0.2f), *wo = rnd(H * HD * E, &st, 0.2f);
+    float *wg = rnd(E * FF, &st, 0.2f), *wu = rnd(E * FF, &st, 0.2f), *wd = rnd(FF * E, &st, 0.2f);
+    float *zero = calloc(H * HD, sizeof(float));
+    float ones[HD / 2], twos[HD / 2];
+    for (int i = 0; i < HD / 2; i++) ones[i] = 1, twos[i] = 2;
+    /* fused copies: rows q | k | v and gate | up */
+    float *wqkv = malloc((size_t)E * (H + 2 * HKV) * HD * sizeof(float));
+    memcpy(wqkv, wq, (size_t)E * H * HD * 4);
+    memcpy(wqkv + E * H * HD, wk, (size_t)E * HKV * HD * 4);
+    memcpy(wqkv + E * (H + HKV) * HD, wv, (size_t)E * HKV * HD * 4);
+    float *wgu = malloc((size_t)E * 2 * FF * sizeof(float));
+    memcpy(wgu, wg, (size_t)E * FF * 4);
+    memcpy(wgu + E * FF, wu, (size_t)E * FF * 4);
+
+    tt common[] = {
+        {"token_embd.weight", E, NV, embd},     {"output_norm.weight", E, 1, norm},
+        {"blk.0.attn_norm.weight", E, 1, norm}, {"blk.0.ffn_norm.weight", E, 1, norm},
+        {"blk.0.attn_output.weight", H * HD, E, wo}, {"blk.0.ffn_down.weight", FF, E, wd},
+    };
+    tt split[] = {
+        {"blk.0.attn_q.weight", E, H * HD, wq},   {"blk.0.attn_k.weight", E, HKV * HD, wk},
+        {"blk.0.attn_v.weight", E, HKV * HD, wv}, {"blk.0.ffn_gate.weight", E, FF, wg},
+        {"blk.0.ffn_up.weight", E, FF, wu},       {"blk.0.attn_q.bias", H * HD, 1, zero},
+        {"blk.0.attn_k.bias", HKV * HD, 1, zero}, {"blk.0.attn_v.bias", HKV * HD, 1, zero},
+    };
+    tt fused[] = {
+        {"blk.0.attn_qkv.weight", E, (H + 2 * HKV) * HD, wqkv},
+        {"blk.0.ffn_up.weight", E, 2 * FF, wgu},
+    };
+    tt all[20];
+    size_t nc = sizeof common / sizeof common[0];
+    int32_t toks[NT] = {1, 5, 9, 31, 0, 2, 17, 17, 4};
+    size_t n = NT * NV;
+    float *a = malloc(n * 4), *b = malloc(n * 4), *c = malloc(n * 4);
+    char pa[64], pb[64];
+
+#define KVS(arch)                                                                          \
+    {"general.architecture", 1, arch, 0}, {arch ".embedding_length", 0, NULL, E},          \
+        {arch ".block_count", 0, NULL, 1}, {arch ".feed_forward_length", 0, NULL, FF},     \
+        {arch ".attention.head_count", 0, NULL, H},                                        \
+        {arch ".attention.head_count_kv", 0, NULL, HKV},                                   \
+        {arch ".attention.layer_norm_rms_epsilon", 0, NULL, 1e-5}
+    kvp kq[] = {KVS("qwen2")};
+    kvp kp[] = {KVS("phi3")};
+    memcpy(all, common, sizeof common);
+    memcpy(all + nc, split, sizeof split);
+    write_model(pa, kq, 7, all, nc + 8);
+    memcpy(all + nc, fused, sizeof fused);
+    write_model(pb, kp, 7, all, nc + 2);
+    run_model(pa, toks, NT, a, NV);
+    run_model(pb, toks, NT, b, NV);
+    print_message("phi3 fused vs qwen2 split: max |dlogit| %g\n", max_diff(a, b, n));
+    assert_true(max_diff(a, b, n) <= 1e-5);
+    remove(pa);
+    remove(pb);
+
+    /* llama: rope_freqs 1 = none; rope_freqs 2 = linear scaling by 2 */
+    kvp kl[9] = {KVS("llama")};
+    memcpy(all + nc, split, 5 * sizeof split[0]); /* no biases */
+    write_model(pa, kl, 7, all, nc + 5);
+    run_model(pa, toks, NT, a, NV);
+    remove(pa);
+    tt rf = {"rope_freqs.weight", HD / 2, 1, ones};
+    all[nc + 5] = rf;
+    write_model(pa, kl, 7, all, nc + 6);
+    run_model(pa, toks, NT, b, NV);
+    remove(pa);
+    assert_true(max_diff(a, b, n) == 0.0);
+    all[nc + 5].data = twos;
+    write_model(pa, kl, 7, all, nc + 6);
+    run_model(pa, toks, NT, b, NV);
+    remove(pa);
+    kl[7] = (kvp){"llama.rope.scaling.type", 1, "linear", 0};
+    kl[8] = (kvp){"llama.rope.scaling.factor", 0, NULL, 2};
+    write_model(pa, kl, 9, all, nc + 5);
+    run_model(pa, toks, NT, c, NV);
+    remove(pa);
+    print_message("rope_freqs 2 vs linear 2: max |dlogit| %g; vs none %g\n", max_diff(b, c, n),
+                  max_diff(a, c, n));
+    assert_true(max_diff(b, c, n) <= 1e-6);
+    assert_true(max_diff(a, c, n) > 1e-3); /* scaling does change the result */
+    /* YaRN is refused at load, naming the key */
+    kl[7].s = "yarn";
+    write_model(pa, kl, 9, all, nc + 5);
+    ai_model *m = NULL;
+    char err[256];
+    assert_int_equal(ai_model_load(pa, NULL, &m, err, sizeof err), AI_E_UNSUPPORTED);
+    assert_non_null(strstr(err, "rope.scaling.type"));
+    remove(pa);
+#undef KVS
+    free(embd); free(norm); free(wq); free(wk); free(wv); free(wo); free(wg); free(wu);
+    free(wd); free(zero); free(wqkv); free(wgu); free(a); free(b); free(c);
+}
+
 /* Files without decoder weights load, but cannot run a session. */
 static void test_no_weights(void **state) {
     (void)state;
@@ -526,16 +711,17 @@ int main(void) {
         "qwen3-q4_k_m.p0", "qwen3-q4_k_m.p1",
     };
     enum { NR = sizeof refs / sizeof refs[0] };
-    struct CMUnitTest tests[NR + 6];
+    struct CMUnitTest tests[NR + 7];
     for (int i = 0; i < NR; i++) {
         struct CMUnitTest t = {refs[i], test_fixture, NULL, NULL, (void *)refs[i]};
         tests[i] = t;
     }
-    const struct CMUnitTest more[6] = {
+    const struct CMUnitTest more[7] = {
+        cmocka_unit_test(test_arch_equivalence),
         cmocka_unit_test(test_batches),      cmocka_unit_test(test_kv_types),
         cmocka_unit_test(test_threads_seed), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_binding_errors), cmocka_unit_test(test_no_weights),
     };
     memcpy(tests + NR, more, sizeof more);
-    return _cmocka_run_group_tests("decoder", tests, NR + 6, NULL, NULL);
+    return _cmocka_run_group_tests("decoder", tests, NR + 7, NULL, NULL);
 }
