@@ -9,6 +9,7 @@
 #include "json.h"
 #include "runtime.h"
 #include "types.h"
+#include "vocab.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ ai_status ai_model_load(const char *path, const ai_opts *opts, ai_model **out, c
     size_t arch_len;
     if (ai__gguf_get_str(m->gguf, "general.architecture", &arch, &arch_len)) arch_len = 0;
     if (!(m->arch = ai__strndup(arch_len ? arch : "", arch_len))) goto fail;
+    if ((st = ai__vocab_load(m->gguf, &m->vocab, err, err_cap))) goto fail;
     /* weights: a decoder binds its tensors now, so that a bad file fails
      * here rather than in the first forward pass.  A vocabulary-only file
      * (no tensors) has none, and neither has a file that is not a language
@@ -60,6 +62,7 @@ fail:
 
 void ai_model_free(ai_model *m) {
     if (!m) return;
+    ai__vocab_free(m->vocab);
     ai__weights_free(m->weights);
     ai__gguf_free(m->gguf);
     free((char *)m->arch);

@@ -22,6 +22,9 @@ typedef struct cli_cmd {
 /* Subcommands (one per file). */
 int cmd_info(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_chat_render(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
