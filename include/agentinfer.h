@@ -409,10 +409,11 @@ AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char 
  * sessions may share one model, each on its own thread; one session is used
  * by one thread at a time.
  *
- * The usual loop: ai_session_eval() the prompt tokens, then call
- * ai_session_next_token() until it returns AI_DONE.  Lower level:
- * ai_session_logits() and ai_session_sample() give the logits and the
- * sampler's choice.
+ * The usual loop: ai_session_eval() the prompt tokens (from ai_tokenize),
+ * then call ai_session_step() until it returns AI_DONE, or hand a callback
+ * to ai_session_generate().  Lower level: ai_session_next_token() samples and
+ * evaluates one token; ai_session_logits() and ai_session_sample() give the
+ * logits and the sampler's choice.
  *
  * Options read by ai_session_new(): AI_OPT_N_CTX, AI_OPT_N_THREADS,
  * AI_OPT_N_BATCH, AI_OPT_KV_TYPE and the sampling options below. */
@@ -460,7 +461,8 @@ AI_API int32_t ai_session_n_vocab(const ai_session *session);
 /* Appends n tokens to the context and runs them through the model in batches
  * of AI_OPT_N_BATCH.  Afterwards ai_session_logits() reads the logits of the
  * last token, or of every token when flags has AI_EVAL_LOGITS_ALL.  It also
- * starts a new generation: the count towards AI_OPT_MAX_TOKENS is reset.  The cancel callback is asked
+ * starts a new generation: the count towards AI_OPT_MAX_TOKENS and the text
+ * held by ai_session_step() are reset.  The cancel callback is asked
  * before each batch; a cancelled or failed call leaves the context at the
  * tokens of the batches that completed (see ai_session_n_past).
  * Errors: AI_E_INVAL (NULL, n == 0, a token outside the vocabulary),
@@ -512,6 +514,36 @@ AI_API ai_status ai_session_sample(ai_session *session, int32_t *token);
  * Errors: as ai_session_eval; AI_E_CONTEXT_FULL when no position is left.
  * Since 0.1. */
 AI_API ai_status ai_session_next_token(ai_session *session, int32_t *token);
+
+/* Adds a stop string (copied; len bytes of UTF-8): generation through
+ * ai_session_step() ends where the text first contains one, and the stop
+ * string and what follows are not returned.  Errors: AI_E_INVAL (NULL,
+ * len 0), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_add_stop(ai_session *session, const char *utf8,
+                                     size_t len);
+/* Removes every stop string.  Since 0.1. */
+AI_API ai_status ai_session_clear_stops(ai_session *session);
+
+/* Pull-style generation: produces the next piece of text, a NUL-terminated
+ * run of complete UTF-8 characters (never empty), sampling and evaluating
+ * as many tokens as that takes.  Text that could be the start of a stop
+ * string is held back until it is known not to be one.  Returns AI_DONE
+ * (and "") once the generation has ended: an end-of-generation token, a
+ * stop string, or AI_OPT_MAX_TOKENS tokens since the last ai_session_eval();
+ * the next ai_session_eval() starts a new one.  On AI_E_RANGE *needed holds
+ * the size required and the piece stays for the next call.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated), AI_E_UNSUPPORTED (the model
+ * has no tokenizer), AI_E_RANGE, AI_E_CONTEXT_FULL, AI_E_CANCELLED (the
+ * cancel callback), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_step(ai_session *session, char *buf, size_t cap,
+                                 size_t *needed);
+
+/* Push-style generation: calls ai_session_step() until the generation ends
+ * and hands each piece to fn (on this thread).  fn returning non-zero stops
+ * the generation with AI_E_CANCELLED.  Returns AI_OK when the generation
+ * ended normally, else the error of the step.  Since 0.1. */
+AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
+                                     void *user_data);
 
 /* ==========================================================================
  * 8a. Embeddings

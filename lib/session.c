@@ -32,6 +32,15 @@ struct ai_session {
     int64_t n_gen;          /* tokens generated since                       */
     ai_cancel_fn cancel;
     void *cancel_ud;
+    /* text generation (ai_session_step) */
+    ai_detokenizer *detok;  /* created at the first step                    */
+    ai__buf pending;        /* text made but not yet handed out             */
+    char *piece;            /* one token's text, piece_cap bytes            */
+    size_t piece_cap;
+    char **stops;           /* stop strings (copies) and their lengths      */
+    size_t *stop_len;
+    size_t n_stops;
+    int gen_done;           /* the generation ended; only pending is left   */
     char err[256];
 };
 
@@ -128,6 +137,10 @@ void ai_session_free(ai_session *s) {
     ai__fwd_free(&s->fwd);
     ai__pool_free(s->pool);
     ai__sampler_free(&s->smp);
+    ai_detokenizer_free(s->detok);
+    ai__buf_free(&s->pending);
+    free(s->piece);
+    ai_session_clear_stops(s);
     free(s->tokens);
     free(s->logits);
     free(s);
@@ -179,11 +192,28 @@ static ai_status eval(ai_session *s, const int32_t *tokens, size_t n, int all) {
     return AI_OK;
 }
 
+/* Forgets the text state of a generation: a new one starts. */
+static void gen_reset(ai_session *s) {
+    s->n_gen = 0;
+    s->gen_done = 0;
+    s->pending.len = 0;
+    if (s->detok) {
+        char tmp[64];
+        size_t need;
+        /* drops held-back bytes; RANGE cannot leave state behind that
+         * matters, as the detokenizer is recreated then */
+        if (ai_detokenizer_flush(s->detok, tmp, sizeof tmp, &need) != AI_OK) {
+            ai_detokenizer_free(s->detok);
+            s->detok = NULL;
+        }
+    }
+}
+
 ai_status ai_session_eval(ai_session *s, const int32_t *tokens, size_t n,
                           int32_t flags) {
     if (!s) return AI_E_INVAL;
     s->err[0] = 0;
-    s->n_gen = 0;
+    gen_reset(s);
     return eval(s, tokens, n, (flags & AI_EVAL_LOGITS_ALL) != 0);
 }
 
@@ -212,7 +242,7 @@ ai_status ai_session_rewind(ai_session *s, int32_t n_past) {
                     n_past, (long long)s->n_past);
     s->n_past = n_past; /* rows beyond are overwritten before they are read */
     s->n_rows = 0;
-    s->n_gen = 0;
+    gen_reset(s);
     return AI_OK;
 }
 
@@ -242,10 +272,13 @@ ai_status ai_session_sample(ai_session *s, int32_t *token) {
     return AI_OK;
 }
 
-static int is_eog(const struct ai__weights *w, int32_t t) {
-    for (int i = 0; i < w->n_eog; i++)
-        if (w->eog[i] == t) return 1;
-    return 0;
+/* End of generation: the ids the weights found in the metadata, or what the
+ * tokenizer marks as such. */
+static int is_eog(const ai_session *s, int32_t t) {
+    for (int i = 0; i < s->w->n_eog; i++)
+        if (s->w->eog[i] == t) return 1;
+    uint32_t attr = 0;
+    return ai_token_attr(s->model, t, &attr) == AI_OK && (attr & AI_TOKEN_ATTR_EOG);
 }
 
 ai_status ai_session_next_token(ai_session *s, int32_t *token) {
@@ -259,9 +292,174 @@ ai_status ai_session_next_token(ai_session *s, int32_t *token) {
     int32_t t;
     ai_status st = ai_session_sample(s, &t);
     if (st) return st;
-    if (is_eog(s->w, t)) return AI_DONE;
+    if (is_eog(s, t)) return AI_DONE;
     if ((st = eval(s, &t, 1, 0))) return st;
     s->n_gen++;
     *token = t;
     return AI_OK;
+}
+
+/* ---- text: stop strings, step, generate ------------------------------------------ */
+
+ai_status ai_session_add_stop(ai_session *s, const char *utf8, size_t len) {
+    if (!s || (!utf8 && len) || len == 0) return AI_E_INVAL;
+    char **ns = realloc(s->stops, (s->n_stops + 1) * sizeof *ns);
+    if (!ns) return AI_E_NOMEM;
+    s->stops = ns;
+    size_t *nl = realloc(s->stop_len, (s->n_stops + 1) * sizeof *nl);
+    if (!nl) return AI_E_NOMEM;
+    s->stop_len = nl;
+    char *c = ai__strndup(utf8, len);
+    if (!c) return AI_E_NOMEM;
+    s->stops[s->n_stops] = c;
+    s->stop_len[s->n_stops++] = len;
+    return AI_OK;
+}
+
+ai_status ai_session_clear_stops(ai_session *s) {
+    if (!s) return AI_E_INVAL;
+    for (size_t i = 0; i < s->n_stops; i++) free(s->stops[i]);
+    free(s->stops);
+    free(s->stop_len);
+    s->stops = NULL;
+    s->stop_len = NULL;
+    s->n_stops = 0;
+    return AI_OK;
+}
+
+/* Cuts pending text at the first stop string and ends the generation. */
+static void cut_at_stop(ai_session *s) {
+    size_t cut = SIZE_MAX;
+    for (size_t i = 0; i < s->n_stops; i++) {
+        size_t L = s->stop_len[i];
+        if (L > s->pending.len) continue;
+        for (size_t at = 0; at + L <= s->pending.len && at < cut; at++)
+            if (!memcmp(s->pending.p + at, s->stops[i], L)) {
+                cut = at;
+                break;
+            }
+    }
+    if (cut != SIZE_MAX) {
+        s->pending.len = cut;
+        s->gen_done = 1;
+    }
+}
+
+/* How much of the pending text can go out now: all of it once the
+ * generation is over, else all but the longest tail that a stop string
+ * could still start with. */
+static size_t ready(const ai_session *s) {
+    size_t n = s->pending.len;
+    if (s->gen_done) return n;
+    size_t hold = 0;
+    for (size_t i = 0; i < s->n_stops; i++) {
+        size_t L = s->stop_len[i];
+        for (size_t k = (L - 1 < n ? L - 1 : n); k > hold; k--)
+            if (!memcmp(s->pending.p + n - k, s->stops[i], k)) {
+                hold = k;
+                break;
+            }
+    }
+    return n - hold;
+}
+
+/* Appends token t's text (complete UTF-8 only) to pending. */
+static ai_status push_text(ai_session *s, int32_t t) {
+    size_t need = 0;
+    ai_status st = ai_detokenizer_push(s->detok, t, s->piece, s->piece_cap, &need);
+    if (st == AI_E_RANGE) {
+        char *np = realloc(s->piece, need < 64 ? 64 : need);
+        if (!np) return fail(s, AI_E_NOMEM, "out of memory for generated text");
+        s->piece = np;
+        s->piece_cap = need < 64 ? 64 : need;
+        st = ai_detokenizer_push(s->detok, t, s->piece, s->piece_cap, &need);
+    }
+    if (st != AI_OK) return fail(s, st, "cannot detokenize token %d", t);
+    ai__buf_put(&s->pending, s->piece, need - 1);
+    if (s->pending.oom) return fail(s, AI_E_NOMEM, "out of memory for generated text");
+    return AI_OK;
+}
+
+/* Ends the text: what the detokenizer still holds joins pending. */
+static ai_status flush_text(ai_session *s) {
+    size_t need = 0;
+    char tmp[64];
+    ai_status st = ai_detokenizer_flush(s->detok, tmp, sizeof tmp, &need);
+    if (st == AI_E_RANGE) {
+        char *big = malloc(need);
+        if (!big) return fail(s, AI_E_NOMEM, "out of memory for generated text");
+        st = ai_detokenizer_flush(s->detok, big, need, &need);
+        if (st == AI_OK) ai__buf_put(&s->pending, big, need - 1);
+        free(big);
+    } else if (st == AI_OK) {
+        ai__buf_put(&s->pending, tmp, need - 1);
+    }
+    return st;
+}
+
+ai_status ai_session_step(ai_session *s, char *buf, size_t cap, size_t *needed) {
+    if (!s) return AI_E_INVAL;
+    s->err[0] = 0;
+    if (!s->detok) {
+        ai_status st = ai_detokenizer_new(s->model, 0, &s->detok);
+        if (st) return fail(s, st, "the model has no tokenizer to turn tokens into text");
+    }
+    for (;;) {
+        size_t n = ready(s);
+        if (n > 0) {
+            if (needed) *needed = n + 1;
+            if (!buf || cap < n + 1) return AI_E_RANGE;
+            memcpy(buf, s->pending.p, n);
+            buf[n] = 0;
+            memmove(s->pending.p, s->pending.p + n, s->pending.len - n);
+            s->pending.len -= n;
+            return AI_OK;
+        }
+        if (s->gen_done) {
+            if (needed) *needed = 1;
+            if (buf && cap) buf[0] = 0;
+            return AI_DONE;
+        }
+        int32_t t;
+        ai_status st = ai_session_next_token(s, &t);
+        if (st == AI_DONE) {
+            s->gen_done = 1;
+            if ((st = flush_text(s)) != AI_OK) return fail(s, st, "cannot finish the text");
+            cut_at_stop(s);
+            s->gen_done = 1;
+            continue;
+        }
+        if (st != AI_OK) return st;
+        if ((st = push_text(s, t)) != AI_OK) return st;
+        cut_at_stop(s);
+    }
+}
+
+ai_status ai_session_generate(ai_session *s, ai_piece_fn fn, void *user_data) {
+    if (!s || !fn) return AI_E_INVAL;
+    char small[256];
+    char *buf = small;
+    size_t cap = sizeof small, need = 0;
+    ai_status st;
+    for (;;) {
+        st = ai_session_step(s, buf, cap, &need);
+        if (st == AI_E_RANGE) {
+            char *nb = malloc(need);
+            if (!nb) {
+                st = fail(s, AI_E_NOMEM, "out of memory for generated text");
+                break;
+            }
+            if (buf != small) free(buf);
+            buf = nb;
+            cap = need;
+            continue;
+        }
+        if (st != AI_OK) break;
+        if (fn(buf, need - 1, user_data)) {
+            st = fail(s, AI_E_CANCELLED, "the piece callback asked to stop");
+            break;
+        }
+    }
+    if (buf != small) free(buf);
+    return st == AI_DONE ? AI_OK : st;
 }

@@ -27,6 +27,7 @@ int cmd_detokenize(int argc, char **argv);
 int cmd_chat_render(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* Helpers (util.c). */
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */
@@ -40,5 +41,8 @@ int cli_session_opt(int argc, char **argv, int *i, ai_opts *o, const char **mode
 int cli_open_session(const char *path, const ai_opts *o, ai_model **m, ai_session **s);
 /* "1,2,3" into a malloc'd array; -1 when malformed or empty. */
 int cli_parse_tokens(const char *list, int32_t **out, size_t *n);
+/* ai_tokenize into a malloc'd array (free with free). */
+ai_status cli_tokenize(const ai_model *m, const char *text, uint32_t flags, int32_t **out,
+                       size_t *n);
 
 #endif

@@ -87,13 +87,7 @@ int cmd_logits(int argc, char **argv) {
     }
     int32_t *toks = NULL;
     size_t n = 0;
-    if (!list) {
-        fprintf(stderr, "agentinfer logits: -p needs the tokenizer, which this build "
-                        "lacks; pass --tokens\n");
-        ai_opts_free(o);
-        return EXIT_USAGE;
-    }
-    if (cli_parse_tokens(list, &toks, &n) != 0) {
+    if (list && cli_parse_tokens(list, &toks, &n) != 0) {
         fprintf(stderr, "agentinfer logits: --tokens: expected ids like 1,2,3\n");
         ai_opts_free(o);
         return EXIT_USAGE;
@@ -106,6 +100,18 @@ int cmd_logits(int argc, char **argv) {
     if (rc) {
         free(toks);
         return rc;
+    }
+    if (!list) {
+        /* as the refs were made: special tokens added, special text not parsed */
+        ai_status ts = cli_tokenize(m, prompt, AI_TOKENIZE_ADD_SPECIAL, &toks, &n);
+        if (ts != AI_OK || n == 0) {
+            fprintf(stderr, "agentinfer logits: cannot tokenize the prompt: %s\n",
+                    ts ? ai_status_string(ts) : "no tokens");
+            ai_session_free(s);
+            ai_model_free(m);
+            free(toks);
+            return EXIT_INPUT;
+        }
     }
     int32_t V = ai_session_n_vocab(s);
     float *row = malloc((size_t)V * sizeof *row);

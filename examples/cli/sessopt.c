@@ -96,3 +96,22 @@ int cli_parse_tokens(const char *list, int32_t **out, size_t *n) {
     }
     return *n ? 0 : -1;
 }
+
+ai_status cli_tokenize(const ai_model *m, const char *text, uint32_t flags, int32_t **out,
+                       size_t *n) {
+    size_t len = strlen(text), cap = len + 8;
+    *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        int32_t *t = malloc((cap ? cap : 1) * sizeof *t);
+        if (!t) return AI_E_NOMEM;
+        ai_status st = ai_tokenize(m, text, len, flags, t, cap, n);
+        if (st == AI_OK) {
+            *out = t;
+            return AI_OK;
+        }
+        free(t);
+        if (st != AI_E_RANGE) return st;
+        cap = *n;
+    }
+    return AI_E_INTERNAL;
+}

@@ -683,6 +683,146 @@ static void test_arch_equivalence(void **state) {
     free(wd); free(zero); free(wqkv); free(wgu); free(a); free(b); free(c);
 }
 
+/* ---- text generation --------------------------------------------------------------- */
+
+typedef struct collect {
+    char text[4096];
+    size_t len;
+    int calls, stop_after;
+} collect;
+
+static int on_piece(const char *piece, size_t len, void *ud) {
+    collect *c = ud;
+    assert_true(len > 0 && c->len + len < sizeof c->text);
+    memcpy(c->text + c->len, piece, len);
+    c->len += len;
+    c->text[c->len] = 0;
+    return ++c->calls == c->stop_after;
+}
+
+/* Complete UTF-8 check of one piece. */
+static int utf8_ok(const char *p, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!k || i + k > n) return 0;
+        for (size_t j = 1; j < k; j++)
+            if (((unsigned char)p[i + j] >> 6) != 2) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* The text of the peer's greedy continuation comes out of step() and
+ * generate(); stop strings cut it; pieces are complete UTF-8. */
+static void test_generate_text(void **state) {
+    (void)state;
+    const char *refs[] = {"llama-q8_0.p1", "qwen3-f16.p0"};
+    for (int ri = 0; ri < 2; ri++) {
+        ref r;
+        assert_int_equal(load_ref(&r, refs[ri]), 0);
+        char model[64];
+        snprintf(model, sizeof model, "%s", refs[ri]);
+        *strrchr(model, '.') = 0;
+        ai_model *m = load_model(model);
+        int32_t ids[16];
+        for (int i = 0; i < 16; i++)
+            ids[i] = (int32_t)ai__json_num(ai__json_get(r.greedy->items[i], "id"));
+        /* expected: the streaming detokenizer's text of the greedy ids */
+        char want[4096];
+        size_t wl = 0, need;
+        ai_detokenizer *d;
+        assert_int_equal(ai_detokenizer_new(m, 0, &d), AI_OK);
+        for (int i = 0; i < 16; i++) {
+            assert_int_equal(ai_detokenizer_push(d, ids[i], want + wl, sizeof want - wl, &need), AI_OK);
+            wl += need - 1;
+        }
+        assert_int_equal(ai_detokenizer_flush(d, want + wl, sizeof want - wl, &need), AI_OK);
+        wl += need - 1;
+        ai_detokenizer_free(d);
+        assert_true(wl > 4);
+
+        ai_session *s = open_session(m, 128, 64, 2, AI_TYPE_F16);
+        char buf[512];
+        /* nothing evaluated */
+        assert_int_equal(ai_session_step(s, buf, sizeof buf, &need), AI_E_INVAL);
+        ai_opts *o;
+        ai_opts_new(&o);
+        ai_opts_set_double(o, AI_OPT_TEMPERATURE, 0);
+        ai_opts_set_int(o, AI_OPT_MAX_TOKENS, 16);
+        assert_int_equal(ai_session_set_sampling(s, o), AI_OK);
+        ai_opts_free(o);
+
+        /* pull */
+        assert_int_equal(ai_session_eval(s, r.tokens, r.n_tokens, 0), AI_OK);
+        char got[4096];
+        size_t gl = 0;
+        ai_status st;
+        int pieces = 0;
+        while ((st = ai_session_step(s, buf, sizeof buf, &need)) == AI_OK) {
+            assert_true(need > 1 && utf8_ok(buf, need - 1));
+            memcpy(got + gl, buf, need - 1);
+            gl += need - 1;
+            pieces++;
+        }
+        assert_int_equal(st, AI_DONE);
+        assert_int_equal(ai_session_step(s, buf, sizeof buf, &need), AI_DONE);
+        got[gl] = 0;
+        want[wl] = 0;
+        print_message("%s: %d pieces, \"%s\"\n", refs[ri], pieces, got);
+        assert_int_equal(gl, wl);
+        assert_memory_equal(got, want, wl);
+        assert_int_equal(ai_session_n_past(s), (int)r.n_tokens + 16);
+
+        /* push, after a rewind to the prompt */
+        assert_int_equal(ai_session_rewind(s, (int32_t)r.n_tokens - 1), AI_OK);
+        assert_int_equal(ai_session_eval(s, r.tokens + r.n_tokens - 1, 1, 0), AI_OK);
+        collect c = {.stop_after = 0};
+        assert_int_equal(ai_session_generate(s, on_piece, &c), AI_OK);
+        assert_int_equal(c.len, wl);
+        assert_memory_equal(c.text, want, wl);
+
+        /* the callback stops it */
+        assert_int_equal(ai_session_rewind(s, (int32_t)r.n_tokens - 1), AI_OK);
+        assert_int_equal(ai_session_eval(s, r.tokens + r.n_tokens - 1, 1, 0), AI_OK);
+        collect c2 = {.stop_after = 1};
+        assert_int_equal(ai_session_generate(s, on_piece, &c2), AI_E_CANCELLED);
+        assert_int_equal(c2.calls, 1);
+
+        /* a stop string in the middle: the text before it, nothing after;
+         * a buffer too small gives RANGE and keeps the piece */
+        size_t at = wl / 2, sl = 3;
+        while (at < wl && ((unsigned char)want[at] >> 6) == 2) at++; /* char boundary */
+        while (at + sl < wl && ((unsigned char)want[at + sl] >> 6) == 2) sl++;
+        assert_int_equal(ai_session_add_stop(s, "\xff\xfe never", 8), AI_OK);
+        assert_int_equal(ai_session_add_stop(s, want + at, sl), AI_OK);
+        assert_int_equal(ai_session_add_stop(s, NULL, 0), AI_E_INVAL);
+        assert_int_equal(ai_session_rewind(s, (int32_t)r.n_tokens - 1), AI_OK);
+        assert_int_equal(ai_session_eval(s, r.tokens + r.n_tokens - 1, 1, 0), AI_OK);
+        gl = 0;
+        for (;;) {
+            st = ai_session_step(s, buf, 1, &need);
+            if (st == AI_DONE) break;
+            assert_int_equal(st, AI_E_RANGE);
+            assert_true(need > 1);
+            assert_int_equal(ai_session_step(s, buf, need, &need), AI_OK);
+            memcpy(got + gl, buf, need - 1);
+            gl += need - 1;
+        }
+        /* the first occurrence of the stop string may come before `at` */
+        char *first = NULL;
+        for (size_t i = 0; i + sl <= wl && !first; i++)
+            if (!memcmp(want + i, want + at, sl)) first = want + i;
+        assert_int_equal(gl, (size_t)(first - want));
+        assert_memory_equal(got, want, gl);
+        assert_int_equal(ai_session_clear_stops(s), AI_OK);
+
+        ai_session_free(s);
+        ai_model_free(m);
+        free_ref(&r);
+    }
+}
+
 /* Files without decoder weights load, but cannot run a session. */
 static void test_no_weights(void **state) {
     (void)state;
@@ -711,17 +851,18 @@ int main(void) {
         "qwen3-q4_k_m.p0", "qwen3-q4_k_m.p1",
     };
     enum { NR = sizeof refs / sizeof refs[0] };
-    struct CMUnitTest tests[NR + 7];
+    struct CMUnitTest tests[NR + 8];
     for (int i = 0; i < NR; i++) {
         struct CMUnitTest t = {refs[i], test_fixture, NULL, NULL, (void *)refs[i]};
         tests[i] = t;
     }
-    const struct CMUnitTest more[7] = {
+    const struct CMUnitTest more[8] = {
+        cmocka_unit_test(test_generate_text),
         cmocka_unit_test(test_arch_equivalence),
         cmocka_unit_test(test_batches),      cmocka_unit_test(test_kv_types),
         cmocka_unit_test(test_threads_seed), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_binding_errors), cmocka_unit_test(test_no_weights),
     };
     memcpy(tests + NR, more, sizeof more);
-    return _cmocka_run_group_tests("decoder", tests, NR + 7, NULL, NULL);
+    return _cmocka_run_group_tests("decoder", tests, NR + 8, NULL, NULL);
 }
