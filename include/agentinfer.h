@@ -167,6 +167,9 @@ typedef enum ai_opt {
                                 UTC); -1 uses the current local time        */
     AI_OPT_CHAT_VARS = 306,  /* "chat_vars": a JSON object of extra template
                                 variables ({"enable_thinking": false})      */
+    /* sessions (section 7) */
+    AI_OPT_KV_TYPE = 115,    /* "kv_type" = AI_TYPE_F16: KV cache element
+                                type, AI_TYPE_F16, AI_TYPE_F32 or AI_TYPE_Q8_0 */
     /* sections 6-8 append their keys here */
     /* kernel benchmark (section 9) */
     AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
@@ -400,6 +403,147 @@ AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char 
 /* ==========================================================================
  * 7. Session and generation
  * ========================================================================== */
+
+/* A session runs a decoder model: it owns a KV cache (the context window), a
+ * thread pool, the logits of the last evaluation and a sampler.  Many
+ * sessions may share one model, each on its own thread; one session is used
+ * by one thread at a time.
+ *
+ * The usual loop: ai_session_eval() the prompt tokens (from ai_tokenize),
+ * then call ai_session_step() until it returns AI_DONE, or hand a callback
+ * to ai_session_generate().  Lower level: ai_session_next_token() samples and
+ * evaluates one token; ai_session_logits() and ai_session_sample() give the
+ * logits and the sampler's choice.
+ *
+ * Options read by ai_session_new(): AI_OPT_N_CTX, AI_OPT_N_THREADS,
+ * AI_OPT_N_BATCH, AI_OPT_KV_TYPE and the sampling options below. */
+typedef struct ai_session ai_session;
+
+/* Flags of ai_session_eval(). */
+typedef enum ai_eval_flag {
+    AI_EVAL_LOGITS_ALL = 1   /* keep the logits of every evaluated position,
+                                not only the last one's                      */
+} ai_eval_flag;
+
+/* Cancellation callback: asked between batches of a long evaluation and
+ * between tokens of a generation; non-zero stops the call with
+ * AI_E_CANCELLED.  It runs on the session's thread. */
+typedef int (*ai_cancel_fn)(void *user_data);
+
+/* Receives one piece of generated text (UTF-8, complete characters, not
+ * NUL-terminated, valid during the call).  Non-zero stops the generation. */
+typedef int (*ai_piece_fn)(const char *piece, size_t len, void *user_data);
+
+/* Creates a session on a decoder model: allocates the KV cache for
+ * AI_OPT_N_CTX positions (default 4096, capped by the model's training
+ * context) and starts AI_OPT_N_THREADS threads.  The model must outlive the
+ * session.  Free with ai_session_free().  `opts` may be NULL; it is read only
+ * during the call.  Errors: AI_E_INVAL (NULL model/out, bad option value),
+ * AI_E_UNSUPPORTED (the model has no decoder weights: a vocabulary-only file,
+ * an encoder; or an unsupported KV cache type), AI_E_NOMEM.  The message goes
+ * to (err, err_cap).  On error *out is NULL.  Thread-safe with respect to the
+ * model.  Since 0.1. */
+AI_API ai_status ai_session_new(const ai_model *model, const ai_opts *opts,
+                                ai_session **out, char *err, size_t err_cap);
+/* Frees the session and stops its threads.  NULL is fine.  Since 0.1. */
+AI_API void ai_session_free(ai_session *session);
+
+/* The message of the session's last failed call ("" when none).  Owned by
+ * the session, valid until its next call.  Since 0.1. */
+AI_API const char *ai_session_errmsg(const ai_session *session);
+
+/* Size of the context window, the number of positions filled, and the
+ * vocabulary size (the length of a row of logits).  0 for NULL.  Since 0.1. */
+AI_API int32_t ai_session_n_ctx(const ai_session *session);
+AI_API int32_t ai_session_n_past(const ai_session *session);
+AI_API int32_t ai_session_n_vocab(const ai_session *session);
+
+/* Appends n tokens to the context and runs them through the model in batches
+ * of AI_OPT_N_BATCH.  Afterwards ai_session_logits() reads the logits of the
+ * last token, or of every token when flags has AI_EVAL_LOGITS_ALL.  It also
+ * starts a new generation: the count towards AI_OPT_MAX_TOKENS and the text
+ * held by ai_session_step() are reset.  The cancel callback is asked
+ * before each batch; a cancelled or failed call leaves the context at the
+ * tokens of the batches that completed (see ai_session_n_past).
+ * Errors: AI_E_INVAL (NULL, n == 0, a token outside the vocabulary),
+ * AI_E_CONTEXT_FULL (n_past + n > n_ctx: nothing is evaluated, nothing is
+ * truncated), AI_E_CANCELLED, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_eval(ai_session *session, const int32_t *tokens,
+                                 size_t n, int32_t flags);
+
+/* Copies one row of logits of the last evaluation (n_vocab floats) into buf.
+ * row is the index into that evaluation's tokens when it kept all logits,
+ * and -1 for the last token in any case.  `cap` and `*needed` count floats.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated yet), AI_E_RANGE (row not
+ * kept, or cap too small: *needed set).  Since 0.1. */
+AI_API ai_status ai_session_logits(const ai_session *session, int32_t row,
+                                   float *buf, size_t cap, size_t *needed);
+
+/* Forgets every position from n_past on (0 clears the context), so that a
+ * new prompt can reuse a common prefix.  The logits are dropped too.
+ * Errors: AI_E_INVAL (NULL, n_past < 0 or beyond the filled part).
+ * Since 0.1. */
+AI_API ai_status ai_session_rewind(ai_session *session, int32_t n_past);
+
+/* Installs (or with fn == NULL removes) the cancellation callback.
+ * Since 0.1. */
+AI_API ai_status ai_session_set_cancel(ai_session *session, ai_cancel_fn fn,
+                                       void *user_data);
+
+/* Re-reads the sampling options from `opts` (AI_OPT_TEMPERATURE, TOP_K,
+ * TOP_P, MIN_P, REPEAT_PENALTY, PRESENCE_PENALTY, FREQUENCY_PENALTY,
+ * REPEAT_LAST_N, MAX_TOKENS and SEED, which restarts the random sequence);
+ * keys not set in opts take their defaults.  Errors: AI_E_INVAL.
+ * Since 0.1. */
+AI_API ai_status ai_session_set_sampling(ai_session *session,
+                                         const ai_opts *opts);
+
+/* Picks a token from the last logits with the session's sampler.  The
+ * penalties look at the last AI_OPT_REPEAT_LAST_N tokens of the context.
+ * The same seed and the same calls give the same tokens whatever the
+ * thread count.  Nothing is evaluated.  Errors: AI_E_INVAL (NULL, nothing
+ * evaluated yet).  Since 0.1. */
+AI_API ai_status ai_session_sample(ai_session *session, int32_t *token);
+
+/* One token of generation: samples it, and unless it ends the generation
+ * evaluates it so that the next call can follow.  Returns AI_OK with
+ * *token set, or AI_DONE (and *token = -1) when the sampled token is an
+ * end-of-generation token of the model (EOS, EOT, ...; it is not
+ * evaluated) or AI_OPT_MAX_TOKENS tokens were generated since the last
+ * ai_session_eval().  Stop strings do not apply at this level.
+ * Errors: as ai_session_eval; AI_E_CONTEXT_FULL when no position is left.
+ * Since 0.1. */
+AI_API ai_status ai_session_next_token(ai_session *session, int32_t *token);
+
+/* Adds a stop string (copied; len bytes of UTF-8): generation through
+ * ai_session_step() ends where the text first contains one, and the stop
+ * string and what follows are not returned.  Errors: AI_E_INVAL (NULL,
+ * len 0), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_add_stop(ai_session *session, const char *utf8,
+                                     size_t len);
+/* Removes every stop string.  Since 0.1. */
+AI_API ai_status ai_session_clear_stops(ai_session *session);
+
+/* Pull-style generation: produces the next piece of text, a NUL-terminated
+ * run of complete UTF-8 characters (never empty), sampling and evaluating
+ * as many tokens as that takes.  Text that could be the start of a stop
+ * string is held back until it is known not to be one.  Returns AI_DONE
+ * (and "") once the generation has ended: an end-of-generation token, a
+ * stop string, or AI_OPT_MAX_TOKENS tokens since the last ai_session_eval();
+ * the next ai_session_eval() starts a new one.  On AI_E_RANGE *needed holds
+ * the size required and the piece stays for the next call.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated), AI_E_UNSUPPORTED (the model
+ * has no tokenizer), AI_E_RANGE, AI_E_CONTEXT_FULL, AI_E_CANCELLED (the
+ * cancel callback), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_step(ai_session *session, char *buf, size_t cap,
+                                 size_t *needed);
+
+/* Push-style generation: calls ai_session_step() until the generation ends
+ * and hands each piece to fn (on this thread).  fn returning non-zero stops
+ * the generation with AI_E_CANCELLED.  Returns AI_OK when the generation
+ * ended normally, else the error of the step.  Since 0.1. */
+AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
+                                     void *user_data);
 
 /* ==========================================================================
  * 8a. Embeddings
