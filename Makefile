@@ -66,6 +66,7 @@ SHARED  := $(BUILD)/$(SO_REAL)
 INTERNAL := $(BUILD)/libagentinfer_internal.a
 CLI     := $(BUILD)/bin/agentinfer
 
+.SECONDARY:
 .PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples
 all: lib $(CLI)
 lib: $(STATIC) $(SHARED)
@@ -146,18 +147,15 @@ fuzz: fuzz-build
 	FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 # ---- install -----------------------------------------------------------------
-$(BUILD)/agentinfer.pc: pkgconfig/agentinfer.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
-install: all $(BUILD)/agentinfer.pc
+install: all
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
 	install -m 644 include/agentinfer.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SO_REAL) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libagentinfer.so
-	install -m 644 $(BUILD)/agentinfer.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' pkgconfig/agentinfer.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/agentinfer.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
 
 uninstall:

@@ -50,7 +50,8 @@ extern "C" {
 #endif
 
 /* AI_API marks exported symbols.  It stands before the return type, never
- * around the name, so that `ai_name(` stays greppable. */
+ * around the name, so that each function name followed by "(" stays
+ * greppable (tests/abi/check.sh depends on it). */
 #if defined(_WIN32) && defined(AI_BUILDING_DLL)
 #define AI_API __declspec(dllexport)
 #elif defined(__GNUC__) || defined(__clang__)
@@ -159,8 +160,22 @@ typedef enum ai_opt {
     AI_OPT_REPEAT_PENALTY = 203,   /* "repeat_penalty" = 1.0 (off)           */
     AI_OPT_PRESENCE_PENALTY = 204, /* "presence_penalty" = 0.0 (off)         */
     AI_OPT_FREQUENCY_PENALTY = 205, /* "frequency_penalty" = 0.0 (off)       */
-    AI_OPT_CHAT_TEMPLATE = 300 /* "chat_template": overrides the model's     */
+    AI_OPT_CHAT_TEMPLATE = 300, /* "chat_template": overrides the model's    */
+    /* chat templates (see section 8b) */
+    AI_OPT_CHAT_TIME = 135,  /* "chat_time" = -1: the clock strftime_now() in a
+                                template reads, as Unix seconds (formatted as
+                                UTC); -1 uses the current local time        */
+    AI_OPT_CHAT_VARS = 306,  /* "chat_vars": a JSON object of extra template
+                                variables ({"enable_thinking": false})      */
     /* sections 6-8 append their keys here */
+    /* kernel benchmark (section 9) */
+    AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
+                                 matrix-vector runs (pick more than the L3) */
+    AI_OPT_BENCH_BATCH = 146, /* "bench_batch" = 512: rows of the
+                                 matrix-matrix runs                          */
+    AI_OPT_BENCH_TYPES = 147, /* "bench_types" = 0: bit (1 << ai_type) per
+                                 type to measure; 0 measures every type the
+                                 kernels support                            */
 } ai_opt;
 
 /* Creates an empty bag (every option at its default).  Free with
@@ -190,11 +205,14 @@ AI_API ai_status ai_opt_from_name(const char *name, ai_opt *out);
 typedef struct ai_model ai_model;
 
 /* Loads a GGUF file (versions 2 and 3).  Tensor data is used in place, never
- * copied at load.  The file is validated strictly; any malformed input gives
- * AI_E_FORMAT with a message naming the field and byte offset.
+ * copied at load (AI_OPT_USE_MMAP).  The file is validated strictly (bounds,
+ * counts, names, types, alignment, overlaps, duplicates); anything malformed
+ * or in a form this library does not read (another GGUF version, big-endian
+ * byte order) gives AI_E_FORMAT with a message naming the field and byte
+ * offset.  A file without tensors (a vocabulary-only GGUF) loads too.
  * Errors: AI_E_INVAL (NULL path/out), AI_E_IO (missing, unreadable, a
- * directory), AI_E_FORMAT, AI_E_UNSUPPORTED (e.g. big-endian files),
- * AI_E_NOMEM.  On error *out is NULL.  `opts` may be NULL.  Since 0.1. */
+ * directory), AI_E_FORMAT, AI_E_NOMEM.  On error *out is NULL.  `opts` may
+ * be NULL.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_model_load(const char *path_utf8, const ai_opts *opts,
                                ai_model **out, char *err, size_t err_cap);
 /* Unmaps and frees the model.  No session made from it may still exist.
@@ -267,6 +285,118 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * 6. Tokenizer
  * ========================================================================== */
 
+/* The tokenizer comes from the model's tokenizer.ggml.* metadata: SentencePiece
+ * ("llama"), byte-level BPE ("gpt2", with the pre-tokenizer named by
+ * tokenizer.ggml.pre) or WordPiece ("bert").  A vocabulary-only GGUF file (no
+ * tensors) loads and tokenizes.  Every call below is read-only on the model:
+ * any number of threads may tokenize with one model at the same time.  Calls
+ * on a model without a (supported) tokenizer give AI_E_UNSUPPORTED.
+ *
+ * Invalid UTF-8 in the input never fails: each byte that does not start a
+ * well-formed UTF-8 sequence (stray continuation byte, overlong form,
+ * surrogate, value above U+10FFFF, truncated sequence) is replaced by U+FFFD
+ * before tokenizing, one U+FFFD per byte. */
+
+/* Flags of ai_tokenize() (bits, combine with |). */
+#define AI_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS (CLS/SEP) as the model's
+                                        add_bos/add_eos flags ask           */
+#define AI_TOKENIZE_PARSE_SPECIAL 2u /* recognise the text of control tokens
+                                        ("<|im_start|>") as those tokens      */
+/* Flag of ai_token_to_piece(), ai_detokenize() and ai_detokenizer_new(). */
+#define AI_DETOKENIZE_RENDER_SPECIAL 4u /* write control tokens' text instead
+                                           of nothing                       */
+
+/* Token attributes (bits), from the GGUF token types. */
+#define AI_TOKEN_ATTR_NORMAL 1u
+#define AI_TOKEN_ATTR_UNKNOWN 2u
+#define AI_TOKEN_ATTR_CONTROL 4u      /* BOS, EOS, <|im_start|>, ...         */
+#define AI_TOKEN_ATTR_USER_DEFINED 8u /* added tokens: always recognised in text */
+#define AI_TOKEN_ATTR_UNUSED 16u
+#define AI_TOKEN_ATTR_BYTE 32u        /* SentencePiece byte fallback <0xXX>  */
+#define AI_TOKEN_ATTR_EOG 64u         /* ends generation: EOS, EOT, <|im_end|>, ... */
+
+/* Turns `len` bytes of UTF-8 text into token ids, written to out[0..cap).
+ * *n receives the number of tokens.  Without AI_TOKENIZE_PARSE_SPECIAL the
+ * text of control tokens is tokenized as plain text (user-defined tokens are
+ * still recognised, as the reference tokenizers do).  `text` may be NULL when
+ * len is 0.  A cap of 3 * len + 3 is always enough.
+ * Errors: AI_E_INVAL (NULL model or n, NULL text with len > 0, unknown flag
+ * bits), AI_E_UNSUPPORTED (no tokenizer), AI_E_RANGE (cap too small: *n holds
+ * the count needed and out is left unspecified), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len,
+                             uint32_t flags, int32_t *out, size_t cap, size_t *n);
+
+/* The bytes one token stands for, plus a NUL: "▁Hello" gives " Hello", a
+ * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
+ * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
+ * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
+ * user-defined tokens give their text.  Errors: AI_E_INVAL (NULL model,
+ * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
+ * Since 0.1. */
+AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
+                                   char *buf, size_t cap, size_t *needed);
+
+/* The text of a token sequence: the pieces joined, except that the leading
+ * space SentencePiece and WordPiece put on the first word is dropped, so that
+ * detokenize(tokenize(s)) == s for SentencePiece and byte-level BPE (for
+ * Qwen-style vocabularies, s in NFC).  The bytes are written as they are,
+ * valid UTF-8 or not, plus a NUL.  Errors: AI_E_INVAL (NULL model, NULL tokens
+ * with n > 0, a token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed
+ * set, including the NUL).  Since 0.1. */
+AI_API ai_status ai_detokenize(const ai_model *model, const int32_t *tokens, size_t n,
+                               uint32_t flags, char *buf, size_t cap, size_t *needed);
+
+/* A streaming detokenizer: feed tokens one at a time and get text that only
+ * ever contains complete, valid UTF-8 characters.  Bytes of a character that
+ * is still incomplete are held back until a later token completes it; bytes
+ * that can never form a valid character come out as U+FFFD (one per byte).
+ * The model must outlive it.  One thread at a time. */
+typedef struct ai_detokenizer ai_detokenizer;
+
+/* flags: 0 or AI_DETOKENIZE_RENDER_SPECIAL.  Free with ai_detokenizer_free().
+ * Errors: AI_E_INVAL, AI_E_UNSUPPORTED, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_detokenizer_new(const ai_model *model, uint32_t flags,
+                                    ai_detokenizer **out);
+AI_API void ai_detokenizer_free(ai_detokenizer *d); /* NULL is fine */
+/* Adds one token and writes the text that became complete (possibly "") plus
+ * a NUL to buf.  On AI_E_RANGE (*needed set) the token was not consumed:
+ * call again with a larger buffer.  Errors: AI_E_INVAL (token out of range),
+ * AI_E_RANGE, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_detokenizer_push(ai_detokenizer *d, int32_t token, char *buf,
+                                     size_t cap, size_t *needed);
+/* Ends the stream: writes what is held back (an incomplete character becomes
+ * U+FFFD per byte) and resets the detokenizer for a new text.  Errors:
+ * AI_E_INVAL, AI_E_RANGE (nothing consumed).  Since 0.1. */
+AI_API ai_status ai_detokenizer_flush(ai_detokenizer *d, char *buf, size_t cap,
+                                      size_t *needed);
+
+/* Number of tokens in the vocabulary; 0 for NULL or a model without one.
+ * Since 0.1. */
+AI_API size_t ai_vocab_size(const ai_model *model);
+
+/* Which special token ai_vocab_special() looks up. */
+typedef enum ai_special_token {
+    AI_SPECIAL_BOS = 0, AI_SPECIAL_EOS = 1, AI_SPECIAL_EOT = 2,
+    AI_SPECIAL_EOM = 3, AI_SPECIAL_UNK = 4, AI_SPECIAL_SEP = 5,
+    AI_SPECIAL_PAD = 6, AI_SPECIAL_CLS = 7, AI_SPECIAL_MASK = 8,
+    AI_SPECIAL_NL = 9  /* the token of "\n" */
+} ai_special_token;
+
+/* The id of a special token.  Errors: AI_E_INVAL (NULL, unknown `which`),
+ * AI_E_UNSUPPORTED (no tokenizer), AI_E_NOT_FOUND (the model has none).
+ * Since 0.1. */
+AI_API ai_status ai_vocab_special(const ai_model *model, int32_t which, int32_t *id);
+
+/* AI_TOKEN_ATTR_* bits of a token.  Errors: AI_E_INVAL (NULL, out of range),
+ * AI_E_UNSUPPORTED.  Since 0.1. */
+AI_API ai_status ai_token_attr(const ai_model *model, int32_t token, uint32_t *attr);
+
+/* The token's text exactly as stored in the vocabulary ("▁Hello", "Ġworld",
+ * "<0x0A>"), owned by the model and NOT NUL-terminated: *len bytes.
+ * Errors: AI_E_INVAL, AI_E_UNSUPPORTED.  Since 0.1. */
+AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char **text,
+                               size_t *len);
+
 /* ==========================================================================
  * 7. Session and generation
  * ========================================================================== */
@@ -279,13 +409,106 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * 8b. Chat templates
  * ========================================================================== */
 
+/* A model carries its prompt format as a Jinja template in its GGUF metadata
+ * (`tokenizer.chat_template`).  These calls render a conversation with it,
+ * the way Hugging Face transformers' apply_chat_template() does: Jinja2 with
+ * trim_blocks and lstrip_blocks, the template variables `messages`, `tools`
+ * (the list, or none), `documents` (none), `add_generation_prompt`,
+ * `bos_token`, `eos_token`, the functions raise_exception() and
+ * strftime_now(), and `tojson` as Hugging Face defines it (non-ASCII kept,
+ * separators ", " and ": ", key order as given).
+ *
+ * Inputs are OpenAI-style JSON:
+ *   messages_json  an array of {"role": "system"|"user"|"assistant"|"tool",
+ *                  "content": ..., "tool_calls": [...], "tool_call_id": ...,
+ *                  "name": ..., "reasoning_content": ...}; every key is passed
+ *                  to the template as it is.
+ *   tools_json     NULL, "null", or an array of {"type": "function",
+ *                  "function": {"name", "description", "parameters"}}.
+ * Options read from `opts` (may be NULL): AI_OPT_CHAT_TEMPLATE (use this
+ * template instead of the model's), AI_OPT_CHAT_VARS (extra variables; they
+ * override the standard ones), AI_OPT_CHAT_TIME (pins strftime_now()).
+ *
+ * The renderer implements the subset of Jinja2 real chat templates use
+ * (statements for/if/set/macro/filter/break/continue, Python string and dict
+ * methods, the common filters and tests).  A template that raises, uses an
+ * unsupported feature or runs too long is an error, never a crash: every
+ * render has a step limit and a memory limit.
+ *
+ * Output is written to (out, cap, needed) as UTF-8 text plus a NUL; the text
+ * itself may contain NUL bytes when the messages do ("\u0000"), so use
+ * *needed - 1 as its length.  The error buffer (err, err_cap) gets one line:
+ * "line N: reason" for template errors, "line N: raise_exception: <the
+ * template's message>" when the template raises, or what is wrong with the
+ * JSON ("messages: ..." / "tools: ..." / "chat_vars: ...").
+ *
+ * Errors: AI_E_INVAL (NULL arguments, no template source at all),
+ * AI_E_FORMAT (malformed JSON or template, the template raised or failed
+ * while rendering), AI_E_UNSUPPORTED (the template uses a Jinja feature this
+ * library does not implement), AI_E_RANGE (cap too small; *needed set),
+ * AI_E_NOMEM.  Thread-safe: a model may be shared; each call is
+ * independent. */
+
+/* Flags for the render calls (OR them together). */
+typedef enum ai_chat_flag {
+    AI_CHAT_ADD_GENERATION_PROMPT = 1, /* end with the opening of an assistant
+                                          turn (add_generation_prompt=true)  */
+    AI_CHAT_PARSE_ARGUMENTS = 2        /* a tool call's "arguments" given as a
+                                          JSON string (OpenAI form) is parsed
+                                          into an object first, as most
+                                          templates expect an object        */
+} ai_chat_flag;
+
+/* Renders with the model's template, its BOS and EOS token texts (from the
+ * tokenizer metadata; "" when absent), or AI_OPT_CHAT_TEMPLATE.  A model
+ * without a template uses ChatML:
+ *   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... [<|im_start|>assistant\n]
+ * (tools are then not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
+ * set (BOS and EOS are then "").  Since 0.1. */
+AI_API ai_status ai_chat_render(const ai_model *model, const char *messages_json,
+                                const char *tools_json, const ai_opts *opts,
+                                uint32_t flags, char *out, size_t cap,
+                                size_t *needed, char *err, size_t err_cap);
+
+/* The same with a template given as text (for tests, and for applications
+ * that bring their own), and the BOS/EOS texts to expose (NULL means "").
+ * AI_OPT_CHAT_TEMPLATE in opts is ignored.  Since 0.1. */
+AI_API ai_status ai_chat_render_template(const char *template_utf8,
+                                         const char *bos_token,
+                                         const char *eos_token,
+                                         const char *messages_json,
+                                         const char *tools_json,
+                                         const ai_opts *opts, uint32_t flags,
+                                         char *out, size_t cap, size_t *needed,
+                                         char *err, size_t err_cap);
+
 /* ==========================================================================
  * 8c. Tool calls
  * ========================================================================== */
 
 /* ==========================================================================
- * 9. System
+ * 9. System: compute kernels, quantization, benchmark
  * ========================================================================== */
+
+/* One line describing the compute kernels this process uses, e.g.
+ * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
+ * threads=2 blas=openblas".  `kernels` is the set picked at first use from
+ * the CPU's features (ref, avx2, avx512, neon), which the environment
+ * variable AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the
+ * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
+ * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
+
+/* Measures the compute kernels and returns a text report (several lines,
+ * NUL-terminated; free with ai_free): the machine's read bandwidth, then per
+ * weight type the matrix-vector throughput in GB/s of weights on
+ * AI_OPT_BENCH_MIB of weights, and the matrix-matrix throughput in GOP/s for
+ * a batch of AI_OPT_BENCH_BATCH rows, next to a per-column loop of the
+ * matrix-vector kernel and a dequantize + BLAS sgemm path.  Uses
+ * AI_OPT_N_THREADS threads.  Takes seconds to minutes; the numbers are only
+ * meaningful on an otherwise idle machine.  Errors: AI_E_INVAL (out NULL),
+ * AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_system_bench(const ai_opts *opts, char **out);
 
 #ifdef __cplusplus
 }

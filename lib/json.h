@@ -51,6 +51,13 @@ ai_status ai__json_parse(const char *text, size_t len, ai__json **out,
 ai_status ai__json_parse_prefix(const char *text, size_t len, ai__json **out,
                                 size_t *consumed, char *err, size_t err_cap);
 
+/* Like ai__json_parse_prefix; on failure *truncated (may be NULL) is 1 when
+ * the text ended inside the value, so that more input could complete it
+ * (used by the streaming tool-call parser), 0 when it is invalid as is. */
+ai_status ai__json_parse_partial(const char *text, size_t len, ai__json **out,
+                                 size_t *consumed, int *truncated, char *err,
+                                 size_t err_cap);
+
 void ai__json_free(ai__json *j);
 
 /* Builders (NULL on out-of-memory; a NULL child makes push/set fail). */
@@ -66,20 +73,30 @@ ai__json *ai__json_clone(const ai__json *j);
 
 /* Object member by key (the first one with that key), or NULL. */
 const ai__json *ai__json_get(const ai__json *obj, const char *key);
+const ai__json *ai__json_getn(const ai__json *obj, const char *key, size_t len);
 /* Value of a NUMBER node as double. */
 double ai__json_num(const ai__json *j);
 
 /* Writer flags. */
 enum {
     AI__JSON_W_SPACES = 1,  /* Python's default separators ", " and ": "   */
-    AI__JSON_W_ASCII = 2    /* escape every non-ASCII character as \uXXXX   */
+    AI__JSON_W_ASCII = 2,   /* escape every non-ASCII character as \uXXXX   */
+    AI__JSON_W_SORT_KEYS = 4 /* object members in key order (Python sort_keys) */
 };
 
 /* Serialises j.  indent < 0: one line; indent >= 0: pretty-printed with
  * that many spaces per level (items separated by ",\n", keys by ": ").
- * Strings are escaped minimally (", \, control characters). */
+ * Strings are escaped minimally (", \, control characters) as Python does;
+ * invalid UTF-8 in a hand-built string is written as U+FFFD. */
 void ai__json_write(ai__buf *b, const ai__json *j, int flags, int indent);
 /* Writes one JSON string literal for the UTF-8 bytes s[0..len). */
 void ai__json_write_str(ai__buf *b, const char *s, size_t len, int flags);
+
+/* UTF-8 helpers.  ai__utf8_seq: length (1-4) of the well-formed sequence at
+ * s (shortest form, no surrogates, at most U+10FFFF), or 0 when it is not
+ * one; *incomplete (may be NULL) is 1 when the bytes so far are a valid
+ * beginning cut off by `avail`.  ai__utf8_valid: 1 when all of s is UTF-8. */
+size_t ai__utf8_seq(const unsigned char *s, size_t avail, int *incomplete);
+int ai__utf8_valid(const char *s, size_t len);
 
 #endif /* AI_JSON_H */

@@ -35,6 +35,11 @@ static const spec specs[] = {
     {AI_OPT_PRESENCE_PENALTY, "presence_penalty", -100, 100},
     {AI_OPT_FREQUENCY_PENALTY, "frequency_penalty", -100, 100},
     {AI_OPT_CHAT_TEMPLATE, "chat_template", 0, 0},
+    {AI_OPT_BENCH_MIB, "bench_mib", 1, 65536},
+    {AI_OPT_BENCH_BATCH, "bench_batch", 1, 65536},
+    {AI_OPT_BENCH_TYPES, "bench_types", 0, 1099511627775.0},
+    {AI_OPT_CHAT_TIME, "chat_time", -1, 253402300799.0},
+    {AI_OPT_CHAT_VARS, "chat_vars", 0, 0},
 };
 
 typedef struct entry {

@@ -21,6 +21,10 @@ typedef struct cli_cmd {
 
 /* Subcommands (one per file). */
 int cmd_info(int argc, char **argv);
+int cmd_bench_kernels(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_chat_render(int argc, char **argv);
 
 /* Helpers (util.c). */
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */

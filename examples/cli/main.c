@@ -5,6 +5,10 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"bench-kernels", "measure the compute kernels (GB/s, GOP/s)", cmd_bench_kernels},
+    {"tokenize", "print the token ids (or pieces) of a text", cmd_tokenize},
+    {"detokenize", "print the text of token ids", cmd_detokenize},
+    {"chat-render", "render a conversation with the model's chat template", cmd_chat_render},
     /* later subcommands are added here, one line each */
 };
 

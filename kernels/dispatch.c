@@ -1,0 +1,84 @@
+/*
+ * dispatch.c - picks the kernel set once per process.
+ *
+ * Each set starts as a copy of the reference and an ISA file replaces the
+ * entries it has faster versions of.  The best set the CPU supports wins
+ * unless AI_KERNELS names another (ref|avx2|avx512|neon); a name the CPU
+ * cannot run falls back to the best one, with a warning in the log.
+ */
+#include "internal.h"
+#include "kimpl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The Makefile builds kernels/x86/ on x86_64 and kernels/arm/ on aarch64. */
+#if defined(__x86_64__)
+#define AI__HAVE_X86_KERNELS 1
+#endif
+
+enum { SET_REF, SET_AVX2, SET_AVX512, SET_NEON, N_SETS };
+static const char *const set_names[N_SETS] = {"ref", "avx2", "avx512", "neon"};
+
+static ai__kset sets[N_SETS];
+static int have[N_SETS];
+static int chosen;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void detect(void) {
+    have[SET_REF] = 1;
+#if defined(AI__HAVE_X86_KERNELS) && defined(__x86_64__)
+    __builtin_cpu_init();
+    have[SET_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                     __builtin_cpu_supports("f16c");
+    have[SET_AVX512] = have[SET_AVX2] && __builtin_cpu_supports("avx512f") &&
+                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+#endif
+#if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
+    have[SET_NEON] = 1; /* Advanced SIMD is part of the aarch64 baseline */
+#endif
+}
+
+static void init(void) {
+    detect();
+    for (int i = 0; i < N_SETS; i++) {
+        sets[i] = ai__kset_ref;
+        sets[i].name = set_names[i];
+    }
+#if defined(AI__HAVE_X86_KERNELS) && defined(__x86_64__)
+    if (have[SET_AVX2]) ai__kset_fill_avx2(&sets[SET_AVX2]);
+    if (have[SET_AVX512]) ai__kset_fill_avx512(&sets[SET_AVX512]);
+#endif
+#if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
+    ai__kset_fill_neon(&sets[SET_NEON]);
+#endif
+    chosen = SET_REF;
+    for (int i = 0; i < N_SETS; i++)
+        if (have[i]) chosen = i; /* later entries are faster */
+    const char *want = getenv("AI_KERNELS");
+    if (want && *want) {
+        int found = -1;
+        for (int i = 0; i < N_SETS; i++)
+            if (!strcmp(want, set_names[i])) found = i;
+        if (found >= 0 && have[found]) chosen = found;
+        else
+            ai__log(AI_LOG_WARN, "AI_KERNELS=%s is not available on this CPU; using %s", want,
+                    set_names[chosen]);
+    }
+}
+
+const ai__kset *ai__kset_get(void) {
+    pthread_once(&once, init);
+    return &sets[chosen];
+}
+
+const ai__kset *ai__kset_by_name(const char *name) {
+    pthread_once(&once, init);
+    for (int i = 0; i < N_SETS; i++)
+        if (name && !strcmp(name, set_names[i])) return have[i] ? &sets[i] : NULL;
+    return NULL;
+}
+
+const char *ai__kernels_name(void) { return ai__kset_get()->name; }

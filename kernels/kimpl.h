@@ -1,0 +1,148 @@
+/*
+ * kimpl.h - what the kernel files share behind kernels/kernels.h (private to
+ * kernels/ and its tests).
+ *
+ * A kernel set is a table of per-type operations.  kernels/ref/ fills the
+ * whole table; an ISA variant (kernels/x86/, kernels/arm/) starts from a copy
+ * of the reference table and replaces the entries it speeds up, so every type
+ * always works and the reference remains the truth to test against.
+ *
+ * Activations.  A matrix multiplication first converts each activation row
+ * (k floats) into the form the weight type meets, the "act" row:
+ *
+ *   ACT_F32     k floats, unchanged                         (F32 weights)
+ *   ACT_F16     k uint16 f16 values, rounded to nearest      (F16 weights)
+ *   ACT_BF16    k uint16 bf16 values, rounded to nearest     (BF16 weights)
+ *   ACT_Q8_32   blocks of 32: int8 q[k] | float d[k/32] | float s[k/32]
+ *               d = amax/127 rounded to f16, q = nearest(x/d),
+ *               s = d*sum(q) rounded to f16 (used by the types with a min)
+ *   ACT_Q8_256  blocks of 256: int8 q[k] | float d[k/256] | int16 bs[k/16]
+ *               d = -max/127 where max is the element of largest magnitude
+ *               (so d may be negative), q = min(127, nearest(x/d)),
+ *               bs[j] = sum of q[16j .. 16j+15]
+ *
+ * "nearest" rounds half to even, as the peer's x86 code does.  The q array
+ * comes first so that it is aligned like the row; the row is padded to 64
+ * bytes (ai__act_row_size).
+ */
+#ifndef AI_KIMPL_H
+#define AI_KIMPL_H
+
+#include "kernels.h"
+#include "types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { ACT_F32 = 0, ACT_F16 = 1, ACT_BF16 = 2, ACT_Q8_32 = 3, ACT_Q8_256 = 4, ACT_KINDS = 5 };
+
+/* Bytes of one act row of k elements of the given kind (a multiple of 64). */
+size_t ai__act_row_size(int kind, int64_t k);
+
+/* Views into an ACT_Q8_32 / ACT_Q8_256 row of k elements. */
+static inline const int8_t *act_q(const void *a) { return (const int8_t *)a; }
+static inline const float *act_d(const void *a, int64_t k) {
+    return (const float *)((const uint8_t *)a + k);
+}
+static inline const float *act_s32(const void *a, int64_t k) { return act_d(a, k) + k / 32; }
+static inline const int16_t *act_bs256(const void *a, int64_t k) {
+    return (const int16_t *)(act_d(a, k) + k / 256);
+}
+
+/* Converts one activation row x[k] to act kind `kind` at dst. */
+typedef void (*ai__act_fn)(const float *x, void *dst, int64_t k);
+
+/* Dot product of one weight row (k elements) with one act row. */
+typedef float (*ai__dot_fn)(const void *w, const void *act, int64_t k);
+
+/*
+ * A block of the product: rows [0, nr) of w (row stride ws bytes) against act
+ * rows [0, nb) (stride as bytes):  y[b*ldy + r] = dot(w_r, act_b).
+ * NULL in a table means "loop over dot".
+ */
+typedef void (*ai__gemm_fn)(const void *w, size_t ws, int64_t nr,
+                            const void *act, size_t as, int64_t nb, int64_t k,
+                            float *y, int64_t ldy);
+
+typedef struct ai__type_ops {
+    int act;                                          /* ACT_* */
+    void (*dequant)(const void *src, float *dst, int64_t n);
+    void (*quant)(const float *src, void *dst, int64_t n);
+    ai__dot_fn dot;
+    ai__gemm_fn gemm;
+} ai__type_ops;
+
+typedef struct ai__kset {
+    const char *name;
+    ai__act_fn act[ACT_KINDS];
+    ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
+} ai__kset;
+
+/* The reference set (kernels/ref/ref.c), complete. */
+extern const ai__kset ai__kset_ref;
+
+/* ISA variants fill a copy of the reference set (they exist only in builds
+ * for their architecture; see dispatch.c). */
+void ai__kset_fill_avx2(ai__kset *ks);
+void ai__kset_fill_avx512(ai__kset *ks);
+void ai__kset_fill_neon(ai__kset *ks);
+
+/* The set chosen for this process (dispatch.c), and a set by name for tests
+ * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */
+const ai__kset *ai__kset_get(void);
+const ai__kset *ai__kset_by_name(const char *name);
+
+/* ai__matmul with an explicit kernel set (tests compare sets with it). */
+ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
+                        const void *w, int64_t n_rows, int64_t k,
+                        const float *x, int64_t n_batch, float *y, int64_t ldy);
+
+/* OpenBLAS is used where its headers were found at build time (the
+ * cross-compiled aarch64 build has none). */
+#if defined(__has_include)
+#if __has_include(<cblas.h>)
+#define AI__USE_BLAS 1
+#endif
+#endif
+
+/* Number of online CPUs, 1..1024: the default thread count (system.c). */
+int ai__default_threads(void);
+
+/* ---- reference pieces, also used by the variants for their tails --------- */
+
+/* Round half to even (the activation quantizers' "nearest"). */
+static inline int nearest_int(float f) {
+    /* Adding 1.5*2^23 leaves the rounded integer in the low mantissa bits;
+     * valid for |f| < 2^22, which holds for every caller (|f| <= 127.5). */
+    union { float f; int32_t i; } u;
+    u.f = f + 12582912.0f;
+    return (u.i & 0x007fffff) - 0x00400000;
+}
+
+/* The non-linear 4-bit codebook of IQ4_NL and IQ4_XS. */
+extern const int8_t ai__iq4nl_values[16];
+
+/* Scale and min of sub-block j of a Q4_K/Q5_K block from its 12 packed
+ * bytes (six bits each). */
+static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* The 16 signed six-bit scales of a Q3_K block (12 packed bytes). */
+static inline void k3_scales(const uint8_t *p, int8_t out[16]) {
+    for (int j = 0; j < 16; j++) {
+        int lo = j < 8 ? (p[j] & 0xF) : (p[j - 8] >> 4);
+        int hi = (p[8 + (j % 4)] >> (2 * (j / 4))) & 3;
+        out[j] = (int8_t)((lo | (hi << 4)) - 32);
+    }
+}
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+#endif /* AI_KIMPL_H */

@@ -1,0 +1,57 @@
+/*
+ * ref.h - the scalar reference kernels, one group per type (private).
+ *
+ * For each type T:  ai__ref_dequant_T (n elements, a multiple of the block
+ * size), ai__ref_quant_T, ai__ref_dot_T (one weight row against one act row
+ * of the kind given in ref.c's table; see kimpl.h for the act layouts).
+ */
+#ifndef AI_REF_H
+#define AI_REF_H
+
+#include "kimpl.h"
+
+#define AI__REF_TYPE(T)                                                       \
+    void ai__ref_dequant_##T(const void *src, float *dst, int64_t n);         \
+    void ai__ref_quant_##T(const float *src, void *dst, int64_t n);           \
+    float ai__ref_dot_##T(const void *w, const void *act, int64_t k);
+
+AI__REF_TYPE(f32)
+AI__REF_TYPE(f16)
+AI__REF_TYPE(bf16)
+AI__REF_TYPE(q4_0)
+AI__REF_TYPE(q4_1)
+AI__REF_TYPE(q5_0)
+AI__REF_TYPE(q5_1)
+AI__REF_TYPE(q8_0)
+AI__REF_TYPE(iq4_nl)
+AI__REF_TYPE(q2_k)
+AI__REF_TYPE(q3_k)
+AI__REF_TYPE(q4_k)
+AI__REF_TYPE(q5_k)
+AI__REF_TYPE(q6_k)
+AI__REF_TYPE(iq4_xs)
+
+/* Fits n values (n <= 32) to the IQ4_NL codebook with one scale; returns the
+ * scale (0 for all zeros) and writes the codebook indices (legacy.c). */
+float ai__iq4_fit(const float *x, int n, uint8_t *q);
+
+/* Index of the IQ4_NL codebook value nearest to v (legacy.c). */
+int ai__iq4_nearest(float v);
+
+/* Activation converters (act.c). */
+void ai__ref_act_f32(const float *x, void *dst, int64_t k);
+void ai__ref_act_f16(const float *x, void *dst, int64_t k);
+void ai__ref_act_bf16(const float *x, void *dst, int64_t k);
+void ai__ref_act_q8_32(const float *x, void *dst, int64_t k);
+void ai__ref_act_q8_256(const float *x, void *dst, int64_t k);
+
+/* Writes a float as f16 into an unaligned little-endian slot. */
+static inline void wr16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline float rdf16(const uint8_t *p) { return ai__f16_to_f32(rd16(p)); }
+/* A float rounded through f16 and back: what a stored scale decodes to. */
+static inline float f16_round(float f) { return ai__f16_to_f32(ai__f32_to_f16(f)); }
+
+#endif /* AI_REF_H */

@@ -1,0 +1,593 @@
+/*
+ * x86_kern.h - the x86 kernels, written once and compiled twice: by
+ * quants_avx2.c (AVX2+FMA+F16C) and by quants_avx512.c (adds AVX-512
+ * F/BW/VL/VNNI).  Everything here is static: each including file gets its
+ * own copies, built with its own flags, so no AVX-512 instruction can leak
+ * into the AVX2 build.
+ *
+ * The including file defines ISA_VNNI (0 or 1) and FILL_NAME first.  The two
+ * builds differ in the 8-bit dot-product primitive only:
+ *   AVX2:  maddubs (u8 x s8 -> pairs of s16) then madd (-> s32)
+ *   VNNI:  vpdpbusd (u8 x s8, four products summed into s32, no saturation)
+ *
+ * Shape of every quantized kernel: `T_cols` takes one weight row and NC
+ * activation rows (NC = 1..4, a constant after inlining); each weight block
+ * is decoded once into int8 vectors and multiplied with all NC activation
+ * blocks, so the matrix-matrix path (gemm) decodes each block once per four
+ * columns, and the matrix-vector path (dot) is the NC = 1 case.
+ *
+ * Lane layout: a 32-byte vector holds 32 consecutive elements; the 8 int32
+ * lanes of a dot product cover elements 4i..4i+3, so the low 128-bit half is
+ * elements 0..15 and the high half 16..31 (used for the 16-element
+ * sub-blocks of Q2_K, Q3_K and Q6_K).
+ */
+#include "kimpl.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+#define MAXC 4
+
+/* ---- primitives ------------------------------------------------------------- */
+
+INLINE __m256i dot_u8(__m256i acc, __m256i u, __m256i s) {
+#if ISA_VNNI
+    return _mm256_dpbusd_epi32(acc, u, s);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+/* (u . s) per lane times a per-lane scale (sc32: int32 lanes, sc16: the same
+ * scales as int16 pairs; only one of them is used per build). */
+INLINE __m256i dot_u8_sc(__m256i acc, __m256i u, __m256i s, __m256i sc16, __m256i sc32) {
+#if ISA_VNNI
+    (void)sc16;
+    return _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s), sc32));
+#else
+    (void)sc32;
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
+#endif
+}
+
+/* Signed weights w meet signed activations a: |w| . (a with w's sign). */
+INLINE __m256i dot_s8(__m256i acc, __m256i absw, __m256i w, __m256i a) {
+    return dot_u8(acc, absw, _mm256_sign_epi8(a, w));
+}
+
+INLINE __m256i dot_s8_sc(__m256i acc, __m256i absw, __m256i w, __m256i a, __m256i sc16, __m256i sc32) {
+    return dot_u8_sc(acc, absw, _mm256_sign_epi8(a, w), sc16, sc32);
+}
+
+INLINE float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+INLINE __m128i load128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+
+/* 16 bytes of nibbles -> 32 values: low nibbles (elements 0..15), then high. */
+INLINE __m256i nibbles(const uint8_t *p) {
+    __m128i q = load128(p);
+    __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+/* The 32 bits of a little-endian u32 as 32 bytes of 0x10 or 0 (Q5 high bits). */
+INLINE __m256i bits_to_0x10(const uint8_t *p) {
+    uint32_t h;
+    memcpy(&h, p, 4);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                           0x0101010101010101, 0x0000000000000000);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), shuf);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+/* Per-16 scales for the two halves of a 32-element vector, as int16 pairs
+ * and as int32 lanes. */
+INLINE __m256i sc16_pair(int lo, int hi) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+}
+INLINE __m256i sc32_pair(int lo, int hi) {
+    return _mm256_set_m128i(_mm_set1_epi32(hi), _mm_set1_epi32(lo));
+}
+
+#define COLS_ARGS const uint8_t *w, const uint8_t *const *a, int nc, int64_t k, float *out
+
+/* ---- 32-element block types ------------------------------------------------- */
+
+/* Decoders: a block -> 32 int8 weights (signed) for the sign trick. */
+INLINE __m256i dec_q4_0(const uint8_t *b) { return _mm256_sub_epi8(nibbles(b + 2), _mm256_set1_epi8(8)); }
+INLINE __m256i dec_q5_0(const uint8_t *b) {
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles(b + 6), bits_to_0x10(b + 2)), _mm256_set1_epi8(16));
+}
+INLINE __m256i dec_q8_0(const uint8_t *b) { return load256(b + 2); }
+INLINE __m256i dec_iq4_nl(const uint8_t *b) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)ai__iq4nl_values);
+    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nibbles(b + 2));
+}
+
+/* Symmetric types: sum += (d_w*d_a) * (w . a). */
+#define SYM32_COLS(T, BYTES)                                                              \
+    INLINE void T##_cols(COLS_ARGS) {                                                     \
+        __m256 acc[MAXC];                                                                 \
+        for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                        \
+        for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
+            __m256i q = dec_##T(w), aq = _mm256_sign_epi8(q, q);                          \
+            float dw = f16(w);                                                            \
+            for (int c = 0; c < nc; c++) {                                                \
+                __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i)); \
+                __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
+            }                                                                             \
+        }                                                                                 \
+        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
+    }
+
+SYM32_COLS(q4_0, 18)
+SYM32_COLS(q5_0, 22)
+SYM32_COLS(q8_0, 34)
+SYM32_COLS(iq4_nl, 18)
+
+/* With a min: sum += (d_w*d_a) * (q . a) + m_w * s_a, q unsigned. */
+INLINE __m256i dec_q4_1(const uint8_t *b) { return nibbles(b + 4); }
+INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8), bits_to_0x10(b + 4)); }
+
+#define MIN32_COLS(T, BYTES)                                                              \
+    INLINE void T##_cols(COLS_ARGS) {                                                     \
+        __m256 acc[MAXC];                                                                 \
+        float accm[MAXC];                                                                 \
+        for (int c = 0; c < nc; c++) {                                                    \
+            acc[c] = _mm256_setzero_ps();                                                 \
+            accm[c] = 0;                                                                  \
+        }                                                                                 \
+        for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
+            __m256i q = dec_##T(w);                                                       \
+            float dw = f16(w), mw = f16(w + 2);                                           \
+            for (int c = 0; c < nc; c++) {                                                \
+                __m256i p = dot_u8(_mm256_setzero_si256(), q, load256(act_q(a[c]) + 32 * i)); \
+                __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
+                accm[c] += mw * act_s32(a[c], k)[i];                                      \
+            }                                                                             \
+        }                                                                                 \
+        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];                     \
+    }
+
+MIN32_COLS(q4_1, 20)
+MIN32_COLS(q5_1, 24)
+
+/* ---- 256-element super-block types ---------------------------------------- */
+
+/*
+ * Each computes, per super-block, an int32 vector isum (the scaled sum over
+ * sub-blocks of q . a), the integer correction `corr` (mins, or the offset of
+ * types stored unsigned), and adds  d_w*d_a*(isum) - dcorr*d_a*corr.
+ */
+
+INLINE void q4_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    float accm[MAXC];
+    for (int c = 0; c < nc; c++) {
+        acc[c] = _mm256_setzero_ps();
+        accm[c] = 0;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < k / 256; i++, w += 144) {
+        uint8_t sc[8], mn[8];
+        for (int s = 0; s < 8; s++) k4_scale_min(s, w + 4, &sc[s], &mn[s]);
+        float d = f16(w), dmin = f16(w + 2);
+        __m256i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i q = load256(w + 16 + 32 * j);
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            __m256i s16l = _mm256_set1_epi16(sc[2 * j]), s16h = _mm256_set1_epi16(sc[2 * j + 1]);
+            __m256i s32l = _mm256_set1_epi32(sc[2 * j]), s32h = _mm256_set1_epi32(sc[2 * j + 1]);
+            for (int c = 0; c < nc; c++) {
+                const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;
+                isum[c] = dot_u8_sc(isum[c], lo, load256(qa), s16l, s32l);
+                isum[c] = dot_u8_sc(isum[c], hi, load256(qa + 32), s16h, s32h);
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
+            int corr = 0;
+            for (int s = 0; s < 8; s++) corr += mn[s] * (bs[2 * s] + bs[2 * s + 1]);
+            float da = act_d(a[c], k)[i];
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
+            accm[c] += dmin * da * (float)corr;
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - accm[c];
+}
+
+INLINE void q5_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    float accm[MAXC];
+    for (int c = 0; c < nc; c++) {
+        acc[c] = _mm256_setzero_ps();
+        accm[c] = 0;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b10 = _mm256_set1_epi8(0x10);
+    for (int64_t i = 0; i < k / 256; i++, w += 176) {
+        uint8_t sc[8], mn[8];
+        for (int s = 0; s < 8; s++) k4_scale_min(s, w + 4, &sc[s], &mn[s]);
+        float d = f16(w), dmin = f16(w + 2);
+        __m256i qh = load256(w + 16);
+        __m256i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i q = load256(w + 48 + 32 * j);
+            /* bit 2j of qh for the low half, 2j+1 for the high, moved to 0x10 */
+            __m256i hl = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b10);
+            __m256i hh = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b10);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), hl);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hh);
+            __m256i s16l = _mm256_set1_epi16(sc[2 * j]), s16h = _mm256_set1_epi16(sc[2 * j + 1]);
+            __m256i s32l = _mm256_set1_epi32(sc[2 * j]), s32h = _mm256_set1_epi32(sc[2 * j + 1]);
+            for (int c = 0; c < nc; c++) {
+                const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;
+                isum[c] = dot_u8_sc(isum[c], lo, load256(qa), s16l, s32l);
+                isum[c] = dot_u8_sc(isum[c], hi, load256(qa + 32), s16h, s32h);
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
+            int corr = 0;
+            for (int s = 0; s < 8; s++) corr += mn[s] * (bs[2 * s] + bs[2 * s + 1]);
+            float da = act_d(a[c], k)[i];
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
+            accm[c] += dmin * da * (float)corr;
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - accm[c];
+}
+
+/* Q6_K: q stored 0..63 with offset 32: q.a - 32*sum(a), per 16 via bsums. */
+INLINE void q6_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
+    for (int64_t i = 0; i < k / 256; i++, w += 210) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        float d = f16(w + 208);
+        __m256i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = load256(w + 64 * h), l1 = load256(w + 64 * h + 32);
+            __m256i qh = load256(w + 128 + 32 * h);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m3));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m3));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m3));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m3));
+            for (int t = 0; t < 4; t++) {
+                int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
+                __m256i s16 = sc16_pair(s0, s1), s32 = sc32_pair(s0, s1);
+                for (int c = 0; c < nc; c++)
+                    isum[c] = dot_u8_sc(isum[c], q[t], load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s16, s32);
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
+            int corr = 0;
+            for (int s = 0; s < 16; s++) corr += sc[s] * bs[s];
+            /* integer: isum - 32*corr fits easily in int32 */
+            __m256i tot = _mm256_sub_epi32(isum[c], _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+
+/* Q2_K: q 0..3 with per-16 scales; mins via bsums. */
+INLINE void q2_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    float accm[MAXC];
+    for (int c = 0; c < nc; c++) {
+        acc[c] = _mm256_setzero_ps();
+        accm[c] = 0;
+    }
+    const __m256i m2 = _mm256_set1_epi8(3);
+    for (int64_t i = 0; i < k / 256; i++, w += 84) {
+        const uint8_t *sc = w;
+        float d = f16(w + 80), dmin = f16(w + 82);
+        __m256i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i qs = load256(w + 16 + 32 * h);
+            for (int t = 0; t < 4; t++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2);
+                int s0 = sc[8 * h + 2 * t] & 0xF, s1 = sc[8 * h + 2 * t + 1] & 0xF;
+                __m256i s16 = sc16_pair(s0, s1), s32 = sc32_pair(s0, s1);
+                for (int c = 0; c < nc; c++)
+                    isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s16, s32);
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
+            int corr = 0;
+            for (int s = 0; s < 16; s++) corr += (sc[s] >> 4) * bs[s];
+            float da = act_d(a[c], k)[i];
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
+            accm[c] += dmin * da * (float)corr;
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - accm[c];
+}
+
+/* Q3_K: u = low2 | hbit<<2 in 0..7, q = u - 4: q.a = u.a - 4*sum(a). */
+INLINE void q3_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m256i m2 = _mm256_set1_epi8(3), b4 = _mm256_set1_epi8(4);
+    for (int64_t i = 0; i < k / 256; i++, w += 110) {
+        int8_t sc[16];
+        k3_scales(w + 96, sc);
+        float d = f16(w + 108);
+        __m256i hm = load256(w);
+        __m256i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i qs = load256(w + 32 + 32 * h);
+            for (int t = 0; t < 4; t++) {
+                int bit = 4 * h + t;
+                __m256i hb = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, bit), 2), b4);
+                __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2), hb);
+                int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
+                __m256i s16 = sc16_pair(s0, s1), s32 = sc32_pair(s0, s1);
+                for (int c = 0; c < nc; c++)
+                    isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s16, s32);
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
+            int corr = 0;
+            for (int s = 0; s < 16; s++) corr += sc[s] * bs[s];
+            __m256i tot = _mm256_sub_epi32(isum[c], _mm256_setr_epi32(4 * corr, 0, 0, 0, 0, 0, 0, 0));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+
+/* IQ4_XS: codebook values (signed) with six-bit signed scales per 32. */
+INLINE void iq4_xs_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m128i t = _mm_loadu_si128((const __m128i *)ai__iq4nl_values);
+    const __m256i tab = _mm256_set_m128i(t, t);
+    for (int64_t i = 0; i < k / 256; i++, w += 136) {
+        float d = f16(w);
+        uint16_t sh = (uint16_t)(w[2] | w[3] << 8);
+        __m256i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            int ls = (((w[4 + s / 2] >> (4 * (s % 2))) & 0xF) | (((sh >> (2 * s)) & 3) << 4)) - 32;
+            __m256i q = _mm256_shuffle_epi8(tab, nibbles(w + 8 + 16 * s)), aq = _mm256_sign_epi8(q, q);
+            __m256i s16 = _mm256_set1_epi16((short)ls), s32 = _mm256_set1_epi32(ls);
+            for (int c = 0; c < nc; c++)
+                isum[c] = dot_s8_sc(isum[c], aq, q, load256(act_q(a[c]) + 256 * i + 32 * s), s16, s32);
+        }
+        for (int c = 0; c < nc; c++)
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+
+/* ---- plain float types ---------------------------------------------------------- */
+
+INLINE __m256 ld_f32(const uint8_t *p) { return _mm256_loadu_ps((const float *)p); }
+INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(load128(p)); }
+INLINE __m256 ld_bf16(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16));
+}
+INLINE float sc_f32(const uint8_t *p, int64_t i) { return ((const float *)p)[i]; }
+INLINE float sc_f16(const uint8_t *p, int64_t i) { return _cvtsh_ss(((const uint16_t *)p)[i]); }
+INLINE float sc_bf16(const uint8_t *p, int64_t i) { return ai__bf16_to_f32(((const uint16_t *)p)[i]); }
+
+/* Weights and activations of the same float type; 16 elements per step
+ * with two accumulators per column. */
+#define FLOAT_COLS(T, ESZ)                                                                 \
+    INLINE void T##_cols(COLS_ARGS) {                                                      \
+        __m256 acc0[MAXC], acc1[MAXC];                                                     \
+        for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = _mm256_setzero_ps();              \
+        int64_t i = 0;                                                                     \
+        for (; i + 16 <= k; i += 16) {                                                     \
+            __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
+            for (int c = 0; c < nc; c++) {                                                 \
+                acc0[c] = _mm256_fmadd_ps(w0, ld_##T(a[c] + ESZ * i), acc0[c]);            \
+                acc1[c] = _mm256_fmadd_ps(w1, ld_##T(a[c] + ESZ * (i + 8)), acc1[c]);      \
+            }                                                                              \
+        }                                                                                  \
+        for (int c = 0; c < nc; c++) {                                                     \
+            float s = hsum(_mm256_add_ps(acc0[c], acc1[c]));                               \
+            for (int64_t j = i; j < k; j++) s += sc_##T(w, j) * sc_##T(a[c], j);           \
+            out[c] = s;                                                                    \
+        }                                                                                  \
+    }
+
+FLOAT_COLS(f32, 4)
+FLOAT_COLS(f16, 2)
+FLOAT_COLS(bf16, 2)
+
+/* ---- dot and gemm wrappers ------------------------------------------------------- */
+
+#define WRAP(T)                                                                            \
+    static float T##_dot(const void *w, const void *act, int64_t k) {                      \
+        const uint8_t *a[1] = {act};                                                       \
+        float out[1];                                                                      \
+        T##_cols(w, a, 1, k, out);                                                         \
+        return out[0];                                                                     \
+    }                                                                                      \
+    static void T##_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, \
+                         int64_t nb, int64_t k, float *y, int64_t ldy) {                   \
+        const uint8_t *A = act;                                                            \
+        for (int64_t r = 0; r < nr; r++) {                                                 \
+            const uint8_t *wr = (const uint8_t *)w + (size_t)r * ws;                       \
+            int64_t b = 0;                                                                 \
+            for (; b + MAXC <= nb; b += MAXC) {                                            \
+                const uint8_t *a4[MAXC];                                                   \
+                float out[MAXC];                                                           \
+                for (int c = 0; c < MAXC; c++) a4[c] = A + (size_t)(b + c) * as;           \
+                T##_cols(wr, a4, MAXC, k, out);                                            \
+                for (int c = 0; c < MAXC; c++) y[(b + c) * ldy + r] = out[c];              \
+            }                                                                              \
+            for (; b < nb; b++) {                                                          \
+                const uint8_t *a1[1] = {A + (size_t)b * as};                               \
+                float out[1];                                                              \
+                T##_cols(wr, a1, 1, k, out);                                               \
+                y[b * ldy + r] = out[0];                                                   \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+WRAP(q4_0)
+WRAP(q4_1)
+WRAP(q5_0)
+WRAP(q5_1)
+WRAP(q8_0)
+WRAP(iq4_nl)
+WRAP(q2_k)
+WRAP(q3_k)
+WRAP(q4_k)
+WRAP(q5_k)
+WRAP(q6_k)
+WRAP(iq4_xs)
+WRAP(f32)
+WRAP(f16)
+WRAP(bf16)
+
+/* ---- activation conversion (bit-identical to the reference) ------------------- */
+
+static void act_f16(const float *x, void *dst, int64_t k) {
+    uint16_t *h = dst;
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8)
+        _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < k; i++) h[i] = ai__f32_to_f16(x[i]);
+}
+
+INLINE __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+INLINE float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* 8 floats times id, rounded half to even, as 8 int32. */
+INLINE __m256i round8(const float *x, __m256 id) {
+    return _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x), id),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/* Packs 4 x 8 int32 (each within int8 range) to 32 int8 in element order. */
+INLINE __m256i pack32(__m256i i0, __m256i i1, __m256i i2, __m256i i3) {
+    __m256i a = _mm256_packs_epi32(i0, i1), b = _mm256_packs_epi32(i2, i3);
+    __m256i v = _mm256_packs_epi16(a, b);
+    return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static void act_q8_32(const float *x, void *dst, int64_t k) {
+    int8_t *q = dst;
+    float *d = (float *)((uint8_t *)dst + k), *s = d + k / 32;
+    for (int64_t i = 0; i < k / 32; i++, x += 32, q += 32) {
+        __m256 m = abs_ps(_mm256_loadu_ps(x));
+        for (int j = 8; j < 32; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        float amax = hmax(m);
+        float dd = amax / 127, id = dd != 0 ? 1.0f / dd : 0.0f;
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i i0 = round8(x, vid), i1 = round8(x + 8, vid), i2 = round8(x + 16, vid), i3 = round8(x + 24, vid);
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        _mm256_storeu_si256((__m256i *)q, pack32(i0, i1, i2, i3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        d[i] = _cvtsh_ss(_cvtss_sh(dd, _MM_FROUND_TO_NEAREST_INT));
+        s[i] = _cvtsh_ss(_cvtss_sh((float)_mm_cvtsi128_si32(s4) * dd, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
+static void act_q8_256(const float *x, void *dst, int64_t k) {
+    int8_t *q = dst;
+    float *d = (float *)((uint8_t *)dst + k);
+    int16_t *bs = (int16_t *)(d + k / 256);
+    for (int64_t i = 0; i < k / 256; i++, x += 256, q += 256, bs += 16) {
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < 256; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        float amax = hmax(m);
+        if (amax == 0) {
+            d[i] = 0;
+            memset(q, 0, 256);
+            memset(bs, 0, 32);
+            continue;
+        }
+        /* the signed element of largest magnitude (the first, as the
+         * reference picks it) */
+        float max = 0;
+        for (int j = 0; j < 256; j++)
+            if (x[j] == amax || x[j] == -amax) {
+                max = x[j];
+                break;
+            }
+        float iscale = -127.0f / max;
+        __m256 vid = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int j = 0; j < 256; j += 32) {
+            __m256i i0 = _mm256_min_epi32(round8(x + j, vid), lim), i1 = _mm256_min_epi32(round8(x + j + 8, vid), lim);
+            __m256i i2 = _mm256_min_epi32(round8(x + j + 16, vid), lim), i3 = _mm256_min_epi32(round8(x + j + 24, vid), lim);
+            __m256i s0 = _mm256_add_epi32(i0, i1), s1 = _mm256_add_epi32(i2, i3);
+            _mm256_storeu_si256((__m256i *)(q + j), pack32(i0, i1, i2, i3));
+            /* per-16 sums: elements j..j+15 are i0,i1; j+16..j+31 are i2,i3 */
+            __m256i h = _mm256_hadd_epi32(s0, s1); /* s0[0..1]+..., lanes mixed */
+            h = _mm256_hadd_epi32(h, h);
+            __m256i t = _mm256_add_epi32(h, _mm256_permute2x128_si256(h, h, 1));
+            bs[j / 16] = (int16_t)_mm256_extract_epi32(t, 0);
+            bs[j / 16 + 1] = (int16_t)_mm256_extract_epi32(t, 1);
+        }
+        d[i] = 1.0f / iscale;
+    }
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+#define SET(T, TYPE)                                                                       \
+    ks->ops[TYPE].dot = T##_dot;                                                           \
+    ks->ops[TYPE].gemm = T##_gemm;
+
+void FILL_NAME(ai__kset *ks) {
+    ks->act[ACT_F16] = act_f16;
+    ks->act[ACT_Q8_32] = act_q8_32;
+    ks->act[ACT_Q8_256] = act_q8_256;
+    SET(f32, AI_TYPE_F32)
+    SET(f16, AI_TYPE_F16)
+    SET(bf16, AI_TYPE_BF16)
+    SET(q4_0, AI_TYPE_Q4_0)
+    SET(q4_1, AI_TYPE_Q4_1)
+    SET(q5_0, AI_TYPE_Q5_0)
+    SET(q5_1, AI_TYPE_Q5_1)
+    SET(q8_0, AI_TYPE_Q8_0)
+    SET(iq4_nl, AI_TYPE_IQ4_NL)
+    SET(q2_k, AI_TYPE_Q2_K)
+    SET(q3_k, AI_TYPE_Q3_K)
+    SET(q4_k, AI_TYPE_Q4_K)
+    SET(q5_k, AI_TYPE_Q5_K)
+    SET(q6_k, AI_TYPE_Q6_K)
+    SET(iq4_xs, AI_TYPE_IQ4_XS)
+}

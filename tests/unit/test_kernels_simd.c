@@ -1,0 +1,152 @@
+/*
+ * test_kernels_simd.c - every ISA kernel set the host supports against the
+ * scalar reference (kernels/ref/), on random data: odd row counts, rows of
+ * several blocks, zero blocks, extreme scales, batches that are and are not
+ * multiples of the register tile.
+ *
+ * Activation conversion must be bit-identical to the reference (the integer
+ * dot products then see the same integers).  Results of dot products and
+ * matrix products may differ in float summation order only: each output
+ * must be within 1e-5 of the "magnitude" sum |w_i*a_i| (the standard bound
+ * for reordered float sums), plus, for Q4_1/Q5_1, nothing more since both
+ * sides use the same f16 sums.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kimpl.h"
+#include "testutil.h"
+#include "threads.h"
+
+static const uint32_t all_types[] = {
+    AI_TYPE_F32,  AI_TYPE_F16,  AI_TYPE_BF16, AI_TYPE_Q4_0, AI_TYPE_Q4_1,
+    AI_TYPE_Q5_0, AI_TYPE_Q5_1, AI_TYPE_Q8_0, AI_TYPE_Q2_K, AI_TYPE_Q3_K,
+    AI_TYPE_Q4_K, AI_TYPE_Q5_K, AI_TYPE_Q6_K, AI_TYPE_IQ4_NL, AI_TYPE_IQ4_XS};
+#define N_TYPES (sizeof all_types / sizeof all_types[0])
+
+static const char *const variants[] = {"avx2", "avx512", "neon"};
+
+static float gauss(uint64_t *s) {
+    float u1 = (tu_randf(s) + 1.0f) * 0.5f + 1e-7f, u2 = (tu_randf(s) + 1.0f) * 0.5f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
+
+/* Dequantized activation values, for the magnitude bound. */
+static void act_values(int kind, const void *a, int64_t k, double *out) {
+    for (int64_t i = 0; i < k; i++) {
+        if (kind == ACT_F32) out[i] = ((const float *)a)[i];
+        else if (kind == ACT_F16) out[i] = ai__f16_to_f32(((const uint16_t *)a)[i]);
+        else if (kind == ACT_BF16) out[i] = ai__bf16_to_f32(((const uint16_t *)a)[i]);
+        else out[i] = (double)act_d(a, k)[i / (kind == ACT_Q8_32 ? 32 : 256)] * act_q(a)[i];
+    }
+}
+
+/* Fills n values of one of several shapes. */
+static void fill(float *x, int64_t n, int shape, uint64_t *s) {
+    float scale = shape == 1 ? 1e-5f : shape == 2 ? 3e3f : 1.0f;
+    for (int64_t i = 0; i < n; i++) x[i] = gauss(s) * scale;
+    if (shape == 3) /* zero blocks of 256, and an outlier */
+        for (int64_t i = 0; i < n; i++)
+            if ((i / 256) % 3 == 1) x[i] = 0;
+    if (shape == 3 && n > 5) x[5] = 40.0f;
+    if (shape == 4) /* all the same sign */
+        for (int64_t i = 0; i < n; i++) x[i] = fabsf(x[i]);
+}
+
+static void check_set(const ai__kset *vs, ai__pool *pool) {
+    uint64_t s = 99;
+    const int64_t rows = 37;
+    for (size_t t = 0; t < N_TYPES; t++) {
+        uint32_t type = all_types[t];
+        const ai__type_ops *ro = &ai__kset_ref.ops[type], *vo = &vs->ops[type];
+        int64_t bsz = ai__type_get(type)->block_size;
+        int64_t ks[3] = {256, 768, 2048};
+        if (bsz == 1) ks[0] = 37;          /* tails of the float kernels */
+        else if (bsz == 32) ks[0] = 32 * 7;
+        for (int ki = 0; ki < 3; ki++) {
+            int64_t k = ks[ki];
+            for (int shape = 0; shape < 5; shape++) {
+                int nb = shape == 0 ? 11 : shape == 1 ? 1 : 5;
+                size_t rs = ai__row_size(type, k), as = ai__act_row_size(ro->act, k);
+                float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nb * k) * 4);
+                float *yr = malloc((size_t)(rows * nb) * 4), *yv = malloc((size_t)(rows * nb) * 4);
+                float *wd = malloc((size_t)k * 4);
+                uint8_t *wq = malloc(rs * rows), *ar = malloc(as), *av = malloc(as);
+                double *xv = malloc((size_t)k * sizeof(double));
+                fill(w, rows * k, shape, &s);
+                fill(x, nb * k, (shape + 2) % 5, &s);
+                for (int64_t r = 0; r < rows; r++) ro->quant(w + r * k, wq + r * rs, k);
+                /* activations: bit-identical */
+                for (int b = 0; b < nb; b++) {
+                    memset(ar, 0, as);
+                    memset(av, 0, as);
+                    ai__kset_ref.act[ro->act](x + b * k, ar, k);
+                    vs->act[ro->act](x + b * k, av, k);
+                    if (memcmp(ar, av, as))
+                        fail_msg("%s: act kind %d differs from ref (k %lld shape %d)", vs->name, ro->act, (long long)k, shape);
+                }
+                /* matrix products through both sets, threaded */
+                assert_int_equal(ai__matmul_ks(&ai__kset_ref, pool, type, wq, rows, k, x, nb, yr, rows), AI_OK);
+                assert_int_equal(ai__matmul_ks(vs, pool, type, wq, rows, k, x, nb, yv, rows), AI_OK);
+                for (int b = 0; b < nb; b++) {
+                    ai__kset_ref.act[ro->act](x + b * k, ar, k);
+                    act_values(ro->act, ar, k, xv);
+                    for (int64_t r = 0; r < rows; r++) {
+                        ro->dequant(wq + r * rs, wd, k);
+                        double mag = 0;
+                        for (int64_t i = 0; i < k; i++) mag += fabs(wd[i] * xv[i]);
+                        double got = yv[b * rows + r], want = yr[b * rows + r];
+                        if (!(fabs(got - want) <= 1e-5 * mag))
+                            fail_msg("%s %s k %lld shape %d row %lld col %d: %.9g vs ref %.9g (mag %g)", vs->name,
+                                     ai__type_get(type)->name, (long long)k, shape, (long long)r, b, got, want, mag);
+                        /* and the variant's vector kernel on its own */
+                        double dv = vo->dot(wq + r * rs, ar, k);
+                        if (!(fabs(dv - want) <= 1e-5 * mag))
+                            fail_msg("%s %s dot row %lld: %.9g vs %.9g", vs->name, ai__type_get(type)->name, (long long)r, dv, want);
+                    }
+                }
+                /* dequantization and quantization of the variant agree exactly */
+                float *d1 = malloc((size_t)k * 4), *d2 = malloc((size_t)k * 4);
+                uint8_t *q2 = malloc(rs);
+                ro->dequant(wq, d1, k);
+                vo->dequant(wq, d2, k);
+                assert_memory_equal(d1, d2, (size_t)k * 4);
+                vo->quant(w, q2, k);
+                assert_memory_equal(q2, wq, rs);
+                free(d1); free(d2); free(q2);
+                free(w); free(x); free(yr); free(yv); free(wd); free(wq); free(ar); free(av); free(xv);
+            }
+        }
+    }
+}
+
+static void test_variants(void **state) {
+    (void)state;
+    ai__pool *pool = NULL;
+    assert_int_equal(ai__pool_new(2, &pool), AI_OK);
+    int tested = 0;
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        const ai__kset *vs = ai__kset_by_name(variants[v]);
+        if (!vs) {
+            printf("# %s: not supported by this CPU, not tested\n", variants[v]);
+            continue;
+        }
+        printf("# testing %s against ref\n", variants[v]);
+        check_set(vs, pool);
+        tested++;
+    }
+    ai__pool_free(pool);
+    if (!tested) skip();
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_variants)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,56 @@
+#!/bin/sh
+# bench_tokenize.sh - tokenization throughput per tokenizer type.
+#
+#   sh tools/bench_tokenize.sh [BUILD_DIR] [FIXTURES_DIR]
+#
+# Builds a ~3 MB mixed corpus in a temporary file (English from the system's
+# git release notes and licence texts, C code from this repository, and
+# generated Chinese text: common CJK ideographs with full-width punctuation in
+# random sentences, fixed seed), then runs `agentinfer tokenize --bench` on it
+# with every vocabulary of the fixtures.  One core; numbers depend on the
+# machine and on its load.
+set -e
+BUILD=${1:-build}
+FX=${2:-../shared/fixtures}
+BIN=$BUILD/bin/agentinfer
+CORPUS=$(mktemp /tmp/ai_tok_corpus.XXXXXX)
+trap 'rm -f "$CORPUS"' EXIT
+python3 - "$CORPUS" <<'PY'
+import glob, random, sys
+random.seed(7)
+en = []
+for f in sorted(glob.glob('/usr/share/doc/git/RelNotes/*.txt')) + sorted(glob.glob('/usr/share/common-licenses/*')):
+    try:
+        en.append(open(f, encoding='utf-8', errors='replace').read())
+    except (IsADirectoryError, OSError):
+        pass
+en = "\n".join(en)[:1_500_000]
+code = []
+for f in sorted(glob.glob('lib/*.[ch]') + glob.glob('examples/cli/*.c') + glob.glob('tests/unit/*.c')):
+    if 'unicode_data' not in f:
+        code.append(open(f, encoding='utf-8').read())
+code = "\n".join(code)
+while len(code) < 1_000_000:
+    code += code
+code = code[:1_000_000]
+common = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+punct = "，。、；：？！"
+cjk = []
+n = 0
+while n < 170_000:  # characters; ~0.5 MB in UTF-8
+    s = "".join(random.choice(common) for _ in range(random.randint(8, 30))) + random.choice(punct)
+    cjk.append(s)
+    n += len(s)
+cjk = "".join(cjk)
+# interleave in chunks so every part of the text mixes the three kinds
+parts = []
+step_en, step_code, step_cjk = len(en) // 50, len(code) // 50, len(cjk) // 50
+for i in range(50):
+    parts += [en[i*step_en:(i+1)*step_en], code[i*step_code:(i+1)*step_code], cjk[i*step_cjk:(i+1)*step_cjk]]
+open(sys.argv[1], 'w', encoding='utf-8').write("\n".join(parts))
+PY
+echo "corpus: $(wc -c < "$CORPUS") bytes"
+for v in ggml-vocab-llama-spm ggml-vocab-gpt-2 vocab-llama3 vocab-qwen3 ggml-vocab-bert-bge; do
+    printf '%-22s ' "$v"
+    "$BIN" tokenize -m "$FX/vocab/$v.gguf" -f "$CORPUS" --bench
+done
