@@ -558,6 +558,21 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
     }
 }
 
+static void axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
+    __m256 al = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(al, ld_f16((const uint8_t *)(a + i)), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * _cvtsh_ss(a[i]);
+}
+
+static void dequant_f16(const void *src, float *dst, int64_t n) {
+    const uint16_t *h = src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, ld_f16((const uint8_t *)(h + i)));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(h[i]);
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define SET(T, TYPE)                                                                       \
@@ -566,6 +581,8 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
 
 void FILL_NAME(ai__kset *ks) {
     ks->act[ACT_F16] = act_f16;
+    ks->axpy_f16 = axpy_f16;
+    ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;
     SET(f32, AI_TYPE_F32)
