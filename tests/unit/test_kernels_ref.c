@@ -250,6 +250,22 @@ static void test_quant_roundtrip(void **state) {
         check_roundtrip(type, x, n, 0, "zeros");
         for (int64_t i = 0; i < n; i++) x[i] = (i % 97 == 0) ? 100.0f : gauss(&s) * 0.01f; /* outliers */
         check_roundtrip(type, x, n, 0, "outliers");
+        /* inf and NaN in the first block: must not crash; the other blocks
+         * (independent in every format) keep their bounds */
+        for (int64_t i = 0; i < n; i++) x[i] = gauss(&s);
+        x[3] = INFINITY;
+        x[7] = NAN;
+        x[9] = -INFINITY;
+        size_t rs = ai__row_size(type, n), bs = ai__type_get(type)->block_size;
+        uint8_t *qq = malloc(rs);
+        float *yy = malloc((size_t)n * 4);
+        assert_int_equal(ai__quant_row(type, x, qq, n), AI_OK);
+        assert_int_equal(ai__dequant_row(type, qq, yy, n), AI_OK);
+        int64_t skip_n = bs < 256 ? 256 : (int64_t)bs;
+        if (type != AI_TYPE_F16 && type != AI_TYPE_BF16 && type != AI_TYPE_F32)
+            check_roundtrip(type, x + skip_n, n - skip_n, 1, "after a block with inf/NaN");
+        free(qq);
+        free(yy);
     }
     free(x);
 }
