@@ -149,6 +149,8 @@ static void check_axpy(const ai__kset *vs) {
 
 static void test_variants(void **state) {
     (void)state;
+    /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
+    setenv("AI_BLAS_MIN_BATCH", "64", 1);
     ai__pool *pool = NULL;
     assert_int_equal(ai__pool_new(2, &pool), AI_OK);
     int tested = 0;
