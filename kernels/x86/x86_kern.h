@@ -27,7 +27,9 @@
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
-#define MAXC 4
+#ifndef MAXC
+#define MAXC 4 /* activation rows per register tile */
+#endif
 
 /* ---- primitives ------------------------------------------------------------- */
 
@@ -420,7 +422,7 @@ FLOAT_COLS(bf16, 2)
 
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
-#define WRAP(T)                                                                            \
+#define WRAP_N(T, NC)                                                                            \
     static float T##_dot(const void *w, const void *act, int64_t k) {                      \
         const uint8_t *a[1] = {act};                                                       \
         float out[1];                                                                      \
@@ -433,12 +435,12 @@ FLOAT_COLS(bf16, 2)
         for (int64_t r = 0; r < nr; r++) {                                                 \
             const uint8_t *wr = (const uint8_t *)w + (size_t)r * ws;                       \
             int64_t b = 0;                                                                 \
-            for (; b + MAXC <= nb; b += MAXC) {                                            \
+            for (; b + NC <= nb; b += NC) {                                            \
                 const uint8_t *a4[MAXC];                                                   \
                 float out[MAXC];                                                           \
-                for (int c = 0; c < MAXC; c++) a4[c] = A + (size_t)(b + c) * as;           \
-                T##_cols(wr, a4, MAXC, k, out);                                            \
-                for (int c = 0; c < MAXC; c++) y[(b + c) * ldy + r] = out[c];              \
+                for (int c = 0; c < NC; c++) a4[c] = A + (size_t)(b + c) * as;           \
+                T##_cols(wr, a4, NC, k, out);                                            \
+                for (int c = 0; c < NC; c++) y[(b + c) * ldy + r] = out[c];              \
             }                                                                              \
             for (; b < nb; b++) {                                                          \
                 const uint8_t *a1[1] = {A + (size_t)b * as};                               \
@@ -448,6 +450,8 @@ FLOAT_COLS(bf16, 2)
             }                                                                              \
         }                                                                                  \
     }
+
+#define WRAP(T) WRAP_N(T, MAXC)
 
 WRAP(q4_0)
 WRAP(q4_1)
@@ -459,7 +463,7 @@ WRAP(q2_k)
 WRAP(q3_k)
 WRAP(q4_k)
 WRAP(q5_k)
-WRAP(q6_k)
+WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
 WRAP(f32)
 WRAP(f16)
