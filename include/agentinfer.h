@@ -769,10 +769,12 @@ AI_API void ai_toolcall_stream_free(ai_toolcall_stream *stream);
 
 /* One line describing the compute kernels this process uses, e.g.
  * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
- * threads=2 blas=openblas".  `kernels` is the set picked at first use from
- * the CPU's features (ref, avx2, avx512, neon), which the environment
- * variable AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the
- * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
+ * threads=2 blas=off".  `kernels` is the set picked at first use from the
+ * CPU's features (ref, avx2, avx512, neon), which the environment variable
+ * AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the default for
+ * AI_OPT_N_THREADS; `blas` says whether large batches go through OpenBLAS
+ * (off unless the environment variable AI_BLAS_MIN_BATCH=N asks for it:
+ * faster, but a row's result then depends on the batch it is in).  Written to (buf, cap) with *needed set (NUL
  * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
 
