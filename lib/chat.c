@@ -5,12 +5,14 @@
  * interpreter (jinja.h): JSON values become template values (the JSON tree
  * stays alive during the render, so strings are not copied), the standard
  * variables are set the way Hugging Face transformers sets them, and the
- * model's GGUF metadata supplies the template and the BOS/EOS texts.
+ * model's GGUF metadata supplies the template, and its tokenizer the BOS/EOS
+ * texts.
  */
 #include "internal.h"
 #include "jinja.h"
 #include "json.h"
 #include "model.h"
+#include "vocab.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -36,7 +38,11 @@ typedef struct conv {
     size_t n_extra, cap_extra;
 } conv;
 
-static ai__jv from_json(conv *cv, const ai__json *j);
+/* Where from_json is in a message, for AI_CHAT_PARSE_ARGUMENTS: only
+ * messages[i].tool_calls[k].function.arguments is ever parsed. */
+enum { AT_OTHER, AT_MESSAGE, AT_CALLS, AT_CALL, AT_FUNCTION };
+
+static ai__jv from_json(conv *cv, const ai__json *j, int at);
 
 static ai__jv number(const ai__json *j) {
     const char *s = j->str;
@@ -71,11 +77,15 @@ static int parsed_arguments(conv *cv, const ai__json *j, ai__jv *out) {
         }
     }
     cv->extra[cv->n_extra++] = t;
-    *out = from_json(cv, t);
+    *out = from_json(cv, t, AT_OTHER);
     return 1;
 }
 
-static ai__jv from_json(conv *cv, const ai__json *j) {
+static int key_is(const ai__json *obj, size_t i, const char *k) {
+    return obj->key_lens[i] == strlen(k) && !memcmp(obj->keys[i], k, obj->key_lens[i]);
+}
+
+static ai__jv from_json(conv *cv, const ai__json *j, int at) {
     switch (j->type) {
     case AI__JSON_NULL: return ai__jv_none();
     case AI__JSON_FALSE: return ai__jv_bool(0);
@@ -89,7 +99,8 @@ static ai__jv from_json(conv *cv, const ai__json *j) {
     }
     case AI__JSON_ARRAY: {
         ai__jv l = ai__jv_list(cv->c);
-        for (size_t i = 0; i < j->n; i++) ai__jv_push(cv->c, l, from_json(cv, j->items[i]));
+        for (size_t i = 0; i < j->n; i++)
+            ai__jv_push(cv->c, l, from_json(cv, j->items[i], at == AT_CALLS ? AT_CALL : AT_OTHER));
         return l;
     }
     case AI__JSON_OBJECT: {
@@ -97,12 +108,12 @@ static ai__jv from_json(conv *cv, const ai__json *j) {
         for (size_t i = 0; i < j->n; i++) {
             const ai__json *v = j->items[i];
             ai__jv x;
-            if (cv->parse_args && v->type == AI__JSON_STRING && j->key_lens[i] == 9 &&
-                !memcmp(j->keys[i], "arguments", 9) && parsed_arguments(cv, v, &x)) {
-                /* x set */
-            } else {
-                x = from_json(cv, v);
-            }
+            int next = AT_OTHER;
+            if (at == AT_MESSAGE && key_is(j, i, "tool_calls")) next = AT_CALLS;
+            else if (at == AT_CALL && key_is(j, i, "function")) next = AT_FUNCTION;
+            if (!(cv->parse_args && at == AT_FUNCTION && v->type == AI__JSON_STRING &&
+                  key_is(j, i, "arguments") && parsed_arguments(cv, v, &x)))
+                x = from_json(cv, v, next);
             ai__jv_put(cv->c, d, j->keys[i], j->key_lens[i], x);
         }
         return d;
@@ -170,8 +181,10 @@ static ai_status render(const char *tpl_src, size_t tpl_len, const char *bos, si
     cv.c = c;
     cv.parse_args = (flags & AI_CHAT_PARSE_ARGUMENTS) != 0;
     int bad = 0;
-    bad |= ai__jctx_set(c, "messages", from_json(&cv, msgs));
-    bad |= ai__jctx_set(c, "tools", tools && tools->type != AI__JSON_NULL ? from_json(&cv, tools)
+    ai__jv mv = ai__jv_list(c);
+    for (size_t i = 0; i < msgs->n; i++) ai__jv_push(c, mv, from_json(&cv, msgs->items[i], AT_MESSAGE));
+    bad |= ai__jctx_set(c, "messages", mv);
+    bad |= ai__jctx_set(c, "tools", tools && tools->type != AI__JSON_NULL ? from_json(&cv, tools, AT_OTHER)
                                                                            : ai__jv_none());
     bad |= ai__jctx_set(c, "documents", ai__jv_none());
     bad |= ai__jctx_set(c, "add_generation_prompt",
@@ -182,7 +195,7 @@ static ai_status render(const char *tpl_src, size_t tpl_len, const char *bos, si
         for (size_t i = 0; i < vars->n; i++) {
             char *name = ai__strndup(vars->keys[i], vars->key_lens[i]);
             if (!name) { bad = 1; break; }
-            bad |= ai__jctx_set(c, name, from_json(&cv, vars->items[i]));
+            bad |= ai__jctx_set(c, name, from_json(&cv, vars->items[i], AT_OTHER));
             free(name);
         }
     if (bad) {
@@ -227,13 +240,25 @@ ai_status ai_chat_render_template(const char *template_utf8, const char *bos_tok
                   err_cap);
 }
 
-/* The text of special token `id_key` (e.g. tokenizer.ggml.bos_token_id), or
- * "" when the model does not say. */
-static void token_text(const ai_model *m, const char *id_key, const char **s, size_t *n) {
+/* The text of the model's BOS (which = 0) or EOS (1) token, or "" when the
+ * model does not say.  The tokenizer's ids come first (they include the
+ * per-tokenizer defaults); without a loaded vocabulary, the GGUF ids. */
+static void token_text(const ai_model *m, int which, const char **s, size_t *n) {
     *s = "";
     *n = 0;
+    if (!m) return;
+    const struct ai__vocab *v = m->vocab;
+    if (v) {
+        int32_t id = which ? v->eos : v->bos;
+        if (id >= 0 && id < v->n_tokens) {
+            *s = v->tokens[id].text;
+            *n = v->tokens[id].len;
+        }
+        return;
+    }
     int64_t id;
-    if (!m || ai__gguf_get_int(m->gguf, id_key, &id) || id < 0) return;
+    const char *key = which ? "tokenizer.ggml.eos_token_id" : "tokenizer.ggml.bos_token_id";
+    if (ai__gguf_get_int(m->gguf, key, &id) || id < 0) return;
     const ai__gguf_kv *toks = ai__gguf_find(m->gguf, "tokenizer.ggml.tokens");
     if (!toks || (uint64_t)id >= toks->n) return;
     const char *t;
@@ -262,8 +287,8 @@ ai_status ai_chat_render(const ai_model *model, const char *messages_json, const
     }
     const char *bos, *eos;
     size_t bos_len, eos_len;
-    token_text(model, "tokenizer.ggml.bos_token_id", &bos, &bos_len);
-    token_text(model, "tokenizer.ggml.eos_token_id", &eos, &eos_len);
+    token_text(model, 0, &bos, &bos_len);
+    token_text(model, 1, &eos, &eos_len);
     return render(tpl, tpl_len, bos, bos_len, eos, eos_len, messages_json, tools_json, opts, flags,
                   out, cap, needed, err, err_cap);
 }

@@ -8,6 +8,35 @@
  * the `{% generation %}` tag.  ../shared/fixtures/templates/JINJA_FEATURES.md
  * lists what is supported and why.
  *
+ * Supported: {{ }}, {% %} and {# #} with -/+ whitespace control; for (with
+ * unpacking, `if` filter, else, loop.index/index0/revindex/first/last/length/
+ * previtem/nextitem), if/elif/else, set (names, tuples, ns.attr, block
+ * capture), macro (defaults, keyword arguments, recursion), filter blocks,
+ * break/continue, generation; all operators (+, -, *, /, //, %, **, ~, comparisons
+ * chained, in / not in, and/or/not, x if c else y), literals (strings with
+ * Python escapes, ints, floats, lists, tuples, dicts); filters tojson
+ * (indent, ensure_ascii), length/count, trim, string, default/d, join, items,
+ * dictsort, sort, list, select/reject/selectattr/rejectattr, map, safe,
+ * indent, lower/upper/capitalize/title, replace, first/last, reverse,
+ * unique, min/max, sum, abs, int, float, e/escape; tests defined/undefined/
+ * none/string/number/integer/float/boolean/true/false/mapping/iterable/
+ * sequence/callable/lower/upper/odd/even/divisibleby/eq(ualto)/ne/lt/le/gt/
+ * ge/in/sameas; str methods strip/lstrip/rstrip/split/startswith/endswith/
+ * replace/upper/lower/capitalize/title/find/count/join; dict methods get/
+ * items/keys/values; globals namespace, range, dict, raise_exception,
+ * strftime_now.
+ *
+ * Not supported (an error says so; none of the 68 templates in llama.cpp's
+ * collection needs them): {% raw %}, {% call %}/caller(), {% with %},
+ * {% include/import/extends/block %}, {% do %}, recursive loops,
+ * loop.cycle(), `%` string formatting and str.format(), list mutation (the
+ * sandbox forbids it anyway), *args and **kwargs, a filtered block set (set x | f),
+ * tojson(separators=, sort_keys=), and the filters batch, slice, groupby,
+ * round, wordcount, truncate, center, wordwrap, urlencode, xmlattr, pprint,
+ * filesizeformat, format, attr, random.  Case mapping covers Latin, Greek and
+ * Cyrillic; other scripts are left as they are.  Printing a list or dict
+ * gives Python's repr(), including tuples.
+ *
  * Two objects:
  *   ai__jtpl  a parsed template: immutable, may be rendered any number of
  *             times (one thread at a time per render context).
@@ -52,7 +81,7 @@ struct ai__jdict;
 
 typedef struct ai__jv {
     int32_t t;    /* ai__jtype */
-    int32_t aux;  /* FUNC: which; STR: 1 when known to be ASCII only  */
+    int32_t aux;  /* FUNC: which; LIST: 1 for a tuple (repr only)     */
     union {
         int64_t i;                /* INT, BOOL                          */
         double f;                 /* FLOAT                              */

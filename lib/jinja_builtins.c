@@ -122,9 +122,8 @@ static ai__jv split(ai__jrun *r, ai__jv s, const ai__jv *sep, int64_t maxsplit) 
     for (;;) {
         while (i < s.n && strip_match(s.u.s, s.n, i, &nx, NULL)) i = nx;
         if (i >= s.n) break;
-        if (maxsplit == 0) {
-            ai__jv rest = strip(mkstr(s.u.s + i, s.n - i), NULL, 0, 1);
-            ai__jr_push(r, out, rest);
+        if (maxsplit == 0) { /* the rest, trailing whitespace included */
+            ai__jr_push(r, out, mkstr(s.u.s + i, s.n - i));
             break;
         }
         size_t b = i;
@@ -166,25 +165,63 @@ static ai__jv replace(ai__jrun *r, ai__jv s, ai__jv old, ai__jv new_, int64_t co
     return ai__jr_buf_str(r, &b);
 }
 
-/* ASCII case mapping (non-ASCII text is left as it is). */
+/* Simple case mapping for Latin-1, Latin Extended-A, Greek and Cyrillic
+ * (what chat templates meet in practice); other code points are kept. */
+static uint32_t case_map(uint32_t c, int up) {
+    if (c < 0x80) {
+        if (up && c >= 'a' && c <= 'z') return c - 32;
+        if (!up && c >= 'A' && c <= 'Z') return c + 32;
+        return c;
+    }
+    if (up) {
+        if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) ||
+            (c >= 0x430 && c <= 0x44F))
+            return c - 32;
+        if (c == 0x3C2) return 0x3A3;
+        if (c == 0xFF) return 0x178;
+        if (c == 0xB5) return 0x39C;
+        if (c >= 0x450 && c <= 0x45F) return c - 80;
+        if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17F) {
+            int odd_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+            if (odd_lower ? (c & 1) == 0 : (c & 1) == 1) return c - 1;
+        }
+        return c;
+    }
+    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
+        (c >= 0x410 && c <= 0x42F))
+        return c + 32;
+    if (c == 0x178) return 0xFF;
+    if (c >= 0x400 && c <= 0x40F) return c + 80;
+    if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17F) {
+        int odd_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+        if (odd_lower ? (c & 1) == 1 : (c & 1) == 0) return c + 1;
+    }
+    return c;
+}
+
+static int is_cased(uint32_t c) { return case_map(c, 0) != c || case_map(c, 1) != c; }
+
+/* lower, upper, capitalize (first upper, rest lower), title (each word's
+ * first cased letter upper, the rest lower).  U+00DF upper-cases to "SS". */
 static ai__jv recase(ai__jrun *r, ai__jv s, int mode /* 0 lower 1 upper 2 capitalize 3 title */) {
-    char *p = ai__jr_alloc(r, s.n + 1);
-    int word_start = 1;
-    for (size_t i = 0; i < s.n; i++) {
-        char c = s.u.s[i];
-        int lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
+    ai__buf b = {0};
+    size_t i = 0;
+    int first = 1, prev_cased = 0;
+    while (i < s.n) {
+        uint32_t c = ai__ju8_next(s.u.s, s.n, &i);
         int up;
         if (mode == 0) up = 0;
         else if (mode == 1) up = 1;
-        else if (mode == 2) up = i == 0;
-        else up = word_start;
-        if (up && lower) c = (char)(c - 32);
-        if (!up && upper) c = (char)(c + 32);
-        p[i] = c;
-        word_start = !(lower || upper || ((unsigned char)c & 0x80));
+        else if (mode == 2) up = first;
+        else up = !prev_cased;
+        prev_cased = is_cased(c) || c == 0xDF;
+        first = 0;
+        if (up && c == 0xDF) { ai__buf_puts(&b, mode == 1 ? "SS" : "Ss"); continue; }
+        char u[4];
+        size_t ul = ai__ju8_put(u, case_map(c, up));
+        ai__buf_put(&b, u, ul);
     }
-    p[s.n] = '\0';
-    return mkstr(p, s.n);
+    return ai__jr_buf_str(r, &b);
 }
 
 /* ---- sort helpers ------------------------------------------------------------------- */
@@ -245,7 +282,11 @@ static ai__jv attr_path(ai__jrun *r, ai__jv v, ai__jv path) {
         int digits = pl > 0 && pl < 18;
         for (size_t k = 0; k < pl && digits; k++) digits = part[k] >= '0' && part[k] <= '9';
         if (v.t == AI__JV_UNDEF) return v;
-        if (digits) v = ai__jr_getitem(r, v, ai__jv_int(strtoll(part, NULL, 10)));
+        if (digits) {
+            int64_t idx = 0; /* the part is a slice, not NUL-terminated */
+            for (size_t k = 0; k < pl; k++) idx = idx * 10 + (part[k] - '0');
+            v = ai__jr_getitem(r, v, ai__jv_int(idx));
+        }
         else v = ai__jr_getitem(r, v, mkstr(part, pl));
         i = e + 1;
     }
@@ -518,6 +559,7 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
             pair.u.l->v[0] = v.u.d->k[i];
             pair.u.l->v[1] = v.u.d->v[i];
             pair.u.l->n = 2;
+            pair.aux = 1; /* a tuple */
             out.u.l->v[out.u.l->n++] = pair;
         }
         return out;
@@ -536,6 +578,7 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
             pair.u.l->v[0] = v.u.d->k[i];
             pair.u.l->v[1] = v.u.d->v[i];
             pair.u.l->n = 2;
+            pair.aux = 1;
             keys[i] = fold(r, by_value ? v.u.d->v[i] : v.u.d->k[i], cs);
             vals[i] = pair;
         }
@@ -610,6 +653,30 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
             ai__jr_push(r, out, items->v[i]);
         }
         return out;
+    }
+    if (IS("sum")) {
+        const ai__jv *attr = arg(&a, 0, "attribute");
+        const ai__jv *start = arg(&a, 1, "start");
+        ai__jv acc = start ? *start : ai__jv_int(0);
+        ai__jlist *items = ai__jr_iter(r, v);
+        for (size_t i = 0; i < items->n; i++) {
+            ai__jv x = attr ? attr_path(r, items->v[i], *attr) : items->v[i];
+            int ints = acc.t != AI__JV_FLOAT && x.t != AI__JV_FLOAT;
+            if ((acc.t != AI__JV_INT && acc.t != AI__JV_BOOL && acc.t != AI__JV_FLOAT) ||
+                (x.t != AI__JV_INT && x.t != AI__JV_BOOL && x.t != AI__JV_FLOAT))
+                ai__jr_fail(r, "unsupported operand type(s) for +: '%s' and '%s'", ai__jv_typename(acc),
+                            ai__jv_typename(x));
+            if (ints) {
+                int64_t z;
+                if (__builtin_add_overflow(acc.u.i, x.u.i, &z)) ai__jr_fail(r, "integer overflow");
+                acc = ai__jv_int(z);
+            } else {
+                double fa = acc.t == AI__JV_FLOAT ? acc.u.f : (double)acc.u.i;
+                double fx = x.t == AI__JV_FLOAT ? x.u.f : (double)x.u.i;
+                acc = ai__jv_float(fa + fx);
+            }
+        }
+        return acc;
     }
     if (IS("min")) return minmax(r, v, &a, 0);
     if (IS("max")) return minmax(r, v, &a, 1);

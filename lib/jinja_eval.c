@@ -724,6 +724,7 @@ static ai__jv eval(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
         break;
     case JN_LIST: case JN_TUPLE: {
         v = ai__jr_list(r, n->n);
+        v.aux = n->kind == JN_TUPLE; /* only repr() tells them apart */
         for (size_t i = 0; i < n->n; i++) v.u.l->v[v.u.l->n++] = eval(r, f, n->list[i]);
         break;
     }

@@ -401,6 +401,16 @@ void ai__jfloat_repr(ai__buf *b, double d) {
     }
 }
 
+/* Code points Python's repr() escapes: controls, separators and format
+ * characters, surrogates, private use (the common ranges of categories C and
+ * Z; the space itself prints). */
+static int repr_escapes(uint32_t cp) {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+           (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0xFEFF ||
+           (cp >= 0xD800 && cp <= 0xF8FF) || (cp >= 0xFFF0 && cp <= 0xFFFB) || cp >= 0xF0000;
+}
+
 static void repr_str(ai__buf *b, const char *s, size_t n) {
     /* Python picks ' unless the text has ' and no ". */
     int sq = 0, dq = 0;
@@ -410,14 +420,19 @@ static void repr_str(ai__buf *b, const char *s, size_t n) {
     }
     char q = (sq && !dq) ? '"' : '\'';
     ai__buf_putc(b, q);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == (unsigned char)q || c == '\\') { ai__buf_putc(b, '\\'); ai__buf_putc(b, (char)c); }
-        else if (c == '\n') ai__buf_puts(b, "\\n");
-        else if (c == '\r') ai__buf_puts(b, "\\r");
-        else if (c == '\t') ai__buf_puts(b, "\\t");
-        else if (c < 0x20 || c == 0x7F) ai__buf_printf(b, "\\x%02x", c);
-        else ai__buf_putc(b, (char)c);
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+        uint32_t cp = ai__ju8_next(s, n, &i);
+        if (cp == (uint32_t)q || cp == '\\') { ai__buf_putc(b, '\\'); ai__buf_putc(b, (char)cp); }
+        else if (cp == '\n') ai__buf_puts(b, "\\n");
+        else if (cp == '\r') ai__buf_puts(b, "\\r");
+        else if (cp == '\t') ai__buf_puts(b, "\\t");
+        else if (repr_escapes(cp)) {
+            if (cp < 0x100) ai__buf_printf(b, "\\x%02x", cp);
+            else if (cp < 0x10000) ai__buf_printf(b, "\\u%04x", cp);
+            else ai__buf_printf(b, "\\U%08x", cp);
+        } else ai__buf_put(b, s + start, i - start);
     }
     ai__buf_putc(b, q);
 }
@@ -427,12 +442,13 @@ void ai__jv_write_repr(ai__buf *b, ai__jv v) {
     case AI__JV_STR: repr_str(b, v.u.s, v.n); return;
     case AI__JV_UNDEF: ai__buf_puts(b, "Undefined"); return;
     case AI__JV_LIST:
-        ai__buf_putc(b, '[');
+        ai__buf_putc(b, v.aux ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i) ai__buf_puts(b, ", ");
             ai__jv_write_repr(b, v.u.l->v[i]);
         }
-        ai__buf_putc(b, ']');
+        if (v.aux && v.u.l->n == 1) ai__buf_putc(b, ',');
+        ai__buf_putc(b, v.aux ? ')' : ']');
         return;
     case AI__JV_DICT:
         ai__buf_putc(b, '{');

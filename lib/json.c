@@ -352,6 +352,23 @@ const ai__json *ai__json_get(const ai__json *obj, const char *key) {
     return ai__json_getn(obj, key, strlen(key));
 }
 
+ai__json *ai__json_take(ai__json *obj, const char *key) {
+    if (!obj || obj->type != AI__JSON_OBJECT) return NULL;
+    size_t len = strlen(key);
+    for (size_t i = 0; i < obj->n; i++)
+        if (obj->key_lens[i] == len && memcmp(obj->keys[i], key, len) == 0) {
+            ai__json *v = obj->items[i];
+            free(obj->keys[i]);
+            size_t rest = obj->n - i - 1;
+            memmove(obj->items + i, obj->items + i + 1, rest * sizeof *obj->items);
+            memmove(obj->keys + i, obj->keys + i + 1, rest * sizeof *obj->keys);
+            memmove(obj->key_lens + i, obj->key_lens + i + 1, rest * sizeof *obj->key_lens);
+            obj->n--;
+            return v;
+        }
+    return NULL;
+}
+
 double ai__json_num(const ai__json *j) {
     if (!j || j->type != AI__JSON_NUMBER || !j->str) return 0.0;
     /* strtod honours the locale's decimal point while JSON always uses '.':
