@@ -416,7 +416,12 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         }
         v->pre = p;
         v->nfc = p == AI__PRE_QWEN2;
-        v->ignore_merges = p == AI__PRE_LLAMA3;
+        /* Llama 3's tokenizer takes a word that is in the vocabulary as it is
+         * ("ignore_merges"); the other users of its pattern do not. */
+        v->ignore_merges = (pre_len == 9 && !memcmp(pre, "llama-bpe", 9)) ||
+                           (pre_len == 6 && !memcmp(pre, "llama3", 6)) ||
+                           (pre_len == 8 && !memcmp(pre, "llama-v3", 8)) ||
+                           (pre_len == 7 && !memcmp(pre, "falcon3", 7));
         st = build_merges(v, ai__gguf_find(g, "tokenizer.ggml.merges"), err, err_cap);
         if (st) goto fail;
     } else {
