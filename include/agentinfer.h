@@ -333,7 +333,7 @@ AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len
  * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
  * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
  * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
- * user-defined tokens give their text.  Errors: AI_E_INVAL (NULL model,
+ * user-defined tokens give their text (SentencePiece: "▁" as a space).  Errors: AI_E_INVAL (NULL model,
  * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
  * Since 0.1. */
 AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
