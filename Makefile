@@ -129,6 +129,22 @@ test: all unit check-abi
 check-abi: $(STATIC) $(SHARED)
 	BUILD=$(BUILD) CC=$(CC) sh tests/abi/check.sh
 
+# aarch64: the kernels and their tests cross-built and run under qemu-user
+test-arm:
+	sh tests/arm/run.sh
+
+# ---- benchmarks ----------------------------------------------------------------
+# Numbers, not tests (run on an idle machine): the kernel table from the
+# program, then each tests/bench/bench_*.c (linked like unit tests).
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: tests/bench/%.c $(INTERNAL)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels -Itests/common $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
+bench: $(CLI) $(BENCH_BIN)
+	$(CLI) bench-kernels
+	set -e; for b in $(BENCH_BIN); do AI_FIXTURES=$${AI_FIXTURES:-../shared/fixtures} $$b; done
+
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own
 # flags), then each tests/fuzz/*_fuzz.c is linked against it with libFuzzer.

@@ -161,13 +161,22 @@ typedef enum ai_opt {
     AI_OPT_PRESENCE_PENALTY = 204, /* "presence_penalty" = 0.0 (off)         */
     AI_OPT_FREQUENCY_PENALTY = 205, /* "frequency_penalty" = 0.0 (off)       */
     AI_OPT_CHAT_TEMPLATE = 300, /* "chat_template": overrides the model's    */
+    /* chat templates (see section 8b) */
+    AI_OPT_CHAT_TIME = 135,  /* "chat_time" = -1: the clock strftime_now() in a
+                                template reads, as Unix seconds (formatted as
+                                UTC); -1 uses the current local time        */
+    AI_OPT_CHAT_VARS = 306,  /* "chat_vars": a JSON object of extra template
+                                variables ({"enable_thinking": false})      */
+    /* sessions (section 7) */
+    AI_OPT_KV_TYPE = 115,    /* "kv_type" = AI_TYPE_F16: KV cache element
+                                type, AI_TYPE_F16, AI_TYPE_F32 or AI_TYPE_Q8_0 */
     /* sections 6-8 append their keys here */
     /* kernel benchmark (section 9) */
     AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
                                  matrix-vector runs (pick more than the L3) */
     AI_OPT_BENCH_BATCH = 146, /* "bench_batch" = 512: rows of the
                                  matrix-matrix runs                          */
-    AI_OPT_BENCH_TYPES = 147  /* "bench_types" = 0: bit (1 << ai_type) per
+    AI_OPT_BENCH_TYPES = 147, /* "bench_types" = 0: bit (1 << ai_type) per
                                  type to measure; 0 measures every type the
                                  kernels support                            */
 } ai_opt;
@@ -279,9 +288,262 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * 6. Tokenizer
  * ========================================================================== */
 
+/* The tokenizer comes from the model's tokenizer.ggml.* metadata: SentencePiece
+ * ("llama"), byte-level BPE ("gpt2", with the pre-tokenizer named by
+ * tokenizer.ggml.pre) or WordPiece ("bert").  A vocabulary-only GGUF file (no
+ * tensors) loads and tokenizes.  Every call below is read-only on the model:
+ * any number of threads may tokenize with one model at the same time.  Calls
+ * on a model without a (supported) tokenizer give AI_E_UNSUPPORTED.
+ *
+ * Invalid UTF-8 in the input never fails: each byte that does not start a
+ * well-formed UTF-8 sequence (stray continuation byte, overlong form,
+ * surrogate, value above U+10FFFF, truncated sequence) is replaced by U+FFFD
+ * before tokenizing, one U+FFFD per byte. */
+
+/* Flags of ai_tokenize() (bits, combine with |). */
+#define AI_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS (CLS/SEP) as the model's
+                                        add_bos/add_eos flags ask           */
+#define AI_TOKENIZE_PARSE_SPECIAL 2u /* recognise the text of control tokens
+                                        ("<|im_start|>") as those tokens      */
+/* Flag of ai_token_to_piece(), ai_detokenize() and ai_detokenizer_new(). */
+#define AI_DETOKENIZE_RENDER_SPECIAL 4u /* write control tokens' text instead
+                                           of nothing                       */
+
+/* Token attributes (bits), from the GGUF token types. */
+#define AI_TOKEN_ATTR_NORMAL 1u
+#define AI_TOKEN_ATTR_UNKNOWN 2u
+#define AI_TOKEN_ATTR_CONTROL 4u      /* BOS, EOS, <|im_start|>, ...         */
+#define AI_TOKEN_ATTR_USER_DEFINED 8u /* added tokens: always recognised in text */
+#define AI_TOKEN_ATTR_UNUSED 16u
+#define AI_TOKEN_ATTR_BYTE 32u        /* SentencePiece byte fallback <0xXX>  */
+#define AI_TOKEN_ATTR_EOG 64u         /* ends generation: EOS, EOT, <|im_end|>, ... */
+
+/* Turns `len` bytes of UTF-8 text into token ids, written to out[0..cap).
+ * *n receives the number of tokens.  Without AI_TOKENIZE_PARSE_SPECIAL the
+ * text of control tokens is tokenized as plain text (user-defined tokens are
+ * still recognised, as the reference tokenizers do).  `text` may be NULL when
+ * len is 0.  A cap of 3 * len + 3 is always enough.
+ * Errors: AI_E_INVAL (NULL model or n, NULL text with len > 0, unknown flag
+ * bits), AI_E_UNSUPPORTED (no tokenizer), AI_E_RANGE (cap too small: *n holds
+ * the count needed and out is left unspecified), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len,
+                             uint32_t flags, int32_t *out, size_t cap, size_t *n);
+
+/* The bytes one token stands for, plus a NUL: "▁Hello" gives " Hello", a
+ * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
+ * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
+ * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
+ * user-defined tokens give their text.  Errors: AI_E_INVAL (NULL model,
+ * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
+ * Since 0.1. */
+AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
+                                   char *buf, size_t cap, size_t *needed);
+
+/* The text of a token sequence: the pieces joined, except that the leading
+ * space SentencePiece and WordPiece put on the first word is dropped, so that
+ * detokenize(tokenize(s)) == s for SentencePiece and byte-level BPE (for
+ * Qwen-style vocabularies, s in NFC).  The bytes are written as they are,
+ * valid UTF-8 or not, plus a NUL.  Errors: AI_E_INVAL (NULL model, NULL tokens
+ * with n > 0, a token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed
+ * set, including the NUL).  Since 0.1. */
+AI_API ai_status ai_detokenize(const ai_model *model, const int32_t *tokens, size_t n,
+                               uint32_t flags, char *buf, size_t cap, size_t *needed);
+
+/* A streaming detokenizer: feed tokens one at a time and get text that only
+ * ever contains complete, valid UTF-8 characters.  Bytes of a character that
+ * is still incomplete are held back until a later token completes it; bytes
+ * that can never form a valid character come out as U+FFFD (one per byte).
+ * The model must outlive it.  One thread at a time. */
+typedef struct ai_detokenizer ai_detokenizer;
+
+/* flags: 0 or AI_DETOKENIZE_RENDER_SPECIAL.  Free with ai_detokenizer_free().
+ * Errors: AI_E_INVAL, AI_E_UNSUPPORTED, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_detokenizer_new(const ai_model *model, uint32_t flags,
+                                    ai_detokenizer **out);
+AI_API void ai_detokenizer_free(ai_detokenizer *d); /* NULL is fine */
+/* Adds one token and writes the text that became complete (possibly "") plus
+ * a NUL to buf.  On AI_E_RANGE (*needed set) the token was not consumed:
+ * call again with a larger buffer.  Errors: AI_E_INVAL (token out of range),
+ * AI_E_RANGE, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_detokenizer_push(ai_detokenizer *d, int32_t token, char *buf,
+                                     size_t cap, size_t *needed);
+/* Ends the stream: writes what is held back (an incomplete character becomes
+ * U+FFFD per byte) and resets the detokenizer for a new text.  Errors:
+ * AI_E_INVAL, AI_E_RANGE (nothing consumed).  Since 0.1. */
+AI_API ai_status ai_detokenizer_flush(ai_detokenizer *d, char *buf, size_t cap,
+                                      size_t *needed);
+
+/* Number of tokens in the vocabulary; 0 for NULL or a model without one.
+ * Since 0.1. */
+AI_API size_t ai_vocab_size(const ai_model *model);
+
+/* Which special token ai_vocab_special() looks up. */
+typedef enum ai_special_token {
+    AI_SPECIAL_BOS = 0, AI_SPECIAL_EOS = 1, AI_SPECIAL_EOT = 2,
+    AI_SPECIAL_EOM = 3, AI_SPECIAL_UNK = 4, AI_SPECIAL_SEP = 5,
+    AI_SPECIAL_PAD = 6, AI_SPECIAL_CLS = 7, AI_SPECIAL_MASK = 8,
+    AI_SPECIAL_NL = 9  /* the token of "\n" */
+} ai_special_token;
+
+/* The id of a special token.  Errors: AI_E_INVAL (NULL, unknown `which`),
+ * AI_E_UNSUPPORTED (no tokenizer), AI_E_NOT_FOUND (the model has none).
+ * Since 0.1. */
+AI_API ai_status ai_vocab_special(const ai_model *model, int32_t which, int32_t *id);
+
+/* AI_TOKEN_ATTR_* bits of a token.  Errors: AI_E_INVAL (NULL, out of range),
+ * AI_E_UNSUPPORTED.  Since 0.1. */
+AI_API ai_status ai_token_attr(const ai_model *model, int32_t token, uint32_t *attr);
+
+/* The token's text exactly as stored in the vocabulary ("▁Hello", "Ġworld",
+ * "<0x0A>"), owned by the model and NOT NUL-terminated: *len bytes.
+ * Errors: AI_E_INVAL, AI_E_UNSUPPORTED.  Since 0.1. */
+AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char **text,
+                               size_t *len);
+
 /* ==========================================================================
  * 7. Session and generation
  * ========================================================================== */
+
+/* A session runs a decoder model: it owns a KV cache (the context window), a
+ * thread pool, the logits of the last evaluation and a sampler.  Many
+ * sessions may share one model, each on its own thread; one session is used
+ * by one thread at a time.
+ *
+ * The usual loop: ai_session_eval() the prompt tokens (from ai_tokenize),
+ * then call ai_session_step() until it returns AI_DONE, or hand a callback
+ * to ai_session_generate().  Lower level: ai_session_next_token() samples and
+ * evaluates one token; ai_session_logits() and ai_session_sample() give the
+ * logits and the sampler's choice.
+ *
+ * Options read by ai_session_new(): AI_OPT_N_CTX, AI_OPT_N_THREADS,
+ * AI_OPT_N_BATCH, AI_OPT_KV_TYPE and the sampling options below. */
+typedef struct ai_session ai_session;
+
+/* Flags of ai_session_eval(). */
+typedef enum ai_eval_flag {
+    AI_EVAL_LOGITS_ALL = 1   /* keep the logits of every evaluated position,
+                                not only the last one's                      */
+} ai_eval_flag;
+
+/* Cancellation callback: asked between batches of a long evaluation and
+ * between tokens of a generation; non-zero stops the call with
+ * AI_E_CANCELLED.  It runs on the session's thread. */
+typedef int (*ai_cancel_fn)(void *user_data);
+
+/* Receives one piece of generated text (UTF-8, complete characters, not
+ * NUL-terminated, valid during the call).  Non-zero stops the generation. */
+typedef int (*ai_piece_fn)(const char *piece, size_t len, void *user_data);
+
+/* Creates a session on a decoder model: allocates the KV cache for
+ * AI_OPT_N_CTX positions (default 4096, capped by the model's training
+ * context) and starts AI_OPT_N_THREADS threads.  The model must outlive the
+ * session.  Free with ai_session_free().  `opts` may be NULL; it is read only
+ * during the call.  Errors: AI_E_INVAL (NULL model/out, bad option value),
+ * AI_E_UNSUPPORTED (the model has no decoder weights: a vocabulary-only file,
+ * an encoder; or an unsupported KV cache type), AI_E_NOMEM.  The message goes
+ * to (err, err_cap).  On error *out is NULL.  Thread-safe with respect to the
+ * model.  Since 0.1. */
+AI_API ai_status ai_session_new(const ai_model *model, const ai_opts *opts,
+                                ai_session **out, char *err, size_t err_cap);
+/* Frees the session and stops its threads.  NULL is fine.  Since 0.1. */
+AI_API void ai_session_free(ai_session *session);
+
+/* The message of the session's last failed call ("" when none).  Owned by
+ * the session, valid until its next call.  Since 0.1. */
+AI_API const char *ai_session_errmsg(const ai_session *session);
+
+/* Size of the context window, the number of positions filled, and the
+ * vocabulary size (the length of a row of logits).  0 for NULL.  Since 0.1. */
+AI_API int32_t ai_session_n_ctx(const ai_session *session);
+AI_API int32_t ai_session_n_past(const ai_session *session);
+AI_API int32_t ai_session_n_vocab(const ai_session *session);
+
+/* Appends n tokens to the context and runs them through the model in batches
+ * of AI_OPT_N_BATCH.  Afterwards ai_session_logits() reads the logits of the
+ * last token, or of every token when flags has AI_EVAL_LOGITS_ALL.  It also
+ * starts a new generation: the count towards AI_OPT_MAX_TOKENS and the text
+ * held by ai_session_step() are reset.  The cancel callback is asked
+ * before each batch; a cancelled or failed call leaves the context at the
+ * tokens of the batches that completed (see ai_session_n_past).
+ * Errors: AI_E_INVAL (NULL, n == 0, a token outside the vocabulary),
+ * AI_E_CONTEXT_FULL (n_past + n > n_ctx: nothing is evaluated, nothing is
+ * truncated), AI_E_CANCELLED, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_eval(ai_session *session, const int32_t *tokens,
+                                 size_t n, int32_t flags);
+
+/* Copies one row of logits of the last evaluation (n_vocab floats) into buf.
+ * row is the index into that evaluation's tokens when it kept all logits,
+ * and -1 for the last token in any case.  `cap` and `*needed` count floats.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated yet), AI_E_RANGE (row not
+ * kept, or cap too small: *needed set).  Since 0.1. */
+AI_API ai_status ai_session_logits(const ai_session *session, int32_t row,
+                                   float *buf, size_t cap, size_t *needed);
+
+/* Forgets every position from n_past on (0 clears the context), so that a
+ * new prompt can reuse a common prefix.  The logits are dropped too.
+ * Errors: AI_E_INVAL (NULL, n_past < 0 or beyond the filled part).
+ * Since 0.1. */
+AI_API ai_status ai_session_rewind(ai_session *session, int32_t n_past);
+
+/* Installs (or with fn == NULL removes) the cancellation callback.
+ * Since 0.1. */
+AI_API ai_status ai_session_set_cancel(ai_session *session, ai_cancel_fn fn,
+                                       void *user_data);
+
+/* Re-reads the sampling options from `opts` (AI_OPT_TEMPERATURE, TOP_K,
+ * TOP_P, MIN_P, REPEAT_PENALTY, PRESENCE_PENALTY, FREQUENCY_PENALTY,
+ * REPEAT_LAST_N, MAX_TOKENS and SEED, which restarts the random sequence);
+ * keys not set in opts take their defaults.  Errors: AI_E_INVAL.
+ * Since 0.1. */
+AI_API ai_status ai_session_set_sampling(ai_session *session,
+                                         const ai_opts *opts);
+
+/* Picks a token from the last logits with the session's sampler.  The
+ * penalties look at the last AI_OPT_REPEAT_LAST_N tokens of the context.
+ * The same seed and the same calls give the same tokens whatever the
+ * thread count.  Nothing is evaluated.  Errors: AI_E_INVAL (NULL, nothing
+ * evaluated yet).  Since 0.1. */
+AI_API ai_status ai_session_sample(ai_session *session, int32_t *token);
+
+/* One token of generation: samples it, and unless it ends the generation
+ * evaluates it so that the next call can follow.  Returns AI_OK with
+ * *token set, or AI_DONE (and *token = -1) when the sampled token is an
+ * end-of-generation token of the model (EOS, EOT, ...; it is not
+ * evaluated) or AI_OPT_MAX_TOKENS tokens were generated since the last
+ * ai_session_eval().  Stop strings do not apply at this level.
+ * Errors: as ai_session_eval; AI_E_CONTEXT_FULL when no position is left.
+ * Since 0.1. */
+AI_API ai_status ai_session_next_token(ai_session *session, int32_t *token);
+
+/* Adds a stop string (copied; len bytes of UTF-8): generation through
+ * ai_session_step() ends where the text first contains one, and the stop
+ * string and what follows are not returned.  Errors: AI_E_INVAL (NULL,
+ * len 0), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_add_stop(ai_session *session, const char *utf8,
+                                     size_t len);
+/* Removes every stop string.  Since 0.1. */
+AI_API ai_status ai_session_clear_stops(ai_session *session);
+
+/* Pull-style generation: produces the next piece of text, a NUL-terminated
+ * run of complete UTF-8 characters (never empty), sampling and evaluating
+ * as many tokens as that takes.  Text that could be the start of a stop
+ * string is held back until it is known not to be one.  Returns AI_DONE
+ * (and "") once the generation has ended: an end-of-generation token, a
+ * stop string, or AI_OPT_MAX_TOKENS tokens since the last ai_session_eval();
+ * the next ai_session_eval() starts a new one.  On AI_E_RANGE *needed holds
+ * the size required and the piece stays for the next call.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated), AI_E_UNSUPPORTED (the model
+ * has no tokenizer), AI_E_RANGE, AI_E_CONTEXT_FULL, AI_E_CANCELLED (the
+ * cancel callback), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_step(ai_session *session, char *buf, size_t cap,
+                                 size_t *needed);
+
+/* Push-style generation: calls ai_session_step() until the generation ends
+ * and hands each piece to fn (on this thread).  fn returning non-zero stops
+ * the generation with AI_E_CANCELLED.  Returns AI_OK when the generation
+ * ended normally, else the error of the step.  Since 0.1. */
+AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
+                                     void *user_data);
 
 /* ==========================================================================
  * 8a. Embeddings
@@ -290,6 +552,79 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
 /* ==========================================================================
  * 8b. Chat templates
  * ========================================================================== */
+
+/* A model carries its prompt format as a Jinja template in its GGUF metadata
+ * (`tokenizer.chat_template`).  These calls render a conversation with it,
+ * the way Hugging Face transformers' apply_chat_template() does: Jinja2 with
+ * trim_blocks and lstrip_blocks, the template variables `messages`, `tools`
+ * (the list, or none), `documents` (none), `add_generation_prompt`,
+ * `bos_token`, `eos_token`, the functions raise_exception() and
+ * strftime_now(), and `tojson` as Hugging Face defines it (non-ASCII kept,
+ * separators ", " and ": ", key order as given).
+ *
+ * Inputs are OpenAI-style JSON:
+ *   messages_json  an array of {"role": "system"|"user"|"assistant"|"tool",
+ *                  "content": ..., "tool_calls": [...], "tool_call_id": ...,
+ *                  "name": ..., "reasoning_content": ...}; every key is passed
+ *                  to the template as it is.
+ *   tools_json     NULL, "null", or an array of {"type": "function",
+ *                  "function": {"name", "description", "parameters"}}.
+ * Options read from `opts` (may be NULL): AI_OPT_CHAT_TEMPLATE (use this
+ * template instead of the model's), AI_OPT_CHAT_VARS (extra variables; they
+ * override the standard ones), AI_OPT_CHAT_TIME (pins strftime_now()).
+ *
+ * The renderer implements the subset of Jinja2 real chat templates use
+ * (statements for/if/set/macro/filter/break/continue, Python string and dict
+ * methods, the common filters and tests).  A template that raises, uses an
+ * unsupported feature or runs too long is an error, never a crash: every
+ * render has a step limit and a memory limit.
+ *
+ * Output is written to (out, cap, needed) as UTF-8 text plus a NUL; the text
+ * itself may contain NUL bytes when the messages do ("\u0000"), so use
+ * *needed - 1 as its length.  The error buffer (err, err_cap) gets one line:
+ * "line N: reason" for template errors, "line N: raise_exception: <the
+ * template's message>" when the template raises, or what is wrong with the
+ * JSON ("messages: ..." / "tools: ..." / "chat_vars: ...").
+ *
+ * Errors: AI_E_INVAL (NULL arguments, no template source at all),
+ * AI_E_FORMAT (malformed JSON or template, the template raised or failed
+ * while rendering), AI_E_UNSUPPORTED (the template uses a Jinja feature this
+ * library does not implement), AI_E_RANGE (cap too small; *needed set),
+ * AI_E_NOMEM.  Thread-safe: a model may be shared; each call is
+ * independent. */
+
+/* Flags for the render calls (OR them together). */
+typedef enum ai_chat_flag {
+    AI_CHAT_ADD_GENERATION_PROMPT = 1, /* end with the opening of an assistant
+                                          turn (add_generation_prompt=true)  */
+    AI_CHAT_PARSE_ARGUMENTS = 2        /* a tool call's "arguments" given as a
+                                          JSON string (OpenAI form) is parsed
+                                          into an object first, as most
+                                          templates expect an object        */
+} ai_chat_flag;
+
+/* Renders with the model's template, its BOS and EOS token texts (from the
+ * tokenizer metadata; "" when absent), or AI_OPT_CHAT_TEMPLATE.  A model
+ * without a template uses ChatML:
+ *   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... [<|im_start|>assistant\n]
+ * (tools are then not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
+ * set (BOS and EOS are then "").  Since 0.1. */
+AI_API ai_status ai_chat_render(const ai_model *model, const char *messages_json,
+                                const char *tools_json, const ai_opts *opts,
+                                uint32_t flags, char *out, size_t cap,
+                                size_t *needed, char *err, size_t err_cap);
+
+/* The same with a template given as text (for tests, and for applications
+ * that bring their own), and the BOS/EOS texts to expose (NULL means "").
+ * AI_OPT_CHAT_TEMPLATE in opts is ignored.  Since 0.1. */
+AI_API ai_status ai_chat_render_template(const char *template_utf8,
+                                         const char *bos_token,
+                                         const char *eos_token,
+                                         const char *messages_json,
+                                         const char *tools_json,
+                                         const ai_opts *opts, uint32_t flags,
+                                         char *out, size_t cap, size_t *needed,
+                                         char *err, size_t err_cap);
 
 /* ==========================================================================
  * 8c. Tool calls
@@ -442,6 +777,22 @@ AI_API void ai_toolcall_stream_free(ai_toolcall_stream *stream);
  * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
  * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
+
+/* Writes a copy of the GGUF model at in_path to out_path with every 2-D
+ * weight tensor converted to `type` (an ai_type: f32, f16, bf16, q4_0, q4_1,
+ * q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs).  Tensors
+ * of one dimension (norms, biases) are written as F32, as are 2-D tensors
+ * whose rows are not a multiple of the type's block (32 or 256 elements);
+ * metadata is copied unchanged, except general.file_type.  Reads
+ * AI_OPT_N_THREADS from opts (may be NULL).  The output is written to a
+ * temporary name next to out_path and renamed at the end, so a failure
+ * leaves no partial file.  Errors: AI_E_INVAL (NULL path, same path twice),
+ * AI_E_UNSUPPORTED (type not in the list above, or an input tensor of a type
+ * that cannot be read), AI_E_IO, AI_E_FORMAT (malformed input, message names
+ * the field), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_model_quantize(const char *in_path, const char *out_path,
+                                   int32_t type, const ai_opts *opts,
+                                   char *err, size_t err_cap);
 
 /* Measures the compute kernels and returns a text report (several lines,
  * NUL-terminated; free with ai_free): the machine's read bandwidth, then per

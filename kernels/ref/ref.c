@@ -7,6 +7,7 @@
 
 const ai__kset ai__kset_ref = {
     "ref",
+    0,
     {ai__ref_act_f32, ai__ref_act_f16, ai__ref_act_bf16, ai__ref_act_q8_32, ai__ref_act_q8_256},
     {
         [AI_TYPE_F32] = OPS(f32, ACT_F32),

@@ -73,7 +73,7 @@ static void check_set(const ai__kset *vs, ai__pool *pool) {
         for (int ki = 0; ki < 3; ki++) {
             int64_t k = ks[ki];
             for (int shape = 0; shape < 5; shape++) {
-                int nb = shape == 0 ? 11 : shape == 1 ? 1 : 5;
+                int nb = shape == 0 ? 11 : shape == 1 ? 1 : shape == 4 ? 70 : 5; /* 70: the BLAS path */
                 size_t rs = ai__row_size(type, k), as = ai__act_row_size(ro->act, k);
                 float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nb * k) * 4);
                 float *yr = malloc((size_t)(rows * nb) * 4), *yv = malloc((size_t)(rows * nb) * 4);
