@@ -64,8 +64,17 @@ static void init(void) {
     /* Measured with bench-kernels (Zen 5, batch 512): dequantize + sgemm beat
      * the tiled integer kernels for every type, by 5x for the float types
      * and 1.0-2.5x for the quantized ones.  32 is where the dequantization
-     * of the weights stops dominating. */
-    for (int i = SET_AVX2; i < N_SETS; i++) sets[i].blas_min_batch = 32;
+     * of the weights stops dominating.
+     *
+     * But the BLAS path multiplies f32 activations, where every other path
+     * rounds them as the reference engine does (f16, or 8-bit blocks), so
+     * results would depend on the batch size: a prompt evaluated in one
+     * batch would not give the logits of the same prompt evaluated in two
+     * (prefix reuse, batch splitting), and quantized models drift from the
+     * peer by ~0.5 in log-probability.  So it is opt-in: AI_BLAS=1. */
+    const char *blas = getenv("AI_BLAS");
+    if (blas && !strcmp(blas, "1"))
+        for (int i = SET_AVX2; i < N_SETS; i++) sets[i].blas_min_batch = 32;
 #endif
     chosen = SET_REF;
     for (int i = 0; i < N_SETS; i++)
