@@ -703,9 +703,11 @@ AI_API ai_status ai_model_toolcall_format(const ai_model *model, int32_t *format
  * described above to (out, cap), NUL-terminated.  `tools_json` is the OpenAI
  * "tools" array ([{"type": "function", "function": {"name", "description",
  * "parameters"}}]; bare {"name", "parameters"} objects are accepted too), or
- * NULL for no name check and untyped XML values.  Errors: AI_E_INVAL (NULL
- * pointers, unknown format), AI_E_FORMAT (text is not UTF-8, or tools_json is
- * malformed), AI_E_RANGE (*needed set), AI_E_NOMEM.  Thread-safe.  Since 0.1. */
+ * NULL for no name check and untyped XML values.  Call with out NULL and
+ * cap 0 to learn the size.  Errors: AI_E_INVAL (text NULL with len > 0,
+ * unknown format), AI_E_FORMAT (text is not UTF-8, or tools_json is
+ * malformed), AI_E_RANGE (*needed set, nothing written), AI_E_NOMEM.
+ * Thread-safe.  Since 0.1. */
 AI_API ai_status ai_toolcalls_parse(int32_t format, const char *text, size_t len,
                                     const char *tools_json, char *out, size_t cap,
                                     size_t *needed);
