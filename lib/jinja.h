@@ -149,7 +149,8 @@ ai_status ai__jtpl_render(const ai__jtpl *t, ai__jctx *c, ai__buf *out,
 
 /* Python's json.dumps(v, ensure_ascii=ascii, indent=indent) as Hugging Face
  * uses it (indent < 0: one line with ", " and ": ").  0 ok, -1 when v holds
- * something JSON cannot express (undefined, a macro). */
-int ai__jv_tojson(ai__buf *b, ai__jv v, int indent, int ascii);
+ * something JSON cannot express (undefined, a macro), -2 when the text grew
+ * past max bytes (writing stops soon after). */
+int ai__jv_tojson(ai__buf *b, ai__jv v, int indent, int ascii, size_t max);
 
 #endif /* AI_JINJA_H */

@@ -244,7 +244,8 @@ static void make_vars(ai__jctx *c) {
 
 /* Renders tpl; returns the status, the text in *out (malloc'd) or the
  * message in err. */
-static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, uint64_t steps) {
+static ai_status render_lim(const char *tpl, char **out, char *err, size_t err_cap, uint64_t steps,
+                            size_t mem) {
     *out = NULL;
     ai__jtpl *t = NULL;
     ai_status st = ai__jtpl_parse(tpl, strlen(tpl), &t, err, err_cap);
@@ -252,7 +253,7 @@ static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, 
     ai__jctx *c = ai__jctx_new();
     assert_non_null(c);
     make_vars(c);
-    if (steps) ai__jctx_limits(c, steps, 0);
+    ai__jctx_limits(c, steps, mem);
     ai__buf b = {0};
     st = ai__jtpl_render(t, c, &b, err, err_cap);
     if (st == AI_OK) *out = strndup(ai__buf_cstr(&b), b.len);
@@ -260,6 +261,10 @@ static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, 
     ai__jctx_free(c);
     ai__jtpl_free(t);
     return st;
+}
+
+static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, uint64_t steps) {
+    return render_lim(tpl, out, err, err_cap, steps, 0);
 }
 
 static void test_cases(void **state) {
@@ -372,6 +377,26 @@ static void test_limits(void **state) {
                             "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
                             &out, err, sizeof err, 0),
                      AI_E_NOMEM);
+    /* output, captures and str()/tojson/join of containers are bounded by the
+     * same memory limit (a list may repeat one big string many times) */
+    const char *big[] = {
+        "{% for i in range(100000) %}0123456789abcdef0123456789abcdef{% endfor %}",
+        "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+        "{% set s = 'x' * 100000 %}{{ [s] * 1000 }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 1000) | string | length }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 1000) | tojson | length }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 1000) | join | length }}",
+        "{% set s = 'x' * 100000 %}{{ ''.join([s] * 1000) | length }}",
+        "{% set s = 'a\\n' * 100000 %}{{ s | indent(100) | length }}",
+        "{% set b %}{% for i in range(100000) %}0123456789abcdef0123456789abcdef{% endfor %}{% endset %}",
+        "{% macro m() %}{% for i in range(100000) %}0123456789abcdef0123456789abcdef{% endfor %}{% endmacro %}"
+        "{{ m() | length }}",
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        ai_status st = render_lim(big[i], &out, err, sizeof err, 0, (size_t)1 << 20);
+        if (st != AI_E_NOMEM) printf("big %zu: status %d [%s]\n", i, st, st ? err : "rendered");
+        assert_int_equal(st, AI_E_NOMEM);
+    }
     /* deep nesting in the source is refused by the parser */
     char deep[2100];
     size_t k = (size_t)sprintf(deep, "{{ ");
