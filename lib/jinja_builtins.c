@@ -614,7 +614,11 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
     if (IS("select")) return select_items(r, v, &a, 0, 1);
     if (IS("reject")) return select_items(r, v, &a, 0, 0);
     if (IS("map")) return do_map(r, v, &a);
-    if (IS("indent")) return indent(r, str_of(r, v), &a);
+    if (IS("indent")) {
+        if (v.t == AI__JV_UNDEF) ai__jr_fail(r, "indent of an undefined value");
+        if (v.t != AI__JV_STR) ai__jr_fail(r, "indent needs a string, not %s", ai__jv_typename(v));
+        return indent(r, v, &a);
+    }
     if (IS("lower")) return recase(r, str_of(r, v), 0);
     if (IS("upper")) return recase(r, str_of(r, v), 1);
     if (IS("capitalize")) return recase(r, str_of(r, v), 2);

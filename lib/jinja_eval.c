@@ -520,7 +520,10 @@ static ai__jv slice(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
     if (!hst) stp = 1;
     if (stp == 0) ai__jr_fail(r, "slice step cannot be zero");
     if (obj.t == AI__JV_UNDEF) undefined_error(r, obj);
-    if (obj.t != AI__JV_LIST && obj.t != AI__JV_STR) return (ai__jv){.t = AI__JV_UNDEF};
+    /* Jinja compiles a slice to a plain Python subscript: no fallback to
+     * undefined as for a[b]. */
+    if (obj.t != AI__JV_LIST && obj.t != AI__JV_STR)
+        ai__jr_fail(r, "'%s' object is not subscriptable", ai__jv_typename(obj));
     /* Work on a list of items (code points for strings). */
     ai__jlist *src = ai__jr_iter(r, obj);
     int64_t len = (int64_t)src->n;

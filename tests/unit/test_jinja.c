@@ -312,6 +312,11 @@ static const ecase errors[] = {
     {"{% macro m2(a) %}{% endmacro %}{{ m2(1, 2) }}", AI_E_FORMAT, "takes no more than 1"},
     {"{% macro m2(a) %}{% endmacro %}{{ m2(b=2) }}", AI_E_FORMAT, "no keyword argument 'b'"},
     {"{{ 9223372036854775807 + 1 }}", AI_E_FORMAT, "integer overflow"},
+    {"{{ n[1:] }}", AI_E_FORMAT, "'int' object is not subscriptable"},
+    {"{{ z[1:] }}", AI_E_FORMAT, "'NoneType' object is not subscriptable"},
+    {"{{ d[1:] }}", AI_E_FORMAT, "not subscriptable"},
+    {"{{ undefined_x[1:] }}", AI_E_FORMAT, "undefined"},
+    {"{{ l | indent }}", AI_E_FORMAT, "indent needs a string"},
     /* raise_exception keeps the template's own message */
     {"x\n{{ raise_exception('System role not supported') }}", AI_E_FORMAT,
      "line 2: raise_exception: System role not supported"},
