@@ -35,7 +35,11 @@
  * round, wordcount, truncate, center, wordwrap, urlencode, xmlattr, pprint,
  * filesizeformat, format, attr, random.  Case mapping covers Latin, Greek and
  * Cyrillic; other scripts are left as they are.  Printing a list or dict
- * gives Python's repr(), including tuples.
+ * gives Python's repr(), including tuples.  select/reject/selectattr/
+ * rejectattr/map/unique/items return lists at once, where Jinja returns lazy
+ * generators: on a non-iterable they fail immediately (Jinja: when the result
+ * is used), an empty result is false (a generator is always true), and
+ * `| length` works without `| list` (Jinja raises).
  *
  * Two objects:
  *   ai__jtpl  a parsed template: immutable, may be rendered any number of
