@@ -54,6 +54,11 @@ static ai__jv need_str(ai__jrun *r, const ai__jv *v, const char *what) {
     return *v;
 }
 
+static _Noreturn void undefined_use(ai__jrun *r, ai__jv u) {
+    if (u.u.s) ai__jr_fail(r, "'%.*s' is undefined", (int)(u.n > 60 ? 60 : u.n), u.u.s);
+    ai__jr_fail(r, "undefined value used");
+}
+
 static ai__jv mkstr(const char *s, size_t n) {
     ai__jv v = {.t = AI__JV_STR};
     v.u.s = s;
@@ -693,6 +698,7 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
         }
         ai__jr_fail(r, "bad operand type for abs(): '%s'", ai__jv_typename(v));
     }
+    if ((IS("int") || IS("float")) && v.t == AI__JV_UNDEF) undefined_use(r, v);
     if (IS("int")) {
         int64_t def = arg_int(r, &a, 0, "default", 0);
         if (v.t == AI__JV_INT || v.t == AI__JV_BOOL) return ai__jv_int(v.u.i);

@@ -353,6 +353,7 @@ static ai__jv repeat(ai__jrun *r, ai__jv seq, int64_t times) {
     if (ai__mul_size(seq.u.l->n, (size_t)times, &total) || total > (size_t)1 << 24)
         ai__jfailf(&r->fail, AI_E_NOMEM, r->line, "list repetition too large");
     ai__jv l = ai__jr_list(r, total);
+    l.aux = seq.aux; /* a tuple stays a tuple */
     for (int64_t i = 0; i < times; i++)
         for (size_t k = 0; k < seq.u.l->n; k++) l.u.l->v[l.u.l->n++] = seq.u.l->v[k];
     return l;
@@ -439,7 +440,11 @@ static ai__jv arith(ai__jrun *r, int op, ai__jv a, ai__jv b) {
         return v;
     }
     if (op == JO_ADD && a.t == AI__JV_LIST && b.t == AI__JV_LIST) {
+        if (a.aux != b.aux)
+            ai__jr_fail(r, "can only concatenate %s (not \"%s\") to %s", a.aux ? "tuple" : "list",
+                        b.aux ? "tuple" : "list", a.aux ? "tuple" : "list");
         ai__jv l = ai__jr_list(r, a.u.l->n + b.u.l->n);
+        l.aux = a.aux;
         for (size_t i = 0; i < a.u.l->n; i++) l.u.l->v[l.u.l->n++] = a.u.l->v[i];
         for (size_t i = 0; i < b.u.l->n; i++) l.u.l->v[l.u.l->n++] = b.u.l->v[i];
         return l;
@@ -469,6 +474,8 @@ static int contains(ai__jrun *r, ai__jv item, ai__jv box) {
             if (ai__jv_equal(box.u.l->v[i], item)) return 1;
         return 0;
     case AI__JV_DICT:
+        if (item.t == AI__JV_LIST || item.t == AI__JV_DICT || item.t == AI__JV_NS)
+            ai__jr_fail(r, "unhashable type: '%s'", ai__jv_typename(item));
         for (size_t i = 0; i < box.u.d->n; i++)
             if (ai__jv_equal(box.u.d->k[i], item)) return 1;
         return 0;

@@ -203,6 +203,8 @@ static const tcase cases[] = {
      "systemR"},
     {"{%- for i in range(5 - 1, -1, -1) -%}{{ i }}{%- endfor -%} {{ (z or \"dflt\") }}",
      "43210dflt"},
+    /* tuples stay tuples through + and * (only repr() shows it) */
+    {"{{ (1,) + (2,) }} {{ (1,) * 2 }} {{ d | items | first }}", "(1, 2) (1, 1) ('b', 1)"},
     /* transformers' generation tag renders its body */
     {"{% generation %}gen {{ n }}{% endgeneration %}", "gen 7"},
 };
@@ -317,6 +319,10 @@ static const ecase errors[] = {
     {"{{ d[1:] }}", AI_E_FORMAT, "not subscriptable"},
     {"{{ undefined_x[1:] }}", AI_E_FORMAT, "undefined"},
     {"{{ l | indent }}", AI_E_FORMAT, "indent needs a string"},
+    {"{{ (1, 2) + [3] }}", AI_E_FORMAT, "can only concatenate tuple (not \"list\") to tuple"},
+    {"{{ [] in d }}", AI_E_FORMAT, "unhashable type: 'list'"},
+    {"{{ undefined_x | int }}", AI_E_FORMAT, "'undefined_x' is undefined"},
+    {"{{ [] | max | float }}", AI_E_FORMAT, "undefined"},
     /* raise_exception keeps the template's own message */
     {"x\n{{ raise_exception('System role not supported') }}", AI_E_FORMAT,
      "line 2: raise_exception: System role not supported"},
