@@ -316,7 +316,8 @@ int ai__jb_test(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *args,
     if (IS("mapping")) return t == AI__JV_DICT;
     if (IS("iterable") || IS("sequence"))
         return t == AI__JV_STR || t == AI__JV_LIST || t == AI__JV_DICT || t == AI__JV_UNDEF;
-    if (IS("callable")) return t == AI__JV_MACRO || t == AI__JV_FUNC;
+    /* Jinja's Undefined has __call__ (it raises), so it counts as callable */
+    if (IS("callable")) return t == AI__JV_MACRO || t == AI__JV_FUNC || t == AI__JV_UNDEF;
     if (IS("lower") || IS("upper")) {
         if (t != AI__JV_STR) return 0;
         int cased = 0;

@@ -203,6 +203,8 @@ static const tcase cases[] = {
      "systemR"},
     {"{%- for i in range(5 - 1, -1, -1) -%}{{ i }}{%- endfor -%} {{ (z or \"dflt\") }}",
      "43210dflt"},
+    /* Jinja's Undefined has __call__, so it is "callable" */
+    {"{{ undefined_x is callable }} {{ n is callable }} {{ range is callable }}", "True False True"},
     /* tuples stay tuples through + and * (only repr() shows it) */
     {"{{ (1,) + (2,) }} {{ (1,) * 2 }} {{ d | items | first }}", "(1, 2) (1, 1) ('b', 1)"},
     /* transformers' generation tag renders its body */
