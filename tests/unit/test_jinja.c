@@ -203,6 +203,9 @@ static const tcase cases[] = {
      "systemR"},
     {"{%- for i in range(5 - 1, -1, -1) -%}{{ i }}{%- endfor -%} {{ (z or \"dflt\") }}",
      "43210dflt"},
+    /* lstrip_blocks strips any whitespace before a tag on its line (Jinja
+     * 3.1.6: \s+), here U+00A0 and U+3000 */
+    {"a\n\302\240\343\200\200{% if true %}b{% endif %}\n\302\240{{ 'c' }}", "a\nb\302\240c"},
     /* Jinja's Undefined has __call__, so it is "callable" */
     {"{{ undefined_x is callable }} {{ n is callable }} {{ range is callable }}", "True False True"},
     /* tuples stay tuples through + and * (only repr() shows it) */
