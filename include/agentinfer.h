@@ -577,7 +577,8 @@ AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
  * (statements for/if/set/macro/filter/break/continue, Python string and dict
  * methods, the common filters and tests).  A template that raises, uses an
  * unsupported feature or runs too long is an error, never a crash: every
- * render has a step limit and a memory limit.
+ * render has a step limit (20 million evaluation steps: AI_E_FORMAT, "step
+ * limit exceeded") and a memory limit (256 MiB: AI_E_NOMEM).
  *
  * Output is written to (out, cap, needed) as UTF-8 text plus a NUL; the text
  * itself may contain NUL bytes when the messages do ("\u0000"), so use
@@ -590,24 +591,26 @@ AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
  * AI_E_FORMAT (malformed JSON or template, the template raised or failed
  * while rendering), AI_E_UNSUPPORTED (the template uses a Jinja feature this
  * library does not implement), AI_E_RANGE (cap too small; *needed set),
- * AI_E_NOMEM.  Thread-safe: a model may be shared; each call is
+ * AI_E_NOMEM.  On AI_E_RANGE call again with a buffer of *needed bytes (the
+ * render is repeated).  Thread-safe: a model may be shared; each call is
  * independent. */
 
 /* Flags for the render calls (OR them together). */
 typedef enum ai_chat_flag {
     AI_CHAT_ADD_GENERATION_PROMPT = 1, /* end with the opening of an assistant
                                           turn (add_generation_prompt=true)  */
-    AI_CHAT_PARSE_ARGUMENTS = 2        /* a tool call's "arguments" given as a
-                                          JSON string (OpenAI form) is parsed
-                                          into an object first, as most
-                                          templates expect an object        */
+    AI_CHAT_PARSE_ARGUMENTS = 2        /* messages[].tool_calls[].function.
+                                          arguments given as a JSON string
+                                          (OpenAI form) is parsed into an
+                                          object first, as most templates
+                                          expect an object                  */
 } ai_chat_flag;
 
-/* Renders with the model's template, its BOS and EOS token texts (from the
- * tokenizer metadata; "" when absent), or AI_OPT_CHAT_TEMPLATE.  A model
+/* Renders with the model's template (or AI_OPT_CHAT_TEMPLATE) and its BOS
+ * and EOS token texts (from its tokenizer; "" when it has none).  A model
  * without a template uses ChatML:
  *   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... [<|im_start|>assistant\n]
- * (tools are then not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
+ * (CONTENT only when it is a string; tools are not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
  * set (BOS and EOS are then "").  Since 0.1. */
 AI_API ai_status ai_chat_render(const ai_model *model, const char *messages_json,
                                 const char *tools_json, const ai_opts *opts,

@@ -5,8 +5,8 @@
  *  - `{%-`, `{{-`, `{#-` strip all whitespace before the tag, `-%}`, `-}}`,
  *    `-#}` all whitespace after it (Python's notion of whitespace);
  *  - trim_blocks: the first \n after `%}` or `#}` is dropped (`+%}` keeps it);
- *  - lstrip_blocks: spaces and tabs between the start of a line and `{%` or
- *    `{#` are dropped (`{%+` keeps them); never for `{{`;
+ *  - lstrip_blocks: whitespace between the start of a line and `{%` or `{#`
+ *    is dropped (`{%+` keeps it); never for `{{`;
  *  - inside brackets a `}}` or `%}` does not end the tag.
  * The parser is recursive descent with Jinja's operator precedence.
  */
@@ -284,10 +284,13 @@ static void lex(parser *p, const char *s, size_t n) {
         if (kind && sign == '-') {
             de = db + rstrip_len(s + db, de - db);
         } else if ((kind == '%' || kind == '#') && sign != '+') {
-            /* lstrip_blocks: only spaces/tabs between the line start and the tag */
+            /* lstrip_blocks: when only whitespace (Python's, as Jinja 3.1.6's
+             * \s+ does) stands between the line start and the tag */
             size_t l = de;
-            while (l > db && (s[l - 1] == ' ' || s[l - 1] == '\t')) l--;
-            if ((l > db && s[l - 1] == '\n') || (l == db && line_starting)) de = l;
+            while (l > db && s[l - 1] != '\n') l--;
+            int all_ws = 1;
+            for (size_t k = l, w; k < de && all_ws; k += w) all_ws = (w = ws_len(s, de, k)) != 0;
+            if (all_ws && (l > db || line_starting)) de = l;
         }
         if (de > db) {
             tok *t = push_tok(p, T_DATA, line);
