@@ -585,7 +585,8 @@ AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
  * (statements for/if/set/macro/filter/break/continue, Python string and dict
  * methods, the common filters and tests).  A template that raises, uses an
  * unsupported feature or runs too long is an error, never a crash: every
- * render has a step limit and a memory limit.
+ * render has a step limit (20 million evaluation steps: AI_E_FORMAT, "step
+ * limit exceeded") and a memory limit (256 MiB: AI_E_NOMEM).
  *
  * Output is written to (out, cap, needed) as UTF-8 text plus a NUL; the text
  * itself may contain NUL bytes when the messages do ("\u0000"), so use
@@ -598,24 +599,26 @@ AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
  * AI_E_FORMAT (malformed JSON or template, the template raised or failed
  * while rendering), AI_E_UNSUPPORTED (the template uses a Jinja feature this
  * library does not implement), AI_E_RANGE (cap too small; *needed set),
- * AI_E_NOMEM.  Thread-safe: a model may be shared; each call is
+ * AI_E_NOMEM.  On AI_E_RANGE call again with a buffer of *needed bytes (the
+ * render is repeated).  Thread-safe: a model may be shared; each call is
  * independent. */
 
 /* Flags for the render calls (OR them together). */
 typedef enum ai_chat_flag {
     AI_CHAT_ADD_GENERATION_PROMPT = 1, /* end with the opening of an assistant
                                           turn (add_generation_prompt=true)  */
-    AI_CHAT_PARSE_ARGUMENTS = 2        /* a tool call's "arguments" given as a
-                                          JSON string (OpenAI form) is parsed
-                                          into an object first, as most
-                                          templates expect an object        */
+    AI_CHAT_PARSE_ARGUMENTS = 2        /* messages[].tool_calls[].function.
+                                          arguments given as a JSON string
+                                          (OpenAI form) is parsed into an
+                                          object first, as most templates
+                                          expect an object                  */
 } ai_chat_flag;
 
-/* Renders with the model's template, its BOS and EOS token texts (from the
- * tokenizer metadata; "" when absent), or AI_OPT_CHAT_TEMPLATE.  A model
+/* Renders with the model's template (or AI_OPT_CHAT_TEMPLATE) and its BOS
+ * and EOS token texts (from its tokenizer; "" when it has none).  A model
  * without a template uses ChatML:
  *   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... [<|im_start|>assistant\n]
- * (tools are then not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
+ * (CONTENT only when it is a string; tools are not shown).  model may be NULL when AI_OPT_CHAT_TEMPLATE is
  * set (BOS and EOS are then "").  Since 0.1. */
 AI_API ai_status ai_chat_render(const ai_model *model, const char *messages_json,
                                 const char *tools_json, const ai_opts *opts,
@@ -711,9 +714,11 @@ AI_API ai_status ai_model_toolcall_format(const ai_model *model, int32_t *format
  * described above to (out, cap), NUL-terminated.  `tools_json` is the OpenAI
  * "tools" array ([{"type": "function", "function": {"name", "description",
  * "parameters"}}]; bare {"name", "parameters"} objects are accepted too), or
- * NULL for no name check and untyped XML values.  Errors: AI_E_INVAL (NULL
- * pointers, unknown format), AI_E_FORMAT (text is not UTF-8, or tools_json is
- * malformed), AI_E_RANGE (*needed set), AI_E_NOMEM.  Thread-safe.  Since 0.1. */
+ * NULL for no name check and untyped XML values.  Call with out NULL and
+ * cap 0 to learn the size.  Errors: AI_E_INVAL (text NULL with len > 0,
+ * unknown format), AI_E_FORMAT (text is not UTF-8, or tools_json is
+ * malformed), AI_E_RANGE (*needed set, nothing written), AI_E_NOMEM.
+ * Thread-safe.  Since 0.1. */
 AI_API ai_status ai_toolcalls_parse(int32_t format, const char *text, size_t len,
                                     const char *tools_json, char *out, size_t cap,
                                     size_t *needed);
@@ -777,10 +782,12 @@ AI_API void ai_toolcall_stream_free(ai_toolcall_stream *stream);
 
 /* One line describing the compute kernels this process uses, e.g.
  * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
- * threads=2 blas=openblas".  `kernels` is the set picked at first use from
- * the CPU's features (ref, avx2, avx512, neon), which the environment
- * variable AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the
- * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
+ * threads=2 blas=off".  `kernels` is the set picked at first use from the
+ * CPU's features (ref, avx2, avx512, neon), which the environment variable
+ * AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the default for
+ * AI_OPT_N_THREADS; `blas` says whether large batches go through OpenBLAS
+ * (off unless the environment variable AI_BLAS_MIN_BATCH=N asks for it:
+ * faster, but a row's result then depends on the batch it is in).  Written to (buf, cap) with *needed set (NUL
  * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
 

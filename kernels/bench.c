@@ -8,8 +8,8 @@
  *  - matrix-matrix: Y = X W^T for a batch of AI_OPT_BENCH_BATCH rows against
  *    a 64 x 4096 matrix, in GOP/s (2 ops per multiply-add), beside a loop
  *    of the matrix-vector kernel over the batch's rows (what the tiled path
- *    must beat) and, where ai__matmul takes it at this batch, the BLAS path
- *    (weights dequantized to f32 in tiles + cblas_sgemm).
+ *    must beat) and the opt-in BLAS path (AI_BLAS_MIN_BATCH; weights
+ *    dequantized to f32 in tiles + cblas_sgemm).
  * Each figure is the best of several runs (at least ~0.25 s of runs), which
  * on a shared machine is the least disturbed one.
  */
@@ -102,11 +102,11 @@ static int run_cols(void *c) {
     return 0;
 }
 
-/* The matrix-matrix product as ai__matmul does it (the BLAS path where the
- * set uses it at this batch). */
-static int run_real(void *c) {
+/* The matrix-matrix product through the (opt-in) BLAS path. */
+static const ai__kset *blas_set;
+static int run_blas(void *c) {
     mm_ctx *m = c;
-    return ai__matmul_ks(ai__kset_get(), m->pool, m->type, m->w, m->rows, m->k, m->x, m->nb, m->y, m->rows) != AI_OK;
+    return ai__matmul_ks(blas_set, m->pool, m->type, m->w, m->rows, m->k, m->x, m->nb, m->y, m->rows) != AI_OK;
 }
 
 /* A weight matrix of `rows` rows: 64 distinct quantized random rows,
@@ -143,7 +143,9 @@ ai_status ai_system_bench(const ai_opts *opts, char **out) {
     ai__kset tiled = *ai__kset_get();
     tiled.blas_min_batch = 0;
     const ai__kset *ks = &tiled;
-    int64_t blas_min = ai__kset_get()->blas_min_batch;
+    ai__kset with_blas = tiled;
+    with_blas.blas_min_batch = 1;
+    blas_set = &with_blas;
     int nth = (int)ai__opts_int(opts, AI_OPT_N_THREADS, ai__default_threads());
     int64_t mib = ai__opts_int(opts, AI_OPT_BENCH_MIB, 64);
     int64_t nb = ai__opts_int(opts, AI_OPT_BENCH_BATCH, 512);
@@ -206,8 +208,9 @@ ai_status ai_system_bench(const ai_opts *opts, char **out) {
         double tmm = best_time(run_mm, &m, 0.5, 200);
         double tcol = best_time(run_cols, &m, 0.5, 100);
         double tblas = -1;
-        if (blas_min > 0 && nb >= blas_min && type != AI_TYPE_Q4_1 && type != AI_TYPE_Q5_1)
-            tblas = best_time(run_real, &m, 0.5, 200);
+#ifdef AI__USE_BLAS
+        if (type != AI_TYPE_Q4_1 && type != AI_TYPE_Q5_1) tblas = best_time(run_blas, &m, 0.5, 200);
+#endif
         free(w);
         double gops = 2.0 * (double)mm_rows * (double)k * (double)nb * 1e-9;
         double gbs = (double)rs * (double)rows / tmv * 1e-9;

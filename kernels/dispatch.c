@@ -61,20 +61,19 @@ static void init(void) {
         ai__kset_fill_neon_dotprod(&sets[SET_NEON]);
 #endif
 #ifdef AI__USE_BLAS
-    /* Measured with bench-kernels (Zen 5, batch 512): dequantize + sgemm beat
-     * the tiled integer kernels for every type, by 5x for the float types
-     * and 1.0-2.5x for the quantized ones.  32 is where the dequantization
-     * of the weights stops dominating.
-     *
-     * But the BLAS path multiplies f32 activations, where every other path
-     * rounds them as the reference engine does (f16, or 8-bit blocks), so
-     * results would depend on the batch size: a prompt evaluated in one
-     * batch would not give the logits of the same prompt evaluated in two
-     * (prefix reuse, batch splitting), and quantized models drift from the
-     * peer by ~0.5 in log-probability.  So it is opt-in: AI_BLAS=1. */
-    const char *blas = getenv("AI_BLAS");
-    if (blas && !strcmp(blas, "1"))
-        for (int i = SET_AVX2; i < N_SETS; i++) sets[i].blas_min_batch = 32;
+    /* Measured with bench-kernels (Zen 5, batch 512): dequantize + sgemm is
+     * faster than the tiled integer kernels, ~5x for the float types and
+     * 1.0-2.5x for the quantized ones.  It is nevertheless off by default:
+     * sgemm's summation order depends on the batch shape, so a row's result
+     * would depend on which other rows share its batch, and with activations
+     * rounded to 8 bits (or f16) in the next layer such last-bit differences
+     * grow to whole logits.  The runtime relies on batch-invariant rows
+     * (prompt in one batch == prompt in pieces).  AI_BLAS_MIN_BATCH=N turns
+     * it on for batches of N rows and more, for those who want speed over
+     * that invariance. */
+    const char *bm = getenv("AI_BLAS_MIN_BATCH");
+    long min_batch = bm && *bm ? strtol(bm, NULL, 10) : 0;
+    for (int i = SET_AVX2; i < N_SETS; i++) sets[i].blas_min_batch = min_batch > 0 ? min_batch : 0;
 #endif
     chosen = SET_REF;
     for (int i = 0; i < N_SETS; i++)

@@ -82,6 +82,7 @@ typedef struct ai__kset {
     int64_t blas_min_batch;
     ai__act_fn act[ACT_KINDS];
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
+    void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */

@@ -208,7 +208,9 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
     }
     plan(j, ai__pool_size(pool));
     atomic_init(&j->next, 0);
-    if (j->n_tiles == 1) compute_task(j, 0, 1);
+    /* Below ~16 KiB of weight bytes per product, waking the pool costs more
+     * than the work itself. */
+    if (j->n_tiles == 1 || (double)ws * (double)n_rows * (double)n_batch < 16384.0) compute_task(j, 0, 1);
     else ai__pool_run(pool, compute_task, j);
     free(scratch);
     free(j);
@@ -243,4 +245,20 @@ ai_status ai__quant_row(uint32_t type, const float *src, void *dst, int64_t n) {
     if (!src || !dst) return AI_E_INVAL;
     ks->ops[type].quant(src, dst, n);
     return AI_OK;
+}
+
+float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
+    return n > 0 ? ai__kset_get()->ops[AI_TYPE_F16].dot(a, b, n) : 0.0f;
+}
+
+void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
+    if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
+}
+
+void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
+    if (n > 0) ai__kset_get()->act[ACT_F16](x, y, n);
+}
+
+void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n) {
+    if (n > 0) ai__kset_get()->ops[AI_TYPE_F16].dequant(x, y, n);
 }

@@ -139,15 +139,18 @@ typedef struct ai__kv {
     uint8_t *k, *v;
 } ai__kv;
 
+/* n_rows cache rows of dim elements of `type` (rows contiguous) as f32. */
+void ai__kv_rows_f32(uint32_t type, const uint8_t *rows, int64_t n_rows,
+                     int64_t dim, float *out);
+
 /* Attention of one query head over positions [0, n_kv) of its kv head:
  *   out[d] = sum_t softmax_t(q.k_t * scale) v_t[d]
- * k, v: n_kv rows of kv->k_row / kv->v_row bytes.  q is read as the cache
- * type's kernels would read it (rounded to f16 for an f16 cache, to 8-bit
- * blocks for q8_0).  scratch: 4*max(head_dim, head_dim_v) floats. */
-void ai__attention(float *out, const float *q, const uint8_t *k,
-                   const uint8_t *v, int64_t n_kv, int64_t head_dim,
-                   int64_t head_dim_v, uint32_t kv_type, float scale,
-                   float *scratch);
+ * k: [n_kv][head_dim], v: [n_kv][head_dim_v], f32 (see ai__kv_rows_f32).
+ * q is read as the cache type's kernels would read it (rounded to f16 for an
+ * f16 cache, to 8-bit blocks for q8_0).  scratch: 2*head_dim + n_kv floats. */
+void ai__attention(float *out, const float *q, const float *k, const float *v,
+                   int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
+                   uint32_t kv_type, float scale, float *scratch);
 
 typedef struct ai__fwd {
     const struct ai__weights *w;
@@ -162,7 +165,8 @@ typedef struct ai__fwd {
     float *hb;               /* gate (phi3: gate|up)     [2*n_ff]          */
     float *hb2;              /* up                       [n_ff]            */
     float *cs;               /* rope angles per row      [n_rot]           */
-    float *scratch;          /* per thread, see ai__attention              */
+    float *scratch;          /* per thread: one kv head's keys and values
+                                as f32, then ai__attention's scratch       */
     size_t scratch_n;        /* floats per thread                          */
     char err[160];           /* message of the last failure                */
 } ai__fwd;

@@ -27,6 +27,7 @@ struct ai_session {
     size_t logits_cap;      /* floats allocated                             */
     int64_t n_rows;         /* 0: no logits                                 */
     int all;                /* rows are every token of the last evaluation  */
+    int64_t n_eval;         /* tokens of the last evaluation                */
     ai__sampler smp;
     int64_t max_tokens;     /* generation limit per ai_session_eval         */
     int64_t n_gen;          /* tokens generated since                       */
@@ -189,6 +190,7 @@ static ai_status eval(ai_session *s, const int32_t *tokens, size_t n, int all) {
     }
     s->n_rows = (int64_t)rows;
     s->all = all;
+    s->n_eval = (int64_t)n;
     return AI_OK;
 }
 
@@ -217,9 +219,11 @@ ai_status ai_session_eval(ai_session *s, const int32_t *tokens, size_t n,
     return eval(s, tokens, n, (flags & AI_EVAL_LOGITS_ALL) != 0);
 }
 
+/* Row `row` of the last evaluation (-1: its last token), NULL when not kept. */
 static const float *logits_row(const ai_session *s, int32_t row) {
     if (s->n_rows == 0) return NULL;
     if (row == -1) return s->logits + (size_t)(s->n_rows - 1) * (size_t)s->n_vocab;
+    if (!s->all) return row == s->n_eval - 1 ? s->logits : NULL;
     if (row < 0 || row >= s->n_rows) return NULL;
     return s->logits + (size_t)row * (size_t)s->n_vocab;
 }

@@ -445,6 +445,13 @@ static void scan_pythonic(tc *t) {
     static const char *const marks[] = {"<|python_start|>", "["};
     size_t pos = t->body, cur = t->body;
     for (;;) {
+        if (cur > t->body) { /* a line start: what precedes it is settled */
+            text(t, pos, cur);
+            pos = cur;
+            t->safe = cur;
+            t->safe_content = t->content.len;
+            t->safe_calls = t->calls->n;
+        }
         size_t q = cur;
         while (q < t->n && (t->s[q] == ' ' || t->s[q] == '\t' || (cur == t->body && is_ws(t->s[q]))))
             q++;
@@ -1233,11 +1240,27 @@ static void scan_generic(tc *t) {
 
 static const char *const H_ENDS[] = {"<|end|>", "<|call|>", "<|return|>", "<|start|>"};
 
+/* The next occurrence of a literal, searched again only once passed: with
+ * many messages, a token that occurs rarely (or never) is not searched for
+ * to the end of the text once per message. */
+typedef struct nextpos {
+    size_t at;
+    int known;
+} nextpos;
+
+static size_t find_next(const tc *t, nextpos *c, size_t from, const char *lit) {
+    if (!c->known || (c->at != FAILED && c->at < from)) {
+        c->at = find(t, from, lit);
+        c->known = 1;
+    }
+    return c->at;
+}
+
 /* The first message end token at or after p (FAILED if none). */
-static size_t harmony_end(const tc *t, size_t p, size_t *len) {
+static size_t harmony_end(const tc *t, nextpos *cache, size_t p, size_t *len) {
     size_t best = FAILED;
     for (size_t i = 0; i < 4; i++) {
-        size_t f = find(t, p, H_ENDS[i]);
+        size_t f = find_next(t, &cache[i], p, H_ENDS[i]);
         if (f != FAILED && (best == FAILED || f < best)) {
             best = f;
             *len = i == 3 ? 0 : strlen(H_ENDS[i]); /* <|start|> opens the next one */
@@ -1263,14 +1286,16 @@ static void scan_harmony(tc *t) {
     static const char *const marks[] = {"<|start|>", "<|channel|>", "<|end|>", "<|message|>"};
     size_t p = t->body;
     int nmsg = 0;
+    nextpos ends[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}}; /* H_ENDS */
+    nextpos c_msg = {0, 0}, c_chan = {0, 0};
     while (p < t->n) {
         size_t h = p;
         int st = at(t, p, "<|start|>");
         if (st == 1) h = p + strlen("<|start|>");
         /* a header runs to <|message|>; it must hold a channel (or, for
          * the first message, the recipient of the generation prompt's role) */
-        size_t m = find(t, h, "<|message|>");
-        size_t ch = find(t, h, "<|channel|>");
+        size_t m = find_next(t, &c_msg, h, "<|message|>");
+        size_t ch = find_next(t, &c_chan, h, "<|channel|>");
         int header = st == 1 || at(t, p, "<|channel|>") == 1 ||
                      (nmsg == 0 && ch != FAILED && (m == FAILED || ch < m) &&
                       !memchr(t->s + p, '\n', ch - p) && ch - p < 128);
@@ -1290,8 +1315,8 @@ static void scan_harmony(tc *t) {
                 return;
             }
             /* plain text up to the next message */
-            size_t nx = find(t, p, "<|start|>");
-            size_t nc = find(t, p, "<|channel|>");
+            size_t nx = find_next(t, &ends[3], p, "<|start|>");
+            size_t nc = ch;
             if (nc != FAILED && (nx == FAILED || nc < nx)) nx = nc;
             if (nx == FAILED) {
                 tail(t, p, marks, 2);
@@ -1306,7 +1331,8 @@ static void scan_harmony(tc *t) {
             ai__tc_more(t, p, "a harmony message header");
             return;
         }
-        if (find(t, h, "<|end|>") < m || find(t, h, "<|start|>") < m) {
+        size_t e0 = find_next(t, &ends[0], h, "<|end|>"), e3 = find_next(t, &ends[3], h, "<|start|>");
+        if ((e0 != FAILED && e0 < m) || (e3 != FAILED && e3 < m)) {
             ai__tc_fail(t, p, "harmony message header without <|message|>");
             return;
         }
@@ -1350,7 +1376,7 @@ static void scan_harmony(tc *t) {
             p = next;
             continue;
         }
-        size_t end = harmony_end(t, b, &elen);
+        size_t end = harmony_end(t, ends, b, &elen);
         int analysis = che - chb == 8 && !memcmp(t->s + chb, "analysis", 8);
         ai__buf *dst = analysis ? &t->reasoning : &t->content;
         if (dst->len) ai__buf_putc(dst, '\n');

@@ -26,4 +26,5 @@ const ai__kset ai__kset_ref = {
         [AI_TYPE_Q6_K] = OPS(q6_k, ACT_Q8_256),
         [AI_TYPE_IQ4_XS] = OPS(iq4_xs, ACT_Q8_256),
     },
+    ai__ref_axpy_f16,
 };

@@ -27,7 +27,9 @@
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
-#define MAXC 4
+#ifndef MAXC
+#define MAXC 4 /* activation rows per register tile */
+#endif
 
 /* ---- primitives ------------------------------------------------------------- */
 
@@ -420,7 +422,7 @@ FLOAT_COLS(bf16, 2)
 
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
-#define WRAP(T)                                                                            \
+#define WRAP_N(T, NC)                                                                            \
     static float T##_dot(const void *w, const void *act, int64_t k) {                      \
         const uint8_t *a[1] = {act};                                                       \
         float out[1];                                                                      \
@@ -433,12 +435,12 @@ FLOAT_COLS(bf16, 2)
         for (int64_t r = 0; r < nr; r++) {                                                 \
             const uint8_t *wr = (const uint8_t *)w + (size_t)r * ws;                       \
             int64_t b = 0;                                                                 \
-            for (; b + MAXC <= nb; b += MAXC) {                                            \
+            for (; b + NC <= nb; b += NC) {                                            \
                 const uint8_t *a4[MAXC];                                                   \
                 float out[MAXC];                                                           \
-                for (int c = 0; c < MAXC; c++) a4[c] = A + (size_t)(b + c) * as;           \
-                T##_cols(wr, a4, MAXC, k, out);                                            \
-                for (int c = 0; c < MAXC; c++) y[(b + c) * ldy + r] = out[c];              \
+                for (int c = 0; c < NC; c++) a4[c] = A + (size_t)(b + c) * as;           \
+                T##_cols(wr, a4, NC, k, out);                                            \
+                for (int c = 0; c < NC; c++) y[(b + c) * ldy + r] = out[c];              \
             }                                                                              \
             for (; b < nb; b++) {                                                          \
                 const uint8_t *a1[1] = {A + (size_t)b * as};                               \
@@ -448,6 +450,8 @@ FLOAT_COLS(bf16, 2)
             }                                                                              \
         }                                                                                  \
     }
+
+#define WRAP(T) WRAP_N(T, MAXC)
 
 WRAP(q4_0)
 WRAP(q4_1)
@@ -459,7 +463,7 @@ WRAP(q2_k)
 WRAP(q3_k)
 WRAP(q4_k)
 WRAP(q5_k)
-WRAP(q6_k)
+WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
 WRAP(f32)
 WRAP(f16)
@@ -558,6 +562,21 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
     }
 }
 
+static void axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
+    __m256 al = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(al, ld_f16((const uint8_t *)(a + i)), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * _cvtsh_ss(a[i]);
+}
+
+static void dequant_f16(const void *src, float *dst, int64_t n) {
+    const uint16_t *h = src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, ld_f16((const uint8_t *)(h + i)));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(h[i]);
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define SET(T, TYPE)                                                                       \
@@ -566,6 +585,8 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
 
 void FILL_NAME(ai__kset *ks) {
     ks->act[ACT_F16] = act_f16;
+    ks->axpy_f16 = axpy_f16;
+    ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;
     SET(f32, AI_TYPE_F32)

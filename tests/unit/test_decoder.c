@@ -326,6 +326,13 @@ static void test_limits(void **state) {
     assert_int_equal(ai_session_logits(s, -1, row, 8, &needed), AI_E_RANGE);
     assert_int_equal(needed, 4096);
     assert_int_equal(ai_session_logits(s, 3, NULL, 0, &needed), AI_E_RANGE); /* not kept */
+    float *big = malloc(4096 * sizeof *big), *big2 = malloc(4096 * sizeof *big2);
+    assert_int_equal(ai_session_logits(s, 0, big, 4096, &needed), AI_E_RANGE); /* not kept */
+    assert_int_equal(ai_session_logits(s, 9, big, 4096, &needed), AI_OK);      /* the last */
+    assert_int_equal(ai_session_logits(s, -1, big2, 4096, &needed), AI_OK);
+    assert_memory_equal(big, big2, 4096 * sizeof *big);
+    free(big);
+    free(big2);
     assert_int_equal(ai_session_eval(s, r.tokens, 7, 0), AI_E_CONTEXT_FULL);
     /* generation runs into the end of the context */
     ai_status st;
