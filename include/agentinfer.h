@@ -295,6 +295,13 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * any number of threads may tokenize with one model at the same time.  Calls
  * on a model without a (supported) tokenizer give AI_E_UNSUPPORTED.
  *
+ * The ids are those of the model's reference tokenizer: byte-level BPE
+ * applies NFC first where the reference does (tokenizer.ggml.pre "qwen2");
+ * WordPiece follows uncased BERT (lower-case, accents stripped, punctuation
+ * and CJK ideographs split off), so its detokenized text is not the input.
+ * An unknown tokenizer.ggml.pre falls back to the GPT-2 pattern and logs a
+ * warning at load.
+ *
  * Invalid UTF-8 in the input never fails: each byte that does not start a
  * well-formed UTF-8 sequence (stray continuation byte, overlong form,
  * surrogate, value above U+10FFFF, truncated sequence) is replaced by U+FFFD
@@ -322,7 +329,8 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * *n receives the number of tokens.  Without AI_TOKENIZE_PARSE_SPECIAL the
  * text of control tokens is tokenized as plain text (user-defined tokens are
  * still recognised, as the reference tokenizers do).  `text` may be NULL when
- * len is 0.  A cap of 3 * len + 3 is always enough.
+ * len is 0.  A cap of 3 * len + 3 is always enough (on AI_E_RANGE the work
+ * was done for nothing, so size generously).
  * Errors: AI_E_INVAL (NULL model or n, NULL text with len > 0, unknown flag
  * bits), AI_E_UNSUPPORTED (no tokenizer), AI_E_RANGE (cap too small: *n holds
  * the count needed and out is left unspecified), AI_E_NOMEM.  Since 0.1. */
@@ -333,9 +341,9 @@ AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len
  * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
  * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
  * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
- * user-defined tokens give their text (SentencePiece: "▁" as a space).  Errors: AI_E_INVAL (NULL model,
- * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
- * Since 0.1. */
+ * user-defined tokens give their text (SentencePiece: "▁" as a space).
+ * Errors: AI_E_INVAL (NULL model, token out of range), AI_E_UNSUPPORTED,
+ * AI_E_RANGE (*needed set).  Since 0.1. */
 AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
                                    char *buf, size_t cap, size_t *needed);
 
