@@ -67,7 +67,7 @@ INTERNAL := $(BUILD)/libagentinfer_internal.a
 CLI     := $(BUILD)/bin/agentinfer
 
 .SECONDARY:
-.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples
+.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples bench-model
 all: lib $(CLI)
 lib: $(STATIC) $(SHARED)
 
@@ -129,16 +129,33 @@ test: all unit check-abi
 check-abi: $(STATIC) $(SHARED)
 	BUILD=$(BUILD) CC=$(CC) sh tests/abi/check.sh
 
+# aarch64: the kernels and their tests cross-built and run under qemu-user
+test-arm:
+	sh tests/arm/run.sh
+
 # ---- benchmarks ----------------------------------------------------------------
-# tests/bench/bench_*.c, linked like unit tests; `make bench` builds and runs
-# each (timing only, nothing asserted).
+# Numbers, not tests (run on an idle machine): the kernel table from the
+# program, then each tests/bench/bench_*.c (linked like unit tests).
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: tests/bench/%.c $(INTERNAL)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels -Itests/common $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
-bench: $(BENCH_BIN)
+bench: $(CLI) $(BENCH_BIN)
+	$(CLI) bench-kernels
 	set -e; for b in $(BENCH_BIN); do AI_FIXTURES=$${AI_FIXTURES:-../shared/fixtures} $$b; done
+
+# ---- benchmark model ----------------------------------------------------------
+# Random weights in the Qwen3-0.6B shape of issue 5, one file per type, made
+# with our own writer and quantizer (about 0.3-0.5 GB each); then e.g.
+#   build/bin/agentinfer bench -m build/bench/qwen3-shape-q4_0.gguf -t 2
+BENCH_TYPES ?= q4_0 q4_k_m q8_0
+$(BUILD)/bench_model: tools/bench_model.c $(INTERNAL)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
+bench-model: $(BUILD)/bench_model
+	@mkdir -p $(BUILD)/bench
+	set -e; for t in $(BENCH_TYPES); do f=$(BUILD)/bench/qwen3-shape-$$t.gguf; \
+	  [ -f $$f ] || $(BUILD)/bench_model $$t $$f; done
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own

@@ -167,6 +167,9 @@ typedef enum ai_opt {
                                 UTC); -1 uses the current local time        */
     AI_OPT_CHAT_VARS = 306,  /* "chat_vars": a JSON object of extra template
                                 variables ({"enable_thinking": false})      */
+    /* sessions (section 7) */
+    AI_OPT_KV_TYPE = 115,    /* "kv_type" = AI_TYPE_F16: KV cache element
+                                type, AI_TYPE_F16, AI_TYPE_F32 or AI_TYPE_Q8_0 */
     /* sections 6-8 append their keys here */
     /* kernel benchmark (section 9) */
     AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
@@ -330,7 +333,7 @@ AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len
  * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
  * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
  * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
- * user-defined tokens give their text.  Errors: AI_E_INVAL (NULL model,
+ * user-defined tokens give their text (SentencePiece: "▁" as a space).  Errors: AI_E_INVAL (NULL model,
  * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
  * Since 0.1. */
 AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
@@ -400,6 +403,147 @@ AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char 
 /* ==========================================================================
  * 7. Session and generation
  * ========================================================================== */
+
+/* A session runs a decoder model: it owns a KV cache (the context window), a
+ * thread pool, the logits of the last evaluation and a sampler.  Many
+ * sessions may share one model, each on its own thread; one session is used
+ * by one thread at a time.
+ *
+ * The usual loop: ai_session_eval() the prompt tokens (from ai_tokenize),
+ * then call ai_session_step() until it returns AI_DONE, or hand a callback
+ * to ai_session_generate().  Lower level: ai_session_next_token() samples and
+ * evaluates one token; ai_session_logits() and ai_session_sample() give the
+ * logits and the sampler's choice.
+ *
+ * Options read by ai_session_new(): AI_OPT_N_CTX, AI_OPT_N_THREADS,
+ * AI_OPT_N_BATCH, AI_OPT_KV_TYPE and the sampling options below. */
+typedef struct ai_session ai_session;
+
+/* Flags of ai_session_eval(). */
+typedef enum ai_eval_flag {
+    AI_EVAL_LOGITS_ALL = 1   /* keep the logits of every evaluated position,
+                                not only the last one's                      */
+} ai_eval_flag;
+
+/* Cancellation callback: asked between batches of a long evaluation and
+ * between tokens of a generation; non-zero stops the call with
+ * AI_E_CANCELLED.  It runs on the session's thread. */
+typedef int (*ai_cancel_fn)(void *user_data);
+
+/* Receives one piece of generated text (UTF-8, complete characters, not
+ * NUL-terminated, valid during the call).  Non-zero stops the generation. */
+typedef int (*ai_piece_fn)(const char *piece, size_t len, void *user_data);
+
+/* Creates a session on a decoder model: allocates the KV cache for
+ * AI_OPT_N_CTX positions (default 4096, capped by the model's training
+ * context) and starts AI_OPT_N_THREADS threads.  The model must outlive the
+ * session.  Free with ai_session_free().  `opts` may be NULL; it is read only
+ * during the call.  Errors: AI_E_INVAL (NULL model/out, bad option value),
+ * AI_E_UNSUPPORTED (the model has no decoder weights: a vocabulary-only file,
+ * an encoder; or an unsupported KV cache type), AI_E_NOMEM.  The message goes
+ * to (err, err_cap).  On error *out is NULL.  Thread-safe with respect to the
+ * model.  Since 0.1. */
+AI_API ai_status ai_session_new(const ai_model *model, const ai_opts *opts,
+                                ai_session **out, char *err, size_t err_cap);
+/* Frees the session and stops its threads.  NULL is fine.  Since 0.1. */
+AI_API void ai_session_free(ai_session *session);
+
+/* The message of the session's last failed call ("" when none).  Owned by
+ * the session, valid until its next call.  Since 0.1. */
+AI_API const char *ai_session_errmsg(const ai_session *session);
+
+/* Size of the context window, the number of positions filled, and the
+ * vocabulary size (the length of a row of logits).  0 for NULL.  Since 0.1. */
+AI_API int32_t ai_session_n_ctx(const ai_session *session);
+AI_API int32_t ai_session_n_past(const ai_session *session);
+AI_API int32_t ai_session_n_vocab(const ai_session *session);
+
+/* Appends n tokens to the context and runs them through the model in batches
+ * of AI_OPT_N_BATCH.  Afterwards ai_session_logits() reads the logits of the
+ * last token, or of every token when flags has AI_EVAL_LOGITS_ALL.  It also
+ * starts a new generation: the count towards AI_OPT_MAX_TOKENS and the text
+ * held by ai_session_step() are reset.  The cancel callback is asked
+ * before each batch; a cancelled or failed call leaves the context at the
+ * tokens of the batches that completed (see ai_session_n_past).
+ * Errors: AI_E_INVAL (NULL, n == 0, a token outside the vocabulary),
+ * AI_E_CONTEXT_FULL (n_past + n > n_ctx: nothing is evaluated, nothing is
+ * truncated), AI_E_CANCELLED, AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_eval(ai_session *session, const int32_t *tokens,
+                                 size_t n, int32_t flags);
+
+/* Copies one row of logits of the last evaluation (n_vocab floats) into buf.
+ * row is the index into that evaluation's tokens when it kept all logits,
+ * and -1 for the last token in any case.  `cap` and `*needed` count floats.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated yet), AI_E_RANGE (row not
+ * kept, or cap too small: *needed set).  Since 0.1. */
+AI_API ai_status ai_session_logits(const ai_session *session, int32_t row,
+                                   float *buf, size_t cap, size_t *needed);
+
+/* Forgets every position from n_past on (0 clears the context), so that a
+ * new prompt can reuse a common prefix.  The logits are dropped too.
+ * Errors: AI_E_INVAL (NULL, n_past < 0 or beyond the filled part).
+ * Since 0.1. */
+AI_API ai_status ai_session_rewind(ai_session *session, int32_t n_past);
+
+/* Installs (or with fn == NULL removes) the cancellation callback.
+ * Since 0.1. */
+AI_API ai_status ai_session_set_cancel(ai_session *session, ai_cancel_fn fn,
+                                       void *user_data);
+
+/* Re-reads the sampling options from `opts` (AI_OPT_TEMPERATURE, TOP_K,
+ * TOP_P, MIN_P, REPEAT_PENALTY, PRESENCE_PENALTY, FREQUENCY_PENALTY,
+ * REPEAT_LAST_N, MAX_TOKENS and SEED, which restarts the random sequence);
+ * keys not set in opts take their defaults.  Errors: AI_E_INVAL.
+ * Since 0.1. */
+AI_API ai_status ai_session_set_sampling(ai_session *session,
+                                         const ai_opts *opts);
+
+/* Picks a token from the last logits with the session's sampler.  The
+ * penalties look at the last AI_OPT_REPEAT_LAST_N tokens of the context.
+ * The same seed and the same calls give the same tokens whatever the
+ * thread count.  Nothing is evaluated.  Errors: AI_E_INVAL (NULL, nothing
+ * evaluated yet).  Since 0.1. */
+AI_API ai_status ai_session_sample(ai_session *session, int32_t *token);
+
+/* One token of generation: samples it, and unless it ends the generation
+ * evaluates it so that the next call can follow.  Returns AI_OK with
+ * *token set, or AI_DONE (and *token = -1) when the sampled token is an
+ * end-of-generation token of the model (EOS, EOT, ...; it is not
+ * evaluated) or AI_OPT_MAX_TOKENS tokens were generated since the last
+ * ai_session_eval().  Stop strings do not apply at this level.
+ * Errors: as ai_session_eval; AI_E_CONTEXT_FULL when no position is left.
+ * Since 0.1. */
+AI_API ai_status ai_session_next_token(ai_session *session, int32_t *token);
+
+/* Adds a stop string (copied; len bytes of UTF-8): generation through
+ * ai_session_step() ends where the text first contains one, and the stop
+ * string and what follows are not returned.  Errors: AI_E_INVAL (NULL,
+ * len 0), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_add_stop(ai_session *session, const char *utf8,
+                                     size_t len);
+/* Removes every stop string.  Since 0.1. */
+AI_API ai_status ai_session_clear_stops(ai_session *session);
+
+/* Pull-style generation: produces the next piece of text, a NUL-terminated
+ * run of complete UTF-8 characters (never empty), sampling and evaluating
+ * as many tokens as that takes.  Text that could be the start of a stop
+ * string is held back until it is known not to be one.  Returns AI_DONE
+ * (and "") once the generation has ended: an end-of-generation token, a
+ * stop string, or AI_OPT_MAX_TOKENS tokens since the last ai_session_eval();
+ * the next ai_session_eval() starts a new one.  On AI_E_RANGE *needed holds
+ * the size required and the piece stays for the next call.
+ * Errors: AI_E_INVAL (NULL, nothing evaluated), AI_E_UNSUPPORTED (the model
+ * has no tokenizer), AI_E_RANGE, AI_E_CONTEXT_FULL, AI_E_CANCELLED (the
+ * cancel callback), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_session_step(ai_session *session, char *buf, size_t cap,
+                                 size_t *needed);
+
+/* Push-style generation: calls ai_session_step() until the generation ends
+ * and hands each piece to fn (on this thread).  fn returning non-zero stops
+ * the generation with AI_E_CANCELLED.  Returns AI_OK when the generation
+ * ended normally, else the error of the step.  Since 0.1. */
+AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
+                                     void *user_data);
 
 /* ==========================================================================
  * 8a. Embeddings
@@ -489,18 +633,171 @@ AI_API ai_status ai_chat_render_template(const char *template_utf8,
  * 8c. Tool calls
  * ========================================================================== */
 
+/* Turns a model's output into content, reasoning and tool calls.  The text
+ * is the decoded output after the generation prompt, special tokens rendered
+ * as text.  The result is one JSON object (UTF-8, compact):
+ *
+ *   {"content": str, "reasoning": str, "tool_calls": [{"name": str,
+ *    "arguments": {...}, "id": str}], "error": bool, "message": str}
+ *
+ *  - content: the text outside calls, reasoning and wrapper tokens, pieces
+ *    joined in order and trimmed at both ends.
+ *  - reasoning: only present when not empty.  A reasoning block is removed
+ *    before calls are looked for (markup inside it is never a call); a
+ *    closing tag with no opening tag before it means the prompt opened the
+ *    block, so everything before the tag is reasoning.
+ *  - tool_calls: in order; "arguments" is always an object (a JSON string
+ *    holding an object is decoded once); "id" only where the markup has one.
+ *    XML-style values are typed by the declared tools' parameter schemas.
+ *  - error: true when the output is malformed (truncated or invalid JSON,
+ *    unclosed markup, an empty name, a tool not among `tools_json`,
+ *    positional or non-literal pythonic arguments, arguments that are not an
+ *    object).  Then "tool_calls" is empty (never half a batch), "message"
+ *    says what and where, and "content" is the whole text minus a
+ *    well-formed reasoning block.  Malformed output is not an error status.
+ *
+ * Formats.  Values are ABI (append only); names are those of
+ * ai_toolcall_format_from_name().  See each model family in the comments. */
+typedef enum ai_toolcall_format {
+    AI_TOOLCALL_HERMES = 1,           /* "hermes": <tool_call>{json}</tool_call>; Qwen2.5/3, Hermes, Granite 4 */
+    AI_TOOLCALL_LLAMA3_JSON = 2,      /* "llama3_json": {"name", "parameters"}, <|python_tag|>; Llama 3.1-3.3 */
+    AI_TOOLCALL_PYTHONIC = 3,         /* "pythonic": [f(a=1), g()]; Llama 3.2 1B/3B, Llama 4 */
+    AI_TOOLCALL_LFM2 = 4,             /* "lfm2": <|tool_call_start|>[pythonic]<|tool_call_end|> */
+    AI_TOOLCALL_MISTRAL = 5,          /* "mistral": [TOOL_CALLS][{...}]; tokenizer < v11 */
+    AI_TOOLCALL_MISTRAL_V11 = 6,      /* "mistral_v11": [TOOL_CALLS]name[ARGS]{...} */
+    AI_TOOLCALL_QWEN3_CODER_XML = 7,  /* "qwen3_coder_xml": <function=N><parameter=k> */
+    AI_TOOLCALL_GEMMA4 = 8,           /* "gemma4": <|tool_call>call:N{k:v}<tool_call|> */
+    AI_TOOLCALL_FUNCTIONARY_V3_1 = 9, /* "functionary_v3_1": <function=N>{json}</function> */
+    AI_TOOLCALL_FUNCTIONARY_V3_2 = 10, /* "functionary_v3_2": N\n{json}>>>... */
+    AI_TOOLCALL_DEEPSEEK_R1 = 11,     /* "deepseek_r1": tool calls begin/sep, ```json``` */
+    AI_TOOLCALL_DEEPSEEK_V3_1 = 12,   /* "deepseek_v3_1": N<tool sep>{json} */
+    AI_TOOLCALL_GPT_OSS_HARMONY = 13, /* "gpt_oss_harmony": channels, to=functions.N */
+    AI_TOOLCALL_COMMAND_R = 14,       /* "command_r": <|START_ACTION|>[...]<|END_ACTION|> */
+    AI_TOOLCALL_GRANITE = 15,         /* "granite": <|tool_call|>[...]; Granite 3.x */
+    AI_TOOLCALL_KIMI_K2 = 16,         /* "kimi_k2": tool calls section, functions.N:IDX */
+    AI_TOOLCALL_GLM45 = 17,           /* "glm45": <tool_call>N<arg_key>k</arg_key>... */
+    AI_TOOLCALL_MINIMAX_M2 = 18,      /* "minimax_m2": <minimax:tool_call><invoke name=...> */
+    AI_TOOLCALL_FIREFUNCTION_V2 = 19, /* "firefunction_v2": " functools[...]" */
+    AI_TOOLCALL_GENERIC_JSON = 20     /* "generic_json": {"tool_call"|"tool_calls"|"response"} */
+} ai_toolcall_format;
+
+/* Looks a format up by its name (the quoted names above).  Errors:
+ * AI_E_INVAL (NULL argument), AI_E_NOT_FOUND (unknown name).  Thread-safe.
+ * Since 0.1. */
+AI_API ai_status ai_toolcall_format_from_name(const char *name, int32_t *format);
+
+/* The name of a format (static string), or NULL for an unknown value.
+ * Thread-safe.  Since 0.1. */
+AI_API const char *ai_toolcall_format_name(int32_t format);
+
+/* Picks the format from a chat template's source text (UTF-8, len bytes),
+ * with ordered substring rules, most specific first.  When no rule matches,
+ * returns AI_E_NOT_FOUND and sets *format to AI_TOOLCALL_GENERIC_JSON as a
+ * fallback the caller may use.  Errors: AI_E_INVAL.  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_toolcall_format_detect(const char *chat_template, size_t len,
+                                           int32_t *format);
+
+/* The same for a loaded model, from its "tokenizer.chat_template" metadata.
+ * Errors: AI_E_INVAL, AI_E_NOT_FOUND (no template, or no rule matched: then
+ * *format is AI_TOOLCALL_GENERIC_JSON).  Thread-safe.  Since 0.1. */
+AI_API ai_status ai_model_toolcall_format(const ai_model *model, int32_t *format);
+
+/* Parses `text` (len bytes of UTF-8) in `format` and writes the result JSON
+ * described above to (out, cap), NUL-terminated.  `tools_json` is the OpenAI
+ * "tools" array ([{"type": "function", "function": {"name", "description",
+ * "parameters"}}]; bare {"name", "parameters"} objects are accepted too), or
+ * NULL for no name check and untyped XML values.  Call with out NULL and
+ * cap 0 to learn the size.  Errors: AI_E_INVAL (text NULL with len > 0,
+ * unknown format), AI_E_FORMAT (text is not UTF-8, or tools_json is
+ * malformed), AI_E_RANGE (*needed set, nothing written), AI_E_NOMEM.
+ * Thread-safe.  Since 0.1. */
+AI_API ai_status ai_toolcalls_parse(int32_t format, const char *text, size_t len,
+                                    const char *tools_json, char *out, size_t cap,
+                                    size_t *needed);
+
+/* Incremental parsing of output as it is generated.  Create a stream, feed
+ * it the text pieces in order (split anywhere, even inside a UTF-8
+ * character), and read what became certain after each feed:
+ *
+ *   {"content": str, "reasoning": str, "tool_calls": [...]}
+ *
+ * "content" and "reasoning" are deltas to append (reasoning only present
+ * when not empty); "tool_calls" holds the calls completed since the last
+ * read, each exactly as in the final result.  A tail that could be the start
+ * of a marker is held back until it is resolved, never shown as content.
+ * After ai_toolcall_stream_finish(), ai_toolcall_stream_result() gives the
+ * final result, which is always identical to ai_toolcalls_parse() of the
+ * whole text.  If that final result has "error": true, the deltas read so
+ * far were provisional: only execute the calls of the final result.
+ * One thread at a time per stream. */
+typedef struct ai_toolcall_stream ai_toolcall_stream;
+
+/* Stream flags. */
+typedef enum ai_toolcall_flag {
+    /* The prompt already opened a reasoning block (it ended in <think>):
+     * the text is parsed as if that format's opening tag came first. */
+    AI_TOOLCALL_REASONING_OPEN = 1
+} ai_toolcall_flag;
+
+/* Creates a stream.  tools_json as for ai_toolcalls_parse (copied).
+ * flags: 0 or AI_TOOLCALL_REASONING_OPEN.  Free with
+ * ai_toolcall_stream_free().  Errors: AI_E_INVAL (unknown format or flag),
+ * AI_E_FORMAT (tools_json malformed; message in err), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_toolcall_stream_new(int32_t format, const char *tools_json,
+                                        int32_t flags, ai_toolcall_stream **out,
+                                        char *err, size_t err_cap);
+/* Appends text.  Errors: AI_E_INVAL (NULL stream, or already finished),
+ * AI_E_FORMAT (the text so far is not UTF-8), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_toolcall_stream_feed(ai_toolcall_stream *stream, const char *text,
+                                         size_t len);
+/* Ends the text: runs the final strict parse.  Errors: AI_E_INVAL,
+ * AI_E_FORMAT (the text ends inside a UTF-8 character), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_toolcall_stream_finish(ai_toolcall_stream *stream);
+/* Writes the output that became certain since the last successful read (see
+ * above) and forgets it; on AI_E_RANGE (*needed set) it is kept.  After
+ * finish, the last read releases what was held back.  Errors: AI_E_INVAL,
+ * AI_E_RANGE.  Since 0.1. */
+AI_API ai_status ai_toolcall_stream_read(ai_toolcall_stream *stream, char *buf, size_t cap,
+                                         size_t *needed);
+/* Writes the final result (as ai_toolcalls_parse).  Errors: AI_E_INVAL
+ * (not finished yet), AI_E_RANGE.  Since 0.1. */
+AI_API ai_status ai_toolcall_stream_result(ai_toolcall_stream *stream, char *buf,
+                                           size_t cap, size_t *needed);
+/* Frees a stream.  NULL is fine.  Since 0.1. */
+AI_API void ai_toolcall_stream_free(ai_toolcall_stream *stream);
+
 /* ==========================================================================
  * 9. System: compute kernels, quantization, benchmark
  * ========================================================================== */
 
 /* One line describing the compute kernels this process uses, e.g.
  * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
- * threads=2 blas=openblas".  `kernels` is the set picked at first use from
- * the CPU's features (ref, avx2, avx512, neon), which the environment
- * variable AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the
- * default for AI_OPT_N_THREADS.  Written to (buf, cap) with *needed set (NUL
+ * threads=2 blas=off".  `kernels` is the set picked at first use from the
+ * CPU's features (ref, avx2, avx512, neon), which the environment variable
+ * AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the default for
+ * AI_OPT_N_THREADS; `blas` says whether large batches go through OpenBLAS
+ * (off unless the environment variable AI_BLAS_MIN_BATCH=N asks for it:
+ * faster, but a row's result then depends on the batch it is in).  Written to (buf, cap) with *needed set (NUL
  * included); AI_E_RANGE when cap is too small.  Thread-safe.  Since 0.1. */
 AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
+
+/* Writes a copy of the GGUF model at in_path to out_path with every 2-D
+ * weight tensor converted to `type` (an ai_type: f32, f16, bf16, q4_0, q4_1,
+ * q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs).  Tensors
+ * of one dimension (norms, biases) are written as F32, as are 2-D tensors
+ * whose rows are not a multiple of the type's block (32 or 256 elements);
+ * metadata is copied unchanged, except general.file_type.  Reads
+ * AI_OPT_N_THREADS from opts (may be NULL).  The output is written to a
+ * temporary name next to out_path and renamed at the end, so a failure
+ * leaves no partial file.  Errors: AI_E_INVAL (NULL path, same path twice),
+ * AI_E_UNSUPPORTED (type not in the list above, or an input tensor of a type
+ * that cannot be read), AI_E_IO, AI_E_FORMAT (malformed input, message names
+ * the field), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_model_quantize(const char *in_path, const char *out_path,
+                                   int32_t type, const ai_opts *opts,
+                                   char *err, size_t err_cap);
 
 /* Measures the compute kernels and returns a text report (several lines,
  * NUL-terminated; free with ai_free): the machine's read bandwidth, then per

@@ -6,10 +6,10 @@
  *  - matrix-vector: y = W x with W of AI_OPT_BENCH_MIB MiB (k = 4096), in
  *    GB/s of weight bytes streamed;
  *  - matrix-matrix: Y = X W^T for a batch of AI_OPT_BENCH_BATCH rows against
- *    a 1024 x 4096 matrix, in GOP/s (2 ops per multiply-add), beside a loop
+ *    a 64 x 4096 matrix, in GOP/s (2 ops per multiply-add), beside a loop
  *    of the matrix-vector kernel over the batch's rows (what the tiled path
- *    must beat) and, where OpenBLAS is built in, dequantizing W to f32 and
- *    calling cblas_sgemm.
+ *    must beat) and the opt-in BLAS path (AI_BLAS_MIN_BATCH; weights
+ *    dequantized to f32 in tiles + cblas_sgemm).
  * Each figure is the best of several runs (at least ~0.25 s of runs), which
  * on a shared machine is the least disturbed one.
  */
@@ -22,9 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef AI__USE_BLAS
-#include <cblas.h>
-#endif
 
 static double now(void) {
     struct timespec ts;
@@ -38,19 +35,25 @@ typedef struct rd_job {
     uint64_t out[64];
 } rd_job;
 
+/* Sums the thread's share with wide vector loads (GCC vector extensions:
+ * whatever the build's baseline ISA offers), four independent chains. */
+typedef uint64_t v4u64 __attribute__((vector_size(32)));
 static void read_task(void *ctx, int ith, int nth) {
     rd_job *j = ctx;
-    size_t a = j->n * (size_t)ith / (size_t)nth, b = j->n * (size_t)(ith + 1) / (size_t)nth;
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t nv = j->n / 4; /* 32-byte vectors */
+    size_t a = nv * (size_t)ith / (size_t)nth, b = nv * (size_t)(ith + 1) / (size_t)nth;
+    const v4u64 *p = (const v4u64 *)j->p;
+    v4u64 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
     size_t i = a;
     for (; i + 4 <= b; i += 4) {
-        s0 += j->p[i];
-        s1 += j->p[i + 1];
-        s2 += j->p[i + 2];
-        s3 += j->p[i + 3];
+        s0 += p[i];
+        s1 += p[i + 1];
+        s2 += p[i + 2];
+        s3 += p[i + 3];
     }
-    for (; i < b; i++) s0 += j->p[i];
-    if (ith < 64) j->out[ith] = s0 + s1 + s2 + s3;
+    for (; i < b; i++) s0 += p[i];
+    v4u64 s = s0 + s1 + s2 + s3;
+    if (ith < 64) j->out[ith] = s[0] + s[1] + s[2] + s[3];
 }
 
 /* Best time of fn over runs lasting at least min_s in total (>= 3 runs). */
@@ -76,7 +79,6 @@ typedef struct mm_ctx {
     int64_t rows, k, nb;
     const float *x;
     float *y;
-    float *wf;  /* BLAS path: dequantized weights */
     rd_job *rd;
 } mm_ctx;
 
@@ -100,17 +102,12 @@ static int run_cols(void *c) {
     return 0;
 }
 
-#ifdef AI__USE_BLAS
+/* The matrix-matrix product through the (opt-in) BLAS path. */
+static const ai__kset *blas_set;
 static int run_blas(void *c) {
     mm_ctx *m = c;
-    size_t rs = ai__row_size(m->type, m->k);
-    for (int64_t r = 0; r < m->rows; r++)
-        m->ks->ops[m->type].dequant((const uint8_t *)m->w + (size_t)r * rs, m->wf + r * m->k, m->k);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m->nb, (int)m->rows, (int)m->k, 1.0f, m->x,
-                (int)m->k, m->wf, (int)m->k, 0.0f, m->y, (int)m->rows);
-    return 0;
+    return ai__matmul_ks(blas_set, m->pool, m->type, m->w, m->rows, m->k, m->x, m->nb, m->y, m->rows) != AI_OK;
 }
-#endif
 
 /* A weight matrix of `rows` rows: 64 distinct quantized random rows,
  * repeated (quantizing every row would take longer than the benchmark). */
@@ -142,12 +139,18 @@ static void *make_weights(const ai__kset *ks, uint32_t type, int64_t rows, int64
 ai_status ai_system_bench(const ai_opts *opts, char **out) {
     if (!out) return AI_E_INVAL;
     *out = NULL;
-    const ai__kset *ks = ai__kset_get();
+    /* the chosen set without its BLAS path: the tiled integer kernels */
+    ai__kset tiled = *ai__kset_get();
+    tiled.blas_min_batch = 0;
+    const ai__kset *ks = &tiled;
+    ai__kset with_blas = tiled;
+    with_blas.blas_min_batch = 1;
+    blas_set = &with_blas;
     int nth = (int)ai__opts_int(opts, AI_OPT_N_THREADS, ai__default_threads());
     int64_t mib = ai__opts_int(opts, AI_OPT_BENCH_MIB, 64);
     int64_t nb = ai__opts_int(opts, AI_OPT_BENCH_BATCH, 512);
     int64_t types = ai__opts_int(opts, AI_OPT_BENCH_TYPES, 0);
-    const int64_t k = 4096, mm_rows = 1024;
+    const int64_t k = 4096, mm_rows = 64;
     ai__pool *pool = NULL;
     ai_status st = ai__pool_new(nth, &pool);
     if (st) return st;
@@ -155,22 +158,18 @@ ai_status ai_system_bench(const ai_opts *opts, char **out) {
     size_t bytes = (size_t)mib << 20;
     float *x = malloc((size_t)(k * nb) * sizeof(float));
     float *y = malloc((size_t)(mm_rows * nb) * sizeof(float));
-    float *wf = malloc((size_t)(mm_rows * k) * sizeof(float));
     rd_job *rd = calloc(1, sizeof *rd);
-    uint64_t *buf = malloc(bytes);
-    if (!x || !y || !wf || !rd || !buf) {
+    uint64_t *buf = aligned_alloc(64, bytes);
+    if (!x || !y || !rd || !buf) {
         st = AI_E_NOMEM;
         goto done;
     }
-#ifdef AI__USE_BLAS
-    openblas_set_num_threads(nth);
-#endif
     for (int64_t i = 0; i < k * nb; i++) x[i] = (float)sin((double)i * 0.37) * 0.5f;
     memset(buf, 1, bytes);
     rd->p = buf;
     rd->n = bytes / 8;
-    mm_ctx m = {ks, pool, 0, NULL, 0, k, 1, x, y, wf, rd};
-    double t = best_time(run_read, &m, 0.25, 20);
+    mm_ctx m = {ks, pool, 0, NULL, 0, k, 1, x, y, rd};
+    double t = best_time(run_read, &m, 0.5, 100);
     double bw = (double)bytes / t * 1e-9;
     free(buf);
     buf = NULL;
@@ -178,13 +177,14 @@ ai_status ai_system_bench(const ai_opts *opts, char **out) {
                    "matrix-matrix: %lld x %lld weights, batch %lld\n",
                    ks->name, nth, (long long)mib, (long long)k, (long long)mm_rows, (long long)k, (long long)nb);
     ai__buf_printf(&b, "read bandwidth: %.1f GB/s\n\n", bw);
-    ai__buf_printf(&b, "%-8s %9s %6s | %9s %11s %7s %10s\n", "type", "mv GB/s", "of bw", "mm GOP/s",
+    ai__buf_printf(&b, "%-8s %9s %6s | %11s %10s %7s %10s\n", "type", "mv GB/s", "of bw", "tiled GOP/s",
                    "loop GOP/s", "tiled/x", "blas GOP/s");
     for (uint32_t type = 0; type < AI__TYPE_COUNT; type++) {
         if (!ks->ops[type].dot || (types && !((types >> type) & 1))) continue;
         size_t rs = ai__row_size(type, k);
         int64_t rows = (int64_t)((bytes + rs - 1) / rs);
-        void *w = make_weights(ks, type, rows, k);
+        /* the matrix-matrix runs use the first mm_rows rows */
+        void *w = make_weights(ks, type, rows > mm_rows ? rows : mm_rows, k);
         if (!w) {
             st = AI_E_NOMEM;
             goto done;
@@ -200,21 +200,21 @@ ai_status ai_system_bench(const ai_opts *opts, char **out) {
             goto done;
         }
         m.y = ybig;
-        double tmv = best_time(run_mm, &m, 0.25, 20);
+        double tmv = best_time(run_mm, &m, 0.5, 100);
         m.y = y;
         free(ybig);
         m.rows = mm_rows; /* the first mm_rows rows of the same matrix */
         m.nb = nb;
-        double tmm = best_time(run_mm, &m, 0.25, 10);
-        double tcol = best_time(run_cols, &m, 0.25, 5);
+        double tmm = best_time(run_mm, &m, 0.5, 200);
+        double tcol = best_time(run_cols, &m, 0.5, 100);
         double tblas = -1;
 #ifdef AI__USE_BLAS
-        tblas = best_time(run_blas, &m, 0.25, 10);
+        if (type != AI_TYPE_Q4_1 && type != AI_TYPE_Q5_1) tblas = best_time(run_blas, &m, 0.5, 200);
 #endif
         free(w);
         double gops = 2.0 * (double)mm_rows * (double)k * (double)nb * 1e-9;
         double gbs = (double)rs * (double)rows / tmv * 1e-9;
-        ai__buf_printf(&b, "%-8s %9.1f %5.0f%% | %9.1f %11.1f %7.2f ", ai__type_get(type)->name, gbs,
+        ai__buf_printf(&b, "%-8s %9.1f %5.0f%% | %11.1f %10.1f %7.2f ", ai__type_get(type)->name, gbs,
                        100 * gbs / bw, gops / tmm, gops / tcol, tcol / tmm);
         if (tblas > 0) ai__buf_printf(&b, "%10.1f\n", gops / tblas);
         else ai__buf_printf(&b, "%10s\n", "-");
@@ -222,7 +222,6 @@ ai_status ai_system_bench(const ai_opts *opts, char **out) {
 done:
     free(x);
     free(y);
-    free(wf);
     free(rd);
     free(buf);
     ai__pool_free(pool);

@@ -17,6 +17,10 @@
 #if defined(__x86_64__)
 #define AI__HAVE_X86_KERNELS 1
 #endif
+#if defined(__aarch64__)
+#define AI__HAVE_ARM_KERNELS 1
+#include <sys/auxv.h>
+#endif
 
 enum { SET_REF, SET_AVX2, SET_AVX512, SET_NEON, N_SETS };
 static const char *const set_names[N_SETS] = {"ref", "avx2", "avx512", "neon"};
@@ -53,6 +57,23 @@ static void init(void) {
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
     ai__kset_fill_neon(&sets[SET_NEON]);
+    if (getauxval(AT_HWCAP) & (1ul << 20)) /* HWCAP_ASIMDDP: SDOT/UDOT */
+        ai__kset_fill_neon_dotprod(&sets[SET_NEON]);
+#endif
+#ifdef AI__USE_BLAS
+    /* Measured with bench-kernels (Zen 5, batch 512): dequantize + sgemm is
+     * faster than the tiled integer kernels, ~5x for the float types and
+     * 1.0-2.5x for the quantized ones.  It is nevertheless off by default:
+     * sgemm's summation order depends on the batch shape, so a row's result
+     * would depend on which other rows share its batch, and with activations
+     * rounded to 8 bits (or f16) in the next layer such last-bit differences
+     * grow to whole logits.  The runtime relies on batch-invariant rows
+     * (prompt in one batch == prompt in pieces).  AI_BLAS_MIN_BATCH=N turns
+     * it on for batches of N rows and more, for those who want speed over
+     * that invariance. */
+    const char *bm = getenv("AI_BLAS_MIN_BATCH");
+    long min_batch = bm && *bm ? strtol(bm, NULL, 10) : 0;
+    for (int i = SET_AVX2; i < N_SETS; i++) sets[i].blas_min_batch = min_batch > 0 ? min_batch : 0;
 #endif
     chosen = SET_REF;
     for (int i = 0; i < N_SETS; i++)

@@ -63,6 +63,17 @@ ai_status ai__matmul(ai__pool *pool, uint32_t wtype, const void *w,
                      int64_t n_rows, int64_t k, const float *x,
                      int64_t n_batch, float *y, int64_t ldy);
 
+/* ---- vector helpers (attention over an f16 KV cache) ------------------- */
+
+/* sum_i a[i]*b[i] over n f16 values (products and sums in f32): the F16
+ * matmul kernel for one row. */
+float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
+/* y[i] += alpha * a[i] for n f16 values a. */
+void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
+/* Row conversions (f32 -> f16 rounds to nearest even). */
+void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
+void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
+
 /* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
  * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
 const char *ai__kernels_name(void);

@@ -74,8 +74,15 @@ typedef struct ai__type_ops {
 
 typedef struct ai__kset {
     const char *name;
+    /* Batches of at least this many rows go through OpenBLAS sgemm (weights
+     * dequantized to f32 in tiles, activations converted to their act form
+     * and back, so the numbers are those of the integer path up to float
+     * rounding); 0: never.  Set by dispatch.c for the ISA sets when BLAS is
+     * built in; the reference set never uses it. */
+    int64_t blas_min_batch;
     ai__act_fn act[ACT_KINDS];
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
+    void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */
@@ -86,6 +93,7 @@ extern const ai__kset ai__kset_ref;
 void ai__kset_fill_avx2(ai__kset *ks);
 void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
+void ai__kset_fill_neon_dotprod(ai__kset *ks); /* on top of neon when asimddp */
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
  * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */

@@ -13,6 +13,9 @@
 #include "kimpl.h"
 #include "threads.h"
 
+#ifdef AI__USE_BLAS
+#include <cblas.h>
+#endif
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +34,22 @@ typedef struct job {
     int64_t rt, bt;         /* tile: rows, batch columns */
     int64_t n_rt, n_tiles;
     atomic_llong next;      /* next tile to take */
+    /* BLAS path */
+    float *xf;              /* n_batch x k: the act rows decoded back to f32 */
+    float *wf;              /* tile rows x k: dequantized weights */
+    int64_t t0, tn;         /* the weight rows of the current tile */
 } job;
+
+/* Decodes an act row back to the floats its integers stand for. */
+static void act_decode(int kind, const uint8_t *a, int64_t k, float *out) {
+    switch (kind) {
+    case ACT_F16: for (int64_t i = 0; i < k; i++) out[i] = ai__f16_to_f32(((const uint16_t *)a)[i]); break;
+    case ACT_BF16: for (int64_t i = 0; i < k; i++) out[i] = ai__bf16_to_f32(((const uint16_t *)a)[i]); break;
+    case ACT_Q8_32: for (int64_t i = 0; i < k; i++) out[i] = act_d(a, k)[i / 32] * (float)act_q(a)[i]; break;
+    case ACT_Q8_256: for (int64_t i = 0; i < k; i++) out[i] = act_d(a, k)[i / 256] * (float)act_q(a)[i]; break;
+    default: memcpy(out, a, (size_t)k * sizeof(float)); break;
+    }
+}
 
 static int mul_overflows(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return 1;
@@ -42,8 +60,43 @@ static int mul_overflows(size_t a, size_t b, size_t *out) {
 static void convert_task(void *ctx, int ith, int nth) {
     job *j = ctx;
     int64_t b0 = j->n_batch * ith / nth, b1 = j->n_batch * (ith + 1) / nth;
-    for (int64_t b = b0; b < b1; b++) j->act_fn(j->x + b * j->k, j->act + (size_t)b * j->as, j->k);
+    for (int64_t b = b0; b < b1; b++) {
+        uint8_t *a = j->act + (size_t)b * j->as;
+        j->act_fn(j->x + b * j->k, a, j->k);
+        if (j->xf) act_decode(j->ops->act, a, j->k, j->xf + b * j->k);
+    }
 }
+
+#ifdef AI__USE_BLAS
+static void dequant_task(void *ctx, int ith, int nth) {
+    job *j = ctx;
+    int64_t r0 = j->tn * ith / nth, r1 = j->tn * (ith + 1) / nth;
+    for (int64_t r = r0; r < r1; r++)
+        j->ops->dequant(j->w + (size_t)(j->t0 + r) * j->ws, j->wf + r * j->k, j->k);
+}
+
+/* Weight tiles of about 4 MiB of f32 go through sgemm one after another. */
+static ai_status blas_path(job *j, ai__pool *pool) {
+    int64_t tile = ((int64_t)1 << 20) / j->k;
+    tile = tile < 16 ? 16 : (tile + 15) & ~(int64_t)15;
+    if (tile > j->n_rows) tile = j->n_rows;
+    float *wf = malloc((size_t)(tile * j->k) * sizeof(float));
+    if (!wf) return AI_E_NOMEM;
+    j->wf = wf;
+    static atomic_int blas_threads;
+    int nth = ai__pool_size(pool);
+    if (atomic_exchange(&blas_threads, nth) != nth) openblas_set_num_threads(nth);
+    for (int64_t r0 = 0; r0 < j->n_rows; r0 += tile) {
+        j->t0 = r0;
+        j->tn = j->n_rows - r0 < tile ? j->n_rows - r0 : tile;
+        ai__pool_run(pool, dequant_task, j);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n_batch, (int)j->tn, (int)j->k, 1.0f,
+                    j->xf, (int)j->k, wf, (int)j->k, 0.0f, j->y + r0, (int)j->ldy);
+    }
+    free(wf);
+    return AI_OK;
+}
+#endif
 
 static void tile(const job *j, int64_t r0, int64_t nr, int64_t b0, int64_t nb) {
     const uint8_t *w = j->w + (size_t)r0 * j->ws;
@@ -110,6 +163,34 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
     j->y = y;
     j->ldy = ldy;
     void *scratch = NULL;
+    int blas = 0;
+#ifdef AI__USE_BLAS
+    /* sgemm takes int sizes.  Q4_1 and Q5_1 stay on the integer path: their
+     * block minimum meets the activation sum rounded to f16 (as the peer
+     * computes it), which a product of decoded floats cannot reproduce. */
+    blas = wtype != AI_TYPE_Q4_1 && wtype != AI_TYPE_Q5_1 && ks->blas_min_batch > 0 && n_batch >= ks->blas_min_batch && n_batch <= INT32_MAX &&
+           n_rows <= INT32_MAX && k <= INT32_MAX && ldy <= INT32_MAX;
+#endif
+    if (blas) {
+        size_t total;
+        j->as = ai__act_row_size(j->ops->act, k);
+        if (mul_overflows(j->as + (size_t)k * sizeof(float), (size_t)n_batch, &total) ||
+            !(scratch = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
+            free(j);
+            return AI_E_NOMEM;
+        }
+        j->act = scratch;
+        j->xf = (float *)(j->act + j->as * (size_t)n_batch);
+        ai__pool_run(pool, convert_task, j);
+#ifdef AI__USE_BLAS
+        ai_status st = blas_path(j, pool);
+#else
+        ai_status st = AI_E_INTERNAL;
+#endif
+        free(scratch);
+        free(j);
+        return st;
+    }
     if (j->ops->act == ACT_F32) {
         j->act = (uint8_t *)(uintptr_t)x; /* read only: the rows as they are */
         j->as = (size_t)k * sizeof(float);
@@ -127,7 +208,9 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
     }
     plan(j, ai__pool_size(pool));
     atomic_init(&j->next, 0);
-    if (j->n_tiles == 1) compute_task(j, 0, 1);
+    /* Below ~16 KiB of weight bytes per product, waking the pool costs more
+     * than the work itself. */
+    if (j->n_tiles == 1 || (double)ws * (double)n_rows * (double)n_batch < 16384.0) compute_task(j, 0, 1);
     else ai__pool_run(pool, compute_task, j);
     free(scratch);
     free(j);
@@ -162,4 +245,20 @@ ai_status ai__quant_row(uint32_t type, const float *src, void *dst, int64_t n) {
     if (!src || !dst) return AI_E_INVAL;
     ks->ops[type].quant(src, dst, n);
     return AI_OK;
+}
+
+float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
+    return n > 0 ? ai__kset_get()->ops[AI_TYPE_F16].dot(a, b, n) : 0.0f;
+}
+
+void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
+    if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
+}
+
+void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
+    if (n > 0) ai__kset_get()->act[ACT_F16](x, y, n);
+}
+
+void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n) {
+    if (n > 0) ai__kset_get()->ops[AI_TYPE_F16].dequant(x, y, n);
 }

@@ -47,7 +47,9 @@ ai_status ai_system_info(char *buf, size_t cap, size_t *needed) {
     cpu_features(&b);
     ai__buf_printf(&b, " threads=%d", ai__default_threads());
 #ifdef AI__USE_BLAS
-    ai__buf_puts(&b, " blas=openblas");
+    int64_t bm = ai__kset_get()->blas_min_batch;
+    if (bm > 0) ai__buf_printf(&b, " blas=openblas(batch>=%lld)", (long long)bm);
+    else ai__buf_puts(&b, " blas=off");
 #else
     ai__buf_puts(&b, " blas=none");
 #endif

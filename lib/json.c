@@ -10,6 +10,7 @@
  * by hand may be deeper than the parse limit.
  */
 #include "json.h"
+#include "unicode.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -60,29 +61,6 @@ int ai__utf8_valid(const char *s, size_t len) {
         i += n;
     }
     return 1;
-}
-
-static size_t put_utf8(char *d, uint32_t cp) {
-    if (cp < 0x80) {
-        d[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (char)(0xC0 | (cp >> 6));
-        d[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (char)(0xE0 | (cp >> 12));
-        d[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        d[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    d[0] = (char)(0xF0 | (cp >> 18));
-    d[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    d[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    d[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -352,6 +330,23 @@ const ai__json *ai__json_get(const ai__json *obj, const char *key) {
     return ai__json_getn(obj, key, strlen(key));
 }
 
+ai__json *ai__json_take(ai__json *obj, const char *key) {
+    if (!obj || obj->type != AI__JSON_OBJECT) return NULL;
+    size_t len = strlen(key);
+    for (size_t i = 0; i < obj->n; i++)
+        if (obj->key_lens[i] == len && memcmp(obj->keys[i], key, len) == 0) {
+            ai__json *v = obj->items[i];
+            free(obj->keys[i]);
+            size_t rest = obj->n - i - 1;
+            memmove(obj->items + i, obj->items + i + 1, rest * sizeof *obj->items);
+            memmove(obj->keys + i, obj->keys + i + 1, rest * sizeof *obj->keys);
+            memmove(obj->key_lens + i, obj->key_lens + i + 1, rest * sizeof *obj->key_lens);
+            obj->n--;
+            return v;
+        }
+    return NULL;
+}
+
 double ai__json_num(const ai__json *j) {
     if (!j || j->type != AI__JSON_NUMBER || !j->str) return 0.0;
     /* strtod honours the locale's decimal point while JSON always uses '.':
@@ -515,7 +510,7 @@ static char *read_string(parser *p, size_t *out_len) {
                     i += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
-                o += put_utf8(d + o, cp);
+                o += ai__utf8_encode(cp, d + o);
                 break;
             }
             default:

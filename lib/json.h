@@ -74,6 +74,9 @@ ai__json *ai__json_clone(const ai__json *j);
 /* Object member by key (the first one with that key), or NULL. */
 const ai__json *ai__json_get(const ai__json *obj, const char *key);
 const ai__json *ai__json_getn(const ai__json *obj, const char *key, size_t len);
+/* Removes the first member with that key from obj and returns it (the
+ * caller owns it), or NULL when there is none. */
+ai__json *ai__json_take(ai__json *obj, const char *key);
 /* Value of a NUMBER node as double. */
 double ai__json_num(const ai__json *j);
 

@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "json.h"
+#include "runtime.h"
 #include "types.h"
 #include "vocab.h"
 
@@ -35,6 +36,22 @@ ai_status ai_model_load(const char *path, const ai_opts *opts, ai_model **out, c
     if (ai__gguf_get_str(m->gguf, "general.architecture", &arch, &arch_len)) arch_len = 0;
     if (!(m->arch = ai__strndup(arch_len ? arch : "", arch_len))) goto fail;
     if ((st = ai__vocab_load(m->gguf, &m->vocab, err, err_cap))) goto fail;
+    /* weights: a decoder binds its tensors now, so that a bad file fails
+     * here rather than in the first forward pass.  A vocabulary-only file
+     * (no tensors) has none, and neither has a file that is not a language
+     * model (no token_embd.weight: single tensors, adapters); the encoders
+     * are read by the embeddings code */
+    if (ai__arch_supported(m->arch)) {
+        if (m->gguf->n_tensors > 0 &&
+            (st = ai__weights_load(m->gguf, m->arch, &m->weights, err, err_cap)))
+            goto fail;
+    } else if (ai__gguf_tensor_find(m->gguf, "token_embd.weight") &&
+               strcmp(m->arch, "bert") != 0 && strcmp(m->arch, "nomic-bert") != 0) {
+        st = AI_E_UNSUPPORTED;
+        ai__set_err(err, err_cap, "%s: architecture '%s' is not supported", path,
+                    m->arch);
+        goto fail;
+    }
     *out = m;
     return AI_OK;
 fail:
@@ -46,6 +63,7 @@ fail:
 void ai_model_free(ai_model *m) {
     if (!m) return;
     ai__vocab_free(m->vocab);
+    ai__weights_free(m->weights);
     ai__gguf_free(m->gguf);
     free((char *)m->arch);
     free(m->path);

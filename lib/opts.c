@@ -40,6 +40,7 @@ static const spec specs[] = {
     {AI_OPT_BENCH_TYPES, "bench_types", 0, 1099511627775.0},
     {AI_OPT_CHAT_TIME, "chat_time", -1, 253402300799.0},
     {AI_OPT_CHAT_VARS, "chat_vars", 0, 0},
+    {AI_OPT_KV_TYPE, "kv_type", 0, 39},
 };
 
 typedef struct entry {

@@ -48,11 +48,13 @@ static size_t run(const uint32_t *c, size_t i, size_t e, int (*f)(uint32_t)) {
     return j - i;
 }
 
-/* 's|'t|'re|'ve|'m|'ll|'d, optionally ASCII case-insensitive. */
+/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: ASCII, plus U+017F
+ * LONG S, the one other character that case-folds to one of these letters. */
 static size_t contraction(const uint32_t *c, size_t i, size_t e, int ci) {
     if (c[i] != '\'' || i + 1 >= e) return 0;
     uint32_t a = c[i + 1];
     if (ci && a < 128) a |= 32;
+    if (ci && a == 0x17F) a = 's'; /* LONG S case-folds to s */
     if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
     if (i + 2 >= e) return 0;
     uint32_t b = c[i + 2];
@@ -264,7 +266,11 @@ int ai__pre_from_name(const char *name, size_t len) {
         {"gpt-neox", AI__PRE_GPT2},       {"olmo", AI__PRE_GPT2},
         {"phi-2", AI__PRE_GPT2},          {"jais", AI__PRE_GPT2},
         {"llama-bpe", AI__PRE_LLAMA3},    {"llama3", AI__PRE_LLAMA3},
-        {"dbrx", AI__PRE_LLAMA3},         {"smaug-bpe", AI__PRE_LLAMA3},
+        {"llama-v3", AI__PRE_LLAMA3},     {"falcon3", AI__PRE_LLAMA3},
+        {"chatglm4", AI__PRE_LLAMA3},     {"dbrx", AI__PRE_LLAMA3},
+        {"smaug-bpe", AI__PRE_LLAMA3},    {"trillion", AI__PRE_GPT2},
+        {"granite-docling", AI__PRE_GPT2},{"exaone", AI__PRE_STARCODER},
+        {"minerva-7b", AI__PRE_STARCODER},
         {"qwen2", AI__PRE_QWEN2},         {"stablelm2", AI__PRE_QWEN2},
         {"starcoder", AI__PRE_STARCODER}, {"refact", AI__PRE_STARCODER},
         {"smollm", AI__PRE_STARCODER},    {"command-r", AI__PRE_STARCODER},

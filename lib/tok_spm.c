@@ -85,6 +85,41 @@ static void try_bigram(const struct ai__vocab *v, const char *text, const sym *s
     push(h, (bigram){v->tokens[id].score, (uint32_t)l, (uint32_t)r, size});
 }
 
+/* Merges symbols [a, e) (linked among themselves only) and emits them. */
+static void merge_segment(const struct ai__vocab *v, const char *buf, sym *s, size_t a,
+                          size_t e, heap *h, ai__toks *out) {
+    s[a].prev = -1;
+    s[e - 1].next = -1;
+    h->n = 0;
+    for (size_t i = a + 1; i < e; i++) try_bigram(v, buf, s, (int32_t)i - 1, (int32_t)i, h);
+    while (h->n && !h->oom) {
+        bigram b = pop(h);
+        sym *l = &s[b.left], *r = &s[b.right];
+        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0) s[r->next].prev = (int32_t)b.left;
+        try_bigram(v, buf, s, l->prev, (int32_t)b.left, h);
+        try_bigram(v, buf, s, (int32_t)b.left, l->next, h);
+    }
+    for (int32_t i = (int32_t)a; i >= 0; i = s[i].next) {
+        int32_t id = ai__vocab_find(v, buf + s[i].off, s[i].n);
+        if (id >= 0 && !(v->tokens[id].attr & (AI_TOKEN_ATTR_CONTROL | AI_TOKEN_ATTR_BYTE))) {
+            ai__toks_push(out, id);
+            continue;
+        }
+        for (uint32_t j = 0; j < s[i].n; j++) {
+            int32_t bt = v->byte_tok[(uint8_t)buf[s[i].off + j]];
+            if (bt >= 0) ai__toks_push(out, bt);
+            else if (v->unk >= 0) {
+                ai__toks_push(out, v->unk);
+                break; /* one unknown token per character */
+            }
+        }
+    }
+}
+
 void ai__spm_tokenize(const struct ai__vocab *v, const char *text, size_t len, int first,
                       ai__toks *out) {
     /* escaped text: ▁ prefix, spaces as ▁, invalid bytes as U+FFFD */
@@ -114,34 +149,17 @@ void ai__spm_tokenize(const struct ai__vocab *v, const char *text, size_t len, i
         s[k].next = k + 1 < n_sym ? (int32_t)k + 1 : -1;
         k++;
     }
-    for (size_t i = 1; i < n_sym; i++) try_bigram(v, buf, s, (int32_t)i - 1, (int32_t)i, &h);
-    while (h.n && !h.oom) {
-        bigram b = pop(&h);
-        sym *l = &s[b.left], *r = &s[b.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0) s[r->next].prev = (int32_t)b.left;
-        try_bigram(v, buf, s, l->prev, (int32_t)b.left, &h);
-        try_bigram(v, buf, s, (int32_t)b.left, l->next, &h);
+    /* merge each segment between walls (see spm_wall in vocab.h) alone */
+    size_t seg = 0;
+    for (size_t i = 0; i <= n_sym && !h.oom; i++) {
+        int wall = i < n_sym && s[i].n == 1 && (uint8_t)buf[s[i].off] < 128 &&
+                   v->spm_wall[(uint8_t)buf[s[i].off]];
+        if (i < n_sym && !wall) continue;
+        if (seg < i) merge_segment(v, buf, s, seg, i, &h, out);
+        if (wall) merge_segment(v, buf, s, i, i + 1, &h, out);
+        seg = i + 1;
     }
     if (h.oom) goto oom;
-    for (int32_t i = n_sym ? 0 : -1; i >= 0; i = s[i].next) {
-        int32_t id = ai__vocab_find(v, buf + s[i].off, s[i].n);
-        if (id >= 0 && !(v->tokens[id].attr & (AI_TOKEN_ATTR_CONTROL | AI_TOKEN_ATTR_BYTE))) {
-            ai__toks_push(out, id);
-            continue;
-        }
-        for (uint32_t j = 0; j < s[i].n; j++) {
-            int32_t bt = v->byte_tok[(uint8_t)buf[s[i].off + j]];
-            if (bt >= 0) ai__toks_push(out, bt);
-            else if (v->unk >= 0) {
-                ai__toks_push(out, v->unk);
-                break; /* one unknown token per character */
-            }
-        }
-    }
     goto done;
 oom:
     out->oom = 1;

@@ -203,6 +203,13 @@ static uint32_t compose(uint32_t a, uint32_t b) {
 
 void ai__uc_nfc(const uint32_t *in, size_t n, ai__u32vec *out) {
     size_t start = out->n;
+    /* Quick check: text without a code point flagged in bit 6 is in NFC. */
+    size_t i = 0;
+    while (i < n && (in[i] < 0x300 || !(ai__uc_props(in[i]) & 0x40))) i++;
+    if (i == n) {
+        for (i = 0; i < n; i++) ai__u32vec_push(out, in[i]);
+        return;
+    }
     ai__uc_nfd(in, n, out);
     if (out->oom) return;
     /* Compose in place: w is the write position, starter the index of the

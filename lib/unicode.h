@@ -15,7 +15,9 @@
 
 /* Property word of a code point: stage2[(stage1[cp >> SHIFT] << SHIFT) |
  * (cp & mask)]; bits 0-4 general category (enum below), bit 5 White_Space,
- * bits 8-15 canonical combining class. */
+ * bit 6 set when NFC may change text around the code point (NFC_QC No or
+ * Maybe, or a non-zero combining class), bits 8-15 canonical combining
+ * class. */
 #define AI__UC_SHIFT 7
 extern const uint16_t ai__uc_stage1[];
 extern const uint16_t ai__uc_stage2[];

@@ -38,27 +38,33 @@ static size_t pow2_at_least(size_t n) {
 }
 
 int32_t ai__vocab_find(const struct ai__vocab *v, const char *s, size_t len) {
-    size_t i = (size_t)hash_bytes(s, len) & v->map.mask;
+    uint64_t h = hash_bytes(s, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & v->map.mask;
     for (;;) {
-        int32_t e = v->map.slot[i];
-        if (!e) return -1;
-        const ai__token *t = &v->tokens[e - 1];
-        if (t->len == len && !memcmp(t->text, s, len)) return e - 1;
+        ai__tokslot e = v->map.slot[i];
+        if (!e.id1) return -1;
+        if (e.tag == tag) {
+            const ai__token *t = &v->tokens[e.id1 - 1];
+            if (t->len == len && !memcmp(t->text, s, len)) return e.id1 - 1;
+        }
         i = (i + 1) & v->map.mask;
     }
 }
 
 int64_t ai__vocab_merge(const struct ai__vocab *v, int32_t a, int32_t b, int32_t *merged) {
-    if (!v->merge_key) return -1;
+    if (!v->merges) return -1;
     uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    size_t i = (size_t)hash_pair(k) & v->merge_mask;
+    uint64_t h = hash_pair(k), bit = h >> (64 - AI__MERGE_BLOOM_BITS);
+    if (!(v->merge_bloom[bit >> 6] >> (bit & 63) & 1)) return -1;
+    size_t i = (size_t)h & v->merge_mask;
     for (;;) {
-        uint64_t e = v->merge_key[i];
-        if (e == k) {
-            *merged = v->merge_out[i];
-            return v->merge_rank[i];
+        const struct ai__merge *e = &v->merges[i];
+        if (e->key == k) {
+            *merged = e->out;
+            return e->rank;
         }
-        if (e == UINT64_MAX) return -1;
+        if (e->key == UINT64_MAX) return -1;
         i = (i + 1) & v->merge_mask;
     }
 }
@@ -82,9 +88,8 @@ void ai__vocab_free(struct ai__vocab *v) {
     if (!v) return;
     free(v->tokens);
     free(v->map.slot);
-    free(v->merge_key);
-    free(v->merge_rank);
-    free(v->merge_out);
+    free(v->merges);
+    free(v->merge_bloom);
     free(v->special);
     free(v);
 }
@@ -129,7 +134,7 @@ static int is_eog_text(const ai__token *t) {
     static const char *const names[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
         "<|eom_id|>", "<EOT>", "<|end_of_text|>", "<|return|>", "<|call|>",
-        "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+        "<\357\275\234end\342\226\201of\342\226\201sentence\357\275\234>", /* <｜end▁of▁sentence｜> */
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (t->len == strlen(names[i]) && !memcmp(t->text, names[i], t->len)) return 1;
@@ -186,11 +191,10 @@ static ai_status build_merges(struct ai__vocab *v, const ai__gguf_kv *kv, char *
     }
     size_t cap = pow2_at_least((size_t)kv->n * 2 + 2);
     v->merge_mask = cap - 1;
-    v->merge_key = malloc(cap * sizeof *v->merge_key);
-    v->merge_rank = malloc(cap * sizeof *v->merge_rank);
-    v->merge_out = malloc(cap * sizeof *v->merge_out);
-    if (!v->merge_key || !v->merge_rank || !v->merge_out) return AI_E_NOMEM;
-    memset(v->merge_key, 0xFF, cap * sizeof *v->merge_key);
+    v->merges = malloc(cap * sizeof *v->merges);
+    v->merge_bloom = calloc((size_t)1 << (AI__MERGE_BLOOM_BITS - 6), sizeof(uint64_t));
+    if (!v->merges || !v->merge_bloom) return AI_E_NOMEM;
+    for (size_t i = 0; i < cap; i++) v->merges[i].key = UINT64_MAX;
     size_t skipped = 0;
     char stack[512];
     for (uint64_t r = 0; r < kv->n; r++) {
@@ -219,12 +223,14 @@ static ai_status build_merges(struct ai__vocab *v, const ai__gguf_kv *kv, char *
             continue;
         }
         uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-        size_t i = (size_t)hash_pair(k) & v->merge_mask;
-        while (v->merge_key[i] != UINT64_MAX && v->merge_key[i] != k) i = (i + 1) & v->merge_mask;
-        if (v->merge_key[i] == k) continue; /* duplicate: the first rank wins */
-        v->merge_key[i] = k;
-        v->merge_rank[i] = (uint32_t)r;
-        v->merge_out[i] = m;
+        uint64_t h = hash_pair(k), bit = h >> (64 - AI__MERGE_BLOOM_BITS);
+        v->merge_bloom[bit >> 6] |= (uint64_t)1 << (bit & 63);
+        size_t i = (size_t)h & v->merge_mask;
+        while (v->merges[i].key != UINT64_MAX && v->merges[i].key != k) i = (i + 1) & v->merge_mask;
+        if (v->merges[i].key == k) continue; /* duplicate: the first rank wins */
+        v->merges[i].key = k;
+        v->merges[i].rank = (uint32_t)r;
+        v->merges[i].out = m;
     }
     if (skipped)
         ai__log(AI_LOG_WARN, "tokenizer: %zu of %llu merges name unknown tokens, ignored", skipped,
@@ -303,16 +309,18 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         }
         if (len > v->max_token_len) v->max_token_len = len;
         /* insert; a repeated text maps to its last id */
-        size_t h = (size_t)hash_bytes(s, len) & v->map.mask;
+        uint64_t hh = hash_bytes(s, len);
+        uint32_t tag = (uint32_t)(hh >> 32);
+        size_t h = (size_t)hh & v->map.mask;
         for (;;) {
-            int32_t e = v->map.slot[h];
-            if (!e) {
-                v->map.slot[h] = i + 1;
+            ai__tokslot *e = &v->map.slot[h];
+            if (!e->id1) {
+                *e = (ai__tokslot){i + 1, tag};
                 break;
             }
-            const ai__token *o = &v->tokens[e - 1];
-            if (o->len == len && !memcmp(o->text, s, len)) {
-                v->map.slot[h] = i + 1;
+            const ai__token *o = &v->tokens[e->id1 - 1];
+            if (e->tag == tag && o->len == len && !memcmp(o->text, s, len)) {
+                e->id1 = i + 1;
                 break;
             }
             h = (h + 1) & v->map.mask;
@@ -378,6 +386,14 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         }
         v->nl = v->byte_tok['\n'];
         if (v->nl < 0) v->nl = ai__vocab_find(v, "\n", 1);
+        for (int c = 0; c < 128; c++) v->spm_wall[c] = 1;
+        const uint32_t never = AI_TOKEN_ATTR_CONTROL | AI_TOKEN_ATTR_UNKNOWN | AI_TOKEN_ATTR_BYTE;
+        for (int32_t i = 0; i < v->n_tokens; i++) {
+            const ai__token *t = &v->tokens[i];
+            if ((t->attr & never) || t->len < 2) continue;
+            for (uint32_t j = 0; j < t->len; j++)
+                if ((uint8_t)t->text[j] < 128) v->spm_wall[(uint8_t)t->text[j]] = 0;
+        }
     } else if (type == AI__VOCAB_BPE) {
         for (int b = 0; b < 256; b++) {
             v->byte_chr_len[b] = (uint8_t)ai__utf8_encode(bytelevel_cp(b), v->byte_chr[b]);
@@ -400,7 +416,12 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         }
         v->pre = p;
         v->nfc = p == AI__PRE_QWEN2;
-        v->ignore_merges = p == AI__PRE_LLAMA3;
+        /* Llama 3's tokenizer takes a word that is in the vocabulary as it is
+         * ("ignore_merges"); the other users of its pattern do not. */
+        v->ignore_merges = (pre_len == 9 && !memcmp(pre, "llama-bpe", 9)) ||
+                           (pre_len == 6 && !memcmp(pre, "llama3", 6)) ||
+                           (pre_len == 8 && !memcmp(pre, "llama-v3", 8)) ||
+                           (pre_len == 7 && !memcmp(pre, "falcon3", 7));
         st = build_merges(v, ai__gguf_find(g, "tokenizer.ggml.merges"), err, err_cap);
         if (st) goto fail;
     } else {

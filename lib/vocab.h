@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define AI__MERGE_BLOOM_BITS 22
+
 enum ai__vocab_type { AI__VOCAB_SPM = 1, AI__VOCAB_BPE = 2, AI__VOCAB_WPM = 3 };
 
 /* Byte-level BPE pre-tokenizers (tokenizer.ggml.pre), see tok_pre.c. */
@@ -38,9 +40,15 @@ typedef struct ai__token {
     float score;        /* SentencePiece log-probability; 0 otherwise */
 } ai__token;
 
-/* Open-addressing hash of token texts: slot holds id + 1, 0 = empty. */
+/* Open-addressing hash of token texts.  A slot holds id + 1 (0 = empty) and
+ * the high 32 bits of the text's hash, so that a probe rarely has to touch
+ * the token and its text to reject a slot. */
+typedef struct ai__tokslot {
+    int32_t id1;
+    uint32_t tag;
+} ai__tokslot;
 typedef struct ai__tokmap {
-    int32_t *slot;
+    ai__tokslot *slot;
     size_t mask;
 } ai__tokmap;
 
@@ -53,10 +61,21 @@ struct ai__vocab {
     size_t max_token_len;     /* bytes */
 
     /* BPE merges: key (left << 32 | right) -> rank and merged token. */
-    uint64_t *merge_key;      /* UINT64_MAX = empty slot */
-    uint32_t *merge_rank;
-    int32_t *merge_out;
+    struct ai__merge {
+        uint64_t key;         /* UINT64_MAX = empty slot */
+        uint32_t rank;
+        int32_t out;
+    } *merges;                /* one 16-byte slot per probe: one cache line */
     size_t merge_mask;
+    /* A one-hash Bloom filter of the merge keys (AI__MERGE_BLOOM_BITS bits,
+     * 512 KiB): most pairs asked for have no merge, and the filter answers
+     * that from cache instead of a miss into the megabyte table. */
+    uint64_t *merge_bloom;
+
+    /* SentencePiece: ASCII bytes that no mergeable piece longer than one
+     * byte contains; no merge can cross such a character, so the text is
+     * merged in independent segments split there (keeps the heap small). */
+    uint8_t spm_wall[128];
 
     /* Per byte: SPM the <0xXX> token, BPE the token of the byte's
      * byte-level character; -1 when absent. */

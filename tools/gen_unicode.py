@@ -8,8 +8,9 @@ The output is committed, so builds never need the package.
 Tables (see lib/unicode.h for how they are read):
   ai__uc_stage1/ai__uc_stage2  two-stage lookup of a 16-bit property word per
                                code point: general category (bits 0-4),
-                               White_Space (bit 5), canonical combining class
-                               (bits 8-15)
+                               White_Space (bit 5), "NFC may change it"
+                               (bit 6: NFC_QC No/Maybe or ccc != 0),
+                               canonical combining class (bits 8-15)
   ai__uc_lower                 simple lowercase mappings, sorted (cp, lower)
   ai__uc_decomp_*              full canonical decompositions (applied
                                recursively here), sorted by code point
@@ -72,10 +73,15 @@ def main():
             for c in range(a, b + 1):
                 ws[c] = 1
     excl = set()
+    nfc_qc = [0] * NCP  # 1 when NFC_QC is No or Maybe
     for f in lines("DerivedNormalizationProps.txt"):
         if f[1] == "Full_Composition_Exclusion":
             a, b = cp_range(f[0])
             excl.update(range(a, b + 1))
+        if f[1] == "NFC_QC" and f[2] in ("N", "M"):
+            a, b = cp_range(f[0])
+            for c in range(a, b + 1):
+                nfc_qc[c] = 1
 
     def full(cp):
         if cp not in decomp:
@@ -86,7 +92,10 @@ def main():
         return out
 
     # ---- property words, two-stage ----
-    word = [gc[c] | (ws[c] << 5) | (ccc[c] << 8) for c in range(NCP)]
+    # bit 6: NFC may change text around this code point (NFC_QC No/Maybe, or
+    # a non-zero combining class); text without such a code point is in NFC.
+    word = [gc[c] | (ws[c] << 5) | ((nfc_qc[c] or ccc[c] != 0) << 6) | (ccc[c] << 8)
+            for c in range(NCP)]
     blocks, stage1 = {}, []
     stage2 = []
     for b in range(0, NCP, BLOCK):

@@ -21,13 +21,31 @@ typedef struct cli_cmd {
 
 /* Subcommands (one per file). */
 int cmd_info(int argc, char **argv);
+int cmd_toolcalls(int argc, char **argv);
+int cmd_bench_toolcalls(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_chat_render(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* Helpers (util.c). */
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */
 int cli_load_model(const char *path, ai_model **out); /* prints the error line */
+
+/* Session options (sessopt.c).  cli_session_opt() consumes argv[*i] (and
+ * its value) when it is -m/-t/-c/-b/-n or a sampling flag: returns 1 when it
+ * did, 0 when the flag is not one of these, -1 on a bad value. */
+int cli_session_opt(int argc, char **argv, int *i, ai_opts *o, const char **model);
+/* Loads the model and opens a session; prints the error line on failure. */
+int cli_open_session(const char *path, const ai_opts *o, ai_model **m, ai_session **s);
+/* "1,2,3" into a malloc'd array; -1 when malformed or empty. */
+int cli_parse_tokens(const char *list, int32_t **out, size_t *n);
+/* ai_tokenize into a malloc'd array (free with free). */
+ai_status cli_tokenize(const ai_model *m, const char *text, uint32_t flags, int32_t **out,
+                       size_t *n);
 
 #endif

@@ -8,7 +8,8 @@
  * tokenize prints the ids on one line separated by single spaces, or with
  * --pieces one "id<TAB>piece" line per token (the piece's bytes as they are).
  * --bench tokenizes the text repeatedly for about two seconds and prints the
- * throughput instead.
+ * throughput instead, per second of this process's CPU time (one thread) and
+ * per second of wall time.
  */
 #include "cli.h"
 
@@ -57,6 +58,14 @@ static char *read_all(const char *path, size_t *len) {
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of this process: on a busy machine the wall clock also counts
+ * the time other programs had the core. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -119,7 +128,7 @@ int cmd_tokenize(int argc, char **argv) {
     }
     int32_t *t = NULL;
     size_t n = 0;
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     ai_status st = tokenize_all(m, text, len, flags, &t, &n);
     int reps = 1;
     if (st == AI_OK && bench) {
@@ -129,14 +138,17 @@ int cmd_tokenize(int argc, char **argv) {
             reps++;
         }
     }
-    double dt = now() - t0;
+    double dt = now() - t0, dc = cpu_now() - c0;
     if (st != AI_OK) {
-        fprintf(stderr, "agentinfer tokenize: %s\n", ai_status_string(st));
-        rc = st == AI_E_UNSUPPORTED ? EXIT_INPUT : EXIT_INPUT;
+        if (st == AI_E_UNSUPPORTED)
+            fprintf(stderr, "agentinfer tokenize: %s: the model has no supported tokenizer\n",
+                    model);
+        else fprintf(stderr, "agentinfer tokenize: %s\n", ai_status_string(st));
+        rc = EXIT_INPUT;
     } else if (bench) {
         double mb = (double)len * reps / 1e6;
-        printf("bytes %zu tokens %zu reps %d seconds %.3f MB/s %.2f\n", len, n, reps, dt,
-               mb / dt);
+        printf("bytes %zu tokens %zu reps %d wall_s %.3f cpu_s %.3f MB/s(cpu) %.2f "
+               "MB/s(wall) %.2f\n", len, n, reps, dt, dc, mb / dc, mb / dt);
     } else if (pieces) {
         char buf[1024];
         for (size_t i = 0; i < n; i++) {
@@ -219,7 +231,10 @@ int cmd_detokenize(int argc, char **argv) {
         fwrite(buf, 1, need - 1, stdout);
         putchar('\n');
     } else {
-        if (st == AI_E_INVAL)
+        if (st == AI_E_UNSUPPORTED)
+            fprintf(stderr, "agentinfer detokenize: %s: the model has no supported tokenizer\n",
+                    model);
+        else if (st == AI_E_INVAL)
             fprintf(stderr, "agentinfer detokenize: a token id is out of range (vocabulary "
                             "size %zu)\n", ai_vocab_size(m));
         else fprintf(stderr, "agentinfer detokenize: %s\n", ai_status_string(st));

@@ -5,10 +5,16 @@
 
 static const cli_cmd commands[] = {
     {"info", "print a model's architecture, shape and tensor types", cmd_info},
+    {"quantize", "rewrite a model with its weight matrices in another type", cmd_quantize},
+    {"toolcalls", "parse a model output into content, reasoning and tool calls", cmd_toolcalls},
+    {"bench-toolcalls", "measure tool-call parse throughput (MB/s, us per 4 kB)", cmd_bench_toolcalls},
     {"bench-kernels", "measure the compute kernels (GB/s, GOP/s)", cmd_bench_kernels},
     {"tokenize", "print the token ids (or pieces) of a text", cmd_tokenize},
     {"detokenize", "print the text of token ids", cmd_detokenize},
     {"chat-render", "render a conversation with the model's chat template", cmd_chat_render},
+    {"generate", "stream a model's continuation of a prompt", cmd_generate},
+    {"logits", "print a prompt's logits and greedy steps as JSON (the refs schema)", cmd_logits},
+    {"bench", "measure prompt processing and generation speed", cmd_bench},
     /* later subcommands are added here, one line each */
 };
 

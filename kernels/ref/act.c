@@ -119,3 +119,7 @@ float ai__ref_dot_bf16(const void *w, const void *act, int64_t k) {
     for (int64_t i = 0; i < k; i++) sum += (double)(ai__bf16_to_f32(a[i]) * ai__bf16_to_f32(b[i]));
     return (float)sum;
 }
+
+void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * ai__f16_to_f32(a[i]);
+}

@@ -33,6 +33,14 @@ static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* (int)v limited to [0, hi]; NaN gives 0.  Converting an out-of-range float
+ * to int is undefined behaviour, so the range is checked in float first
+ * (weights with inf or NaN must not crash the quantizer). */
+static int trunc_clamp(float v, int hi) {
+    if (!(v >= 0)) return 0;
+    return v < (float)hi ? (int)v : hi;
+}
+
 /* The element of largest magnitude, with its sign (the first one on ties). */
 static float signed_max(const float *x, int n) {
     float amax = 0, max = 0;
@@ -66,8 +74,7 @@ void ai__ref_quant_q4_0(const float *x, void *dst, int64_t n) {
         float d = signed_max(x, 32) / -8, id = d ? 1.0f / d : 0.0f;
         uint8_t q[32];
         for (int j = 0; j < 32; j++) {
-            int v = (int)(x[j] * id + 8.5f);
-            q[j] = (uint8_t)(v > 15 ? 15 : v);
+            q[j] = (uint8_t)trunc_clamp(x[j] * id + 8.5f, 15);
         }
         wr16(b, ai__f32_to_f16(d));
         pack_nibbles(q, b + 2);
@@ -106,8 +113,7 @@ static void quant_affine(const float *x, int nmax, float *d_out, float *m_out, u
     }
     float d = (hi - lo) / (float)nmax, id = d ? 1.0f / d : 0.0f;
     for (int j = 0; j < 32; j++) {
-        int v = (int)((x[j] - lo) * id + 0.5f);
-        q[j] = (uint8_t)(v > nmax ? nmax : v);
+        q[j] = (uint8_t)trunc_clamp((x[j] - lo) * id + 0.5f, nmax);
     }
     *d_out = d;
     *m_out = lo;
@@ -167,8 +173,7 @@ void ai__ref_quant_q5_0(const float *x, void *dst, int64_t n) {
         float d = signed_max(x, 32) / -16, id = d ? 1.0f / d : 0.0f;
         uint8_t q[32];
         for (int j = 0; j < 32; j++) {
-            int v = (int)(x[j] * id + 16.5f);
-            q[j] = (uint8_t)(v > 31 ? 31 : v);
+            q[j] = (uint8_t)trunc_clamp(x[j] * id + 16.5f, 31);
         }
         wr16(b, ai__f32_to_f16(d));
         pack_q5(q, b + 2, b + 6);
@@ -242,7 +247,7 @@ void ai__ref_quant_q8_0(const float *x, void *dst, int64_t n) {
         for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
         float d = amax / 127, id = d ? 1.0f / d : 0.0f;
         wr16(b, ai__f32_to_f16(d));
-        for (int j = 0; j < 32; j++) b[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
+        for (int j = 0; j < 32; j++) b[2 + j] = (uint8_t)(int8_t)(trunc_clamp(roundf(x[j] * id) + 128.0f, 255) - 128);
     }
 }
 

@@ -7,6 +7,7 @@
 
 const ai__kset ai__kset_ref = {
     "ref",
+    0,
     {ai__ref_act_f32, ai__ref_act_f16, ai__ref_act_bf16, ai__ref_act_q8_32, ai__ref_act_q8_256},
     {
         [AI_TYPE_F32] = OPS(f32, ACT_F32),
@@ -25,4 +26,5 @@ const ai__kset ai__kset_ref = {
         [AI_TYPE_Q6_K] = OPS(q6_k, ACT_Q8_256),
         [AI_TYPE_IQ4_XS] = OPS(iq4_xs, ACT_Q8_256),
     },
+    ai__ref_axpy_f16,
 };

@@ -38,6 +38,9 @@ float ai__iq4_fit(const float *x, int n, uint8_t *q);
 /* Index of the IQ4_NL codebook value nearest to v (legacy.c). */
 int ai__iq4_nearest(float v);
 
+/* y += alpha * a over n f16 values (act.c). */
+void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
+
 /* Activation converters (act.c). */
 void ai__ref_act_f32(const float *x, void *dst, int64_t k);
 void ai__ref_act_f16(const float *x, void *dst, int64_t k);

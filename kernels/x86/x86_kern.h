@@ -27,7 +27,9 @@
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
-#define MAXC 4
+#ifndef MAXC
+#define MAXC 4 /* activation rows per register tile */
+#endif
 
 /* ---- primitives ------------------------------------------------------------- */
 
@@ -39,14 +41,14 @@ INLINE __m256i dot_u8(__m256i acc, __m256i u, __m256i s) {
 #endif
 }
 
-/* (u . s) per lane times a per-lane scale (sc32: int32 lanes, sc16: the same
- * scales as int16 pairs; only one of them is used per build). */
-INLINE __m256i dot_u8_sc(__m256i acc, __m256i u, __m256i s, __m256i sc16, __m256i sc32) {
+/* (u . s) per lane times a per-lane scale sc32 (int32 lanes; each group of
+ * four lanes holds one scale). */
+INLINE __m256i dot_u8_sc(__m256i acc, __m256i u, __m256i s, __m256i sc32) {
 #if ISA_VNNI
-    (void)sc16;
     return _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s), sc32));
 #else
-    (void)sc32;
+    /* the same scales as int16 pairs: packs keeps each 128-bit half's value */
+    __m256i sc16 = _mm256_packs_epi32(sc32, sc32);
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
 #endif
 }
@@ -56,8 +58,8 @@ INLINE __m256i dot_s8(__m256i acc, __m256i absw, __m256i w, __m256i a) {
     return dot_u8(acc, absw, _mm256_sign_epi8(a, w));
 }
 
-INLINE __m256i dot_s8_sc(__m256i acc, __m256i absw, __m256i w, __m256i a, __m256i sc16, __m256i sc32) {
-    return dot_u8_sc(acc, absw, _mm256_sign_epi8(a, w), sc16, sc32);
+INLINE __m256i dot_s8_sc(__m256i acc, __m256i absw, __m256i w, __m256i a, __m256i sc32) {
+    return dot_u8_sc(acc, absw, _mm256_sign_epi8(a, w), sc32);
 }
 
 INLINE float hsum(__m256 v) {
@@ -95,13 +97,43 @@ INLINE __m256i bits_to_0x10(const uint8_t *p) {
     return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
-/* Per-16 scales for the two halves of a 32-element vector, as int16 pairs
- * and as int32 lanes. */
-INLINE __m256i sc16_pair(int lo, int hi) {
-    return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+/* From 8 int32 scales (one per lane), the vector whose low half holds
+ * scale 2t and high half scale 2t+1 (the two 16-element sub-blocks of a
+ * 32-element vector). */
+INLINE __m256i sc_pair(__m256i sc8x32, int t) {
+    return _mm256_permutevar8x32_epi32(sc8x32, _mm256_set_epi32(2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1,
+                                                                  2 * t, 2 * t, 2 * t, 2 * t));
 }
-INLINE __m256i sc32_pair(int lo, int hi) {
-    return _mm256_set_m128i(_mm_set1_epi32(hi), _mm_set1_epi32(lo));
+
+/* The 8 six-bit scales and mins of a Q4_K/Q5_K block (12 bytes at p), as
+ * bytes sc[0..7] and m[0..7]: the same unpacking as k4_scale_min, four at a
+ * time on 32-bit words. */
+INLINE void k4_unpack(const uint8_t *p, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t w0, w1, w2;
+    memcpy(&w0, p, 4);
+    memcpy(&w1, p + 4, 4);
+    memcpy(&w2, p + 8, 4);
+    uint32_t s_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
+    uint32_t s_hi = (w2 & 0x0f0f0f0f) | ((w0 >> 2) & 0x30303030);
+    uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | ((w1 >> 2) & 0x30303030);
+    memcpy(sc, &s_lo, 4);
+    memcpy(sc + 4, &s_hi, 4);
+    memcpy(m, &m_lo, 4);
+    memcpy(m + 4, &m_hi, 4);
+}
+
+/* The 16 six-bit scales of a Q3_K block (12 bytes at p), offset by -32, as
+ * int8 lanes: the same unpacking as k3_scales on 32-bit words. */
+INLINE __m128i k3_unpack(const uint8_t *p) {
+    uint32_t w0, w1, w2, o[4];
+    memcpy(&w0, p, 4);
+    memcpy(&w1, p + 4, 4);
+    memcpy(&w2, p + 8, 4);
+    o[0] = (w0 & 0x0f0f0f0f) | ((w2 << 4) & 0x30303030);
+    o[1] = (w1 & 0x0f0f0f0f) | ((w2 << 2) & 0x30303030);
+    o[2] = ((w0 >> 4) & 0x0f0f0f0f) | (w2 & 0x30303030);
+    o[3] = ((w1 >> 4) & 0x0f0f0f0f) | ((w2 >> 2) & 0x30303030);
+    return _mm_sub_epi8(_mm_loadu_si128((const __m128i *)o), _mm_set1_epi8(32));
 }
 
 #define COLS_ARGS const uint8_t *w, const uint8_t *const *a, int nc, int64_t k, float *out
@@ -177,84 +209,55 @@ MIN32_COLS(q5_1, 24)
  * types stored unsigned), and adds  d_w*d_a*(isum) - dcorr*d_a*corr.
  */
 
-INLINE void q4_k_cols(COLS_ARGS) {
-    __m256 acc[MAXC];
-    float accm[MAXC];
-    for (int c = 0; c < nc; c++) {
-        acc[c] = _mm256_setzero_ps();
-        accm[c] = 0;
+/* Q4_K and Q5_K share everything but the fifth bit (HB: 0 or 1). */
+#define K45_COLS(T, BYTES, QS, HB)                                                         \
+    INLINE void T##_cols(COLS_ARGS) {                                                      \
+        __m256 acc[MAXC], accm[MAXC];                                                      \
+        for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();               \
+        const __m256i m4 = _mm256_set1_epi8(0x0F), b10 = _mm256_set1_epi8(0x10);           \
+        for (int64_t i = 0; i < k / 256; i++, w += BYTES) {                                \
+            uint8_t sc[8], mn[8];                                                          \
+            k4_unpack(w + 4, sc, mn);                                                      \
+            float d = f16(w), dmin = f16(w + 2);                                           \
+            /* mins, each twice (one per 16 of its 32 elements), as int16 */              \
+            __m128i mv = _mm_loadl_epi64((const __m128i *)mn);                             \
+            __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));                 \
+            __m256i sc32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));     \
+            __m256i isum[MAXC];                                                            \
+            for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();                 \
+            __m256i qh = HB ? load256(w + 16) : _mm256_setzero_si256();                    \
+            (void)qh;                                                                      \
+            (void)b10;                                                                     \
+            for (int j = 0; j < 4; j++) {                                                  \
+                __m256i q = load256(w + QS + 32 * j);                                      \
+                __m256i lo = _mm256_and_si256(q, m4);                                      \
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);                \
+                if (HB) {                                                                  \
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(                             \
+                        _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b10));        \
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(                             \
+                        _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b10));    \
+                }                                                                          \
+                __m256i sl = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j));  \
+                __m256i sh = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j + 1)); \
+                for (int c = 0; c < nc; c++) {                                             \
+                    const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;                     \
+                    isum[c] = dot_u8_sc(isum[c], lo, load256(qa), sl);                     \
+                    isum[c] = dot_u8_sc(isum[c], hi, load256(qa + 32), sh);                \
+                }                                                                          \
+            }                                                                              \
+            for (int c = 0; c < nc; c++) {                                                 \
+                __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16); \
+                float da = act_d(a[c], k)[i];                                              \
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]); \
+                accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]); \
+            }                                                                              \
+        }                                                                                  \
+        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);                \
     }
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (int64_t i = 0; i < k / 256; i++, w += 144) {
-        uint8_t sc[8], mn[8];
-        for (int s = 0; s < 8; s++) k4_scale_min(s, w + 4, &sc[s], &mn[s]);
-        float d = f16(w), dmin = f16(w + 2);
-        __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            __m256i q = load256(w + 16 + 32 * j);
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            __m256i s16l = _mm256_set1_epi16(sc[2 * j]), s16h = _mm256_set1_epi16(sc[2 * j + 1]);
-            __m256i s32l = _mm256_set1_epi32(sc[2 * j]), s32h = _mm256_set1_epi32(sc[2 * j + 1]);
-            for (int c = 0; c < nc; c++) {
-                const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;
-                isum[c] = dot_u8_sc(isum[c], lo, load256(qa), s16l, s32l);
-                isum[c] = dot_u8_sc(isum[c], hi, load256(qa + 32), s16h, s32h);
-            }
-        }
-        for (int c = 0; c < nc; c++) {
-            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
-            int corr = 0;
-            for (int s = 0; s < 8; s++) corr += mn[s] * (bs[2 * s] + bs[2 * s + 1]);
-            float da = act_d(a[c], k)[i];
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
-            accm[c] += dmin * da * (float)corr;
-        }
-    }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - accm[c];
-}
 
-INLINE void q5_k_cols(COLS_ARGS) {
-    __m256 acc[MAXC];
-    float accm[MAXC];
-    for (int c = 0; c < nc; c++) {
-        acc[c] = _mm256_setzero_ps();
-        accm[c] = 0;
-    }
-    const __m256i m4 = _mm256_set1_epi8(0x0F), b10 = _mm256_set1_epi8(0x10);
-    for (int64_t i = 0; i < k / 256; i++, w += 176) {
-        uint8_t sc[8], mn[8];
-        for (int s = 0; s < 8; s++) k4_scale_min(s, w + 4, &sc[s], &mn[s]);
-        float d = f16(w), dmin = f16(w + 2);
-        __m256i qh = load256(w + 16);
-        __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            __m256i q = load256(w + 48 + 32 * j);
-            /* bit 2j of qh for the low half, 2j+1 for the high, moved to 0x10 */
-            __m256i hl = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b10);
-            __m256i hh = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b10);
-            __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), hl);
-            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hh);
-            __m256i s16l = _mm256_set1_epi16(sc[2 * j]), s16h = _mm256_set1_epi16(sc[2 * j + 1]);
-            __m256i s32l = _mm256_set1_epi32(sc[2 * j]), s32h = _mm256_set1_epi32(sc[2 * j + 1]);
-            for (int c = 0; c < nc; c++) {
-                const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;
-                isum[c] = dot_u8_sc(isum[c], lo, load256(qa), s16l, s32l);
-                isum[c] = dot_u8_sc(isum[c], hi, load256(qa + 32), s16h, s32h);
-            }
-        }
-        for (int c = 0; c < nc; c++) {
-            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
-            int corr = 0;
-            for (int s = 0; s < 8; s++) corr += mn[s] * (bs[2 * s] + bs[2 * s + 1]);
-            float da = act_d(a[c], k)[i];
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
-            accm[c] += dmin * da * (float)corr;
-        }
-    }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - accm[c];
-}
+K45_COLS(q4_k, 144, 16, 0)
+K45_COLS(q5_k, 176, 48, 1)
 
 /* Q6_K: q stored 0..63 with offset 32: q.a - 32*sum(a), per 16 via bsums. */
 INLINE void q6_k_cols(COLS_ARGS) {
@@ -262,7 +265,9 @@ INLINE void q6_k_cols(COLS_ARGS) {
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
     for (int64_t i = 0; i < k / 256; i++, w += 210) {
-        const int8_t *sc = (const int8_t *)(w + 192);
+        __m128i sc8 = load128(w + 192);
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        __m256i scv[2] = {_mm256_cvtepi8_epi32(sc8), _mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8))};
         float d = f16(w + 208);
         __m256i isum[MAXC];
         for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
@@ -276,18 +281,14 @@ INLINE void q6_k_cols(COLS_ARGS) {
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m3));
             for (int t = 0; t < 4; t++) {
-                int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
-                __m256i s16 = sc16_pair(s0, s1), s32 = sc32_pair(s0, s1);
+                __m256i s32 = sc_pair(scv[h], t);
                 for (int c = 0; c < nc; c++)
-                    isum[c] = dot_u8_sc(isum[c], q[t], load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s16, s32);
+                    isum[c] = dot_u8_sc(isum[c], q[t], load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
         for (int c = 0; c < nc; c++) {
-            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
-            int corr = 0;
-            for (int s = 0; s < 16; s++) corr += sc[s] * bs[s];
-            /* integer: isum - 32*corr fits easily in int32 */
-            __m256i tot = _mm256_sub_epi32(isum[c], _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
+            __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), sc16);
+            __m256i tot = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(corr, 5));
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
         }
     }
@@ -296,15 +297,14 @@ INLINE void q6_k_cols(COLS_ARGS) {
 
 /* Q2_K: q 0..3 with per-16 scales; mins via bsums. */
 INLINE void q2_k_cols(COLS_ARGS) {
-    __m256 acc[MAXC];
-    float accm[MAXC];
-    for (int c = 0; c < nc; c++) {
-        acc[c] = _mm256_setzero_ps();
-        accm[c] = 0;
-    }
+    __m256 acc[MAXC], accm[MAXC];
+    for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
     const __m256i m2 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < k / 256; i++, w += 84) {
-        const uint8_t *sc = w;
+        __m128i sb = load128(w);
+        __m128i lo = _mm_and_si128(sb, _mm_set1_epi8(0x0F)), hi = _mm_and_si128(_mm_srli_epi16(sb, 4), _mm_set1_epi8(0x0F));
+        __m256i m16 = _mm256_cvtepu8_epi16(hi);
+        __m256i scv[2] = {_mm256_cvtepu8_epi32(lo), _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))};
         float d = f16(w + 80), dmin = f16(w + 82);
         __m256i isum[MAXC];
         for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
@@ -312,22 +312,19 @@ INLINE void q2_k_cols(COLS_ARGS) {
             __m256i qs = load256(w + 16 + 32 * h);
             for (int t = 0; t < 4; t++) {
                 __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2);
-                int s0 = sc[8 * h + 2 * t] & 0xF, s1 = sc[8 * h + 2 * t + 1] & 0xF;
-                __m256i s16 = sc16_pair(s0, s1), s32 = sc32_pair(s0, s1);
+                __m256i s32 = sc_pair(scv[h], t);
                 for (int c = 0; c < nc; c++)
-                    isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s16, s32);
+                    isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
         for (int c = 0; c < nc; c++) {
-            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
-            int corr = 0;
-            for (int s = 0; s < 16; s++) corr += (sc[s] >> 4) * bs[s];
+            __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16);
             float da = act_d(a[c], k)[i];
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
-            accm[c] += dmin * da * (float)corr;
+            accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
 }
 
 /* Q3_K: u = low2 | hbit<<2 in 0..7, q = u - 4: q.a = u.a - 4*sum(a). */
@@ -336,8 +333,9 @@ INLINE void q3_k_cols(COLS_ARGS) {
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m256i m2 = _mm256_set1_epi8(3), b4 = _mm256_set1_epi8(4);
     for (int64_t i = 0; i < k / 256; i++, w += 110) {
-        int8_t sc[16];
-        k3_scales(w + 96, sc);
+        __m128i sc8 = k3_unpack(w + 96);
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        __m256i scv[2] = {_mm256_cvtepi8_epi32(sc8), _mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8))};
         float d = f16(w + 108);
         __m256i hm = load256(w);
         __m256i isum[MAXC];
@@ -348,17 +346,14 @@ INLINE void q3_k_cols(COLS_ARGS) {
                 int bit = 4 * h + t;
                 __m256i hb = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, bit), 2), b4);
                 __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2), hb);
-                int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
-                __m256i s16 = sc16_pair(s0, s1), s32 = sc32_pair(s0, s1);
+                __m256i s32 = sc_pair(scv[h], t);
                 for (int c = 0; c < nc; c++)
-                    isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s16, s32);
+                    isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
         for (int c = 0; c < nc; c++) {
-            const int16_t *bs = act_bs256(a[c], k) + 16 * i;
-            int corr = 0;
-            for (int s = 0; s < 16; s++) corr += sc[s] * bs[s];
-            __m256i tot = _mm256_sub_epi32(isum[c], _mm256_setr_epi32(4 * corr, 0, 0, 0, 0, 0, 0, 0));
+            __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), sc16);
+            __m256i tot = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(corr, 2));
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
         }
     }
@@ -379,9 +374,9 @@ INLINE void iq4_xs_cols(COLS_ARGS) {
         for (int s = 0; s < 8; s++) {
             int ls = (((w[4 + s / 2] >> (4 * (s % 2))) & 0xF) | (((sh >> (2 * s)) & 3) << 4)) - 32;
             __m256i q = _mm256_shuffle_epi8(tab, nibbles(w + 8 + 16 * s)), aq = _mm256_sign_epi8(q, q);
-            __m256i s16 = _mm256_set1_epi16((short)ls), s32 = _mm256_set1_epi32(ls);
+            __m256i s32 = _mm256_set1_epi32(ls);
             for (int c = 0; c < nc; c++)
-                isum[c] = dot_s8_sc(isum[c], aq, q, load256(act_q(a[c]) + 256 * i + 32 * s), s16, s32);
+                isum[c] = dot_s8_sc(isum[c], aq, q, load256(act_q(a[c]) + 256 * i + 32 * s), s32);
         }
         for (int c = 0; c < nc; c++)
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
@@ -427,7 +422,7 @@ FLOAT_COLS(bf16, 2)
 
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
-#define WRAP(T)                                                                            \
+#define WRAP_N(T, NC)                                                                            \
     static float T##_dot(const void *w, const void *act, int64_t k) {                      \
         const uint8_t *a[1] = {act};                                                       \
         float out[1];                                                                      \
@@ -440,12 +435,12 @@ FLOAT_COLS(bf16, 2)
         for (int64_t r = 0; r < nr; r++) {                                                 \
             const uint8_t *wr = (const uint8_t *)w + (size_t)r * ws;                       \
             int64_t b = 0;                                                                 \
-            for (; b + MAXC <= nb; b += MAXC) {                                            \
+            for (; b + NC <= nb; b += NC) {                                            \
                 const uint8_t *a4[MAXC];                                                   \
                 float out[MAXC];                                                           \
-                for (int c = 0; c < MAXC; c++) a4[c] = A + (size_t)(b + c) * as;           \
-                T##_cols(wr, a4, MAXC, k, out);                                            \
-                for (int c = 0; c < MAXC; c++) y[(b + c) * ldy + r] = out[c];              \
+                for (int c = 0; c < NC; c++) a4[c] = A + (size_t)(b + c) * as;           \
+                T##_cols(wr, a4, NC, k, out);                                            \
+                for (int c = 0; c < NC; c++) y[(b + c) * ldy + r] = out[c];              \
             }                                                                              \
             for (; b < nb; b++) {                                                          \
                 const uint8_t *a1[1] = {A + (size_t)b * as};                               \
@@ -455,6 +450,8 @@ FLOAT_COLS(bf16, 2)
             }                                                                              \
         }                                                                                  \
     }
+
+#define WRAP(T) WRAP_N(T, MAXC)
 
 WRAP(q4_0)
 WRAP(q4_1)
@@ -466,7 +463,7 @@ WRAP(q2_k)
 WRAP(q3_k)
 WRAP(q4_k)
 WRAP(q5_k)
-WRAP(q6_k)
+WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
 WRAP(f32)
 WRAP(f16)
@@ -565,6 +562,21 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
     }
 }
 
+static void axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
+    __m256 al = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(al, ld_f16((const uint8_t *)(a + i)), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * _cvtsh_ss(a[i]);
+}
+
+static void dequant_f16(const void *src, float *dst, int64_t n) {
+    const uint16_t *h = src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, ld_f16((const uint8_t *)(h + i)));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(h[i]);
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define SET(T, TYPE)                                                                       \
@@ -573,6 +585,8 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
 
 void FILL_NAME(ai__kset *ks) {
     ks->act[ACT_F16] = act_f16;
+    ks->axpy_f16 = axpy_f16;
+    ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;
     SET(f32, AI_TYPE_F32)

@@ -250,6 +250,22 @@ static void test_quant_roundtrip(void **state) {
         check_roundtrip(type, x, n, 0, "zeros");
         for (int64_t i = 0; i < n; i++) x[i] = (i % 97 == 0) ? 100.0f : gauss(&s) * 0.01f; /* outliers */
         check_roundtrip(type, x, n, 0, "outliers");
+        /* inf and NaN in the first block: must not crash; the other blocks
+         * (independent in every format) keep their bounds */
+        for (int64_t i = 0; i < n; i++) x[i] = gauss(&s);
+        x[3] = INFINITY;
+        x[7] = NAN;
+        x[9] = -INFINITY;
+        size_t rs = ai__row_size(type, n), bs = ai__type_get(type)->block_size;
+        uint8_t *qq = malloc(rs);
+        float *yy = malloc((size_t)n * 4);
+        assert_int_equal(ai__quant_row(type, x, qq, n), AI_OK);
+        assert_int_equal(ai__dequant_row(type, qq, yy, n), AI_OK);
+        int64_t skip_n = bs < 256 ? 256 : (int64_t)bs;
+        if (type != AI_TYPE_F16 && type != AI_TYPE_BF16 && type != AI_TYPE_F32)
+            check_roundtrip(type, x + skip_n, n - skip_n, 1, "after a block with inf/NaN");
+        free(qq);
+        free(yy);
     }
     free(x);
 }
@@ -397,6 +413,38 @@ static void test_matmul(void **state) {
     ai__pool_free(pool);
 }
 
+/* ---- vector helpers -------------------------------------------------------------- */
+
+static void test_vector_helpers(void **state) {
+    (void)state;
+    uint64_t s = 17;
+    enum { N = 301 };
+    float x[N], y[N], back[N];
+    uint16_t h[N], h2[N];
+    for (int i = 0; i < N; i++) x[i] = gauss(&s) * 10;
+    ai__f32_to_f16_row(x, h, N);
+    ai__f16_to_f32_row(h, back, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(h[i], ai__f32_to_f16(x[i]));
+        assert_true(fbits(back[i]) == fbits(ai__f16_to_f32(h[i])));
+    }
+    for (int i = 0; i < N; i++) h2[i] = ai__f32_to_f16(gauss(&s));
+    double truth = 0, mag = 0;
+    for (int i = 0; i < N; i++) {
+        double p = (double)ai__f16_to_f32(h[i]) * ai__f16_to_f32(h2[i]);
+        truth += p;
+        mag += fabs(p);
+    }
+    assert_true(fabs(ai__dot_f16(h, h2, N) - truth) <= 1e-5 * mag);
+    for (int i = 0; i < N; i++) y[i] = (float)i;
+    ai__axpy_f16(0.5f, h, y, N);
+    for (int i = 0; i < N; i++) {
+        double want = i + 0.5 * ai__f16_to_f32(h[i]);
+        assert_true(fabs(y[i] - want) <= 1e-6 * (fabs(want) + 1));
+    }
+    assert_true(ai__dot_f16(h, h2, 0) == 0.0f);
+}
+
 /* ---- thread pool ---------------------------------------------------------------- */
 
 typedef struct count_ctx {
@@ -439,6 +487,7 @@ int main(void) {
         cmocka_unit_test(test_dequant_fixtures), cmocka_unit_test(test_quant_roundtrip),
         cmocka_unit_test(test_act_quant),        cmocka_unit_test(test_dots),
         cmocka_unit_test(test_matmul),           cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_vector_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,7 +73,7 @@ static void check_set(const ai__kset *vs, ai__pool *pool) {
         for (int ki = 0; ki < 3; ki++) {
             int64_t k = ks[ki];
             for (int shape = 0; shape < 5; shape++) {
-                int nb = shape == 0 ? 11 : shape == 1 ? 1 : 5;
+                int nb = shape == 0 ? 11 : shape == 1 ? 1 : shape == 4 ? 70 : 5; /* 70: the BLAS path */
                 size_t rs = ai__row_size(type, k), as = ai__act_row_size(ro->act, k);
                 float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nb * k) * 4);
                 float *yr = malloc((size_t)(rows * nb) * 4), *yv = malloc((size_t)(rows * nb) * 4);
@@ -127,8 +127,30 @@ static void check_set(const ai__kset *vs, ai__pool *pool) {
     }
 }
 
+/* axpy over f16: only the rounding of the multiply-add may differ. */
+static void check_axpy(const ai__kset *vs) {
+    uint64_t s = 5;
+    for (int64_t n = 1; n < 300; n += 37) {
+        uint16_t a[300];
+        float y0[300], yr[300], yv[300];
+        for (int64_t i = 0; i < n; i++) {
+            a[i] = ai__f32_to_f16(gauss(&s));
+            y0[i] = yr[i] = yv[i] = gauss(&s);
+        }
+        float alpha = gauss(&s) * 3;
+        ai__kset_ref.axpy_f16(alpha, a, yr, n);
+        vs->axpy_f16(alpha, a, yv, n);
+        for (int64_t i = 0; i < n; i++) {
+            double mag = fabs(y0[i]) + fabs(alpha * ai__f16_to_f32(a[i]));
+            if (!(fabs((double)yv[i] - yr[i]) <= 3e-7 * mag)) fail_msg("%s axpy_f16 n %lld i %lld", vs->name, (long long)n, (long long)i);
+        }
+    }
+}
+
 static void test_variants(void **state) {
     (void)state;
+    /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
+    setenv("AI_BLAS_MIN_BATCH", "64", 1);
     ai__pool *pool = NULL;
     assert_int_equal(ai__pool_new(2, &pool), AI_OK);
     int tested = 0;
@@ -140,6 +162,7 @@ static void test_variants(void **state) {
         }
         printf("# testing %s against ref\n", variants[v]);
         check_set(vs, pool);
+        check_axpy(vs);
         tested++;
     }
     ai__pool_free(pool);

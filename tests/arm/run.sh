@@ -1,0 +1,38 @@
+#!/bin/sh
+# make test-arm: cross-compiles the kernels and their unit tests for aarch64
+# and runs them under qemu-user, twice: on a CPU with the dot-product
+# extension (qemu's "max") and on one without it (cortex-a53), so both NEON
+# builds are checked against the scalar reference.  The tests use a small
+# cmocka stand-in (tests/arm/cmocka.h) instead of a cross-built cmocka.
+set -e
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+ARM_CC=${ARM_CC:-aarch64-linux-gnu-gcc}
+QEMU=${QEMU:-qemu-aarch64}
+SYSROOT=${SYSROOT:-/usr/aarch64-linux-gnu}
+OUT=build-arm
+command -v "$ARM_CC" >/dev/null 2>&1 || { echo "test-arm: $ARM_CC not found"; exit 77; }
+command -v "$QEMU" >/dev/null 2>&1 || { echo "test-arm: $QEMU not found"; exit 77; }
+mkdir -p "$OUT/obj"
+CF="-std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror -Iinclude -Ilib -Ikernels"
+SRC="lib/threads.c lib/types.c lib/log.c lib/mem.c lib/errors.c lib/opts.c $(ls kernels/*.c kernels/ref/*.c kernels/arm/*.c)"
+OBJS=""
+for f in $SRC; do
+    o="$OUT/obj/$(echo "$f" | tr / _).o"
+    extra=""
+    case "$f" in *_dotprod.c) extra="-march=armv8.2-a+dotprod" ;; esac
+    $ARM_CC $CF $extra -c "$f" -o "$o"
+    OBJS="$OBJS $o"
+done
+export AI_FIXTURES="${AI_FIXTURES:-$ROOT/../shared/fixtures}"
+fail=0
+for t in test_kernels_ref test_kernels_simd; do
+    $ARM_CC $CF -Itests/arm -Itests/common tests/unit/$t.c tests/common/testutil.c tests/common/kt_gguf.c \
+        $OBJS -lm -lpthread -o "$OUT/$t"
+    for cpu in max cortex-a53; do
+        echo "== $t on qemu -cpu $cpu"
+        if ! $QEMU -cpu $cpu -L "$SYSROOT" "$OUT/$t"; then fail=1; echo "FAIL $t ($cpu)"; fi
+    done
+done
+[ $fail -eq 0 ] && echo "test-arm: all passed"
+exit $fail
