@@ -32,6 +32,8 @@ int cmd_quantize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_similarity(int argc, char **argv);
 
 /* Helpers (util.c). */
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */
