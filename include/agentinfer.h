@@ -176,6 +176,21 @@ typedef enum ai_opt {
                                 state files (-5 fastest .. 19 smallest)    */
     AI_OPT_PREFIX_CACHE_MIB = 126, /* "prefix_cache_mib" = 1024: memory
                                 budget of an ai_prefix_cache, in MiB        */
+    /* embeddings (see section 8a) */
+    AI_OPT_EMBD_POOLING = 130,   /* "embd_pooling" = -1: the model's
+                                    ARCH.pooling_type (mean when absent for
+                                    an encoder, last for a decoder); else an
+                                    ai_pooling value                        */
+    AI_OPT_EMBD_NORMALIZE = 131, /* "embd_normalize" = 1: scale each vector
+                                    to unit L2 norm; 0 leaves it as it is   */
+    AI_OPT_EMBD_TRUNCATE = 132,  /* "embd_truncate" = 0: a text longer than
+                                    the context fails with AI_E_CONTEXT_FULL;
+                                    1 cuts it (keeping a final [SEP]/EOS) and
+                                    reports it                              */
+    AI_OPT_EMBD_ADD_EOS = 133,   /* "embd_add_eos" = -1: decoders with last
+                                    pooling get the EOS token appended when
+                                    the tokenizer did not add it; 0 never,
+                                    1 always (any model)                    */
     /* sections 6-8 append their keys here */
     /* kernel benchmark (section 9) */
     AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
@@ -301,6 +316,13 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * any number of threads may tokenize with one model at the same time.  Calls
  * on a model without a (supported) tokenizer give AI_E_UNSUPPORTED.
  *
+ * The ids are those of the model's reference tokenizer: byte-level BPE
+ * applies NFC first where the reference does (tokenizer.ggml.pre "qwen2");
+ * WordPiece follows uncased BERT (lower-case, accents stripped, punctuation
+ * and CJK ideographs split off), so its detokenized text is not the input.
+ * An unknown tokenizer.ggml.pre falls back to the GPT-2 pattern and logs a
+ * warning at load.
+ *
  * Invalid UTF-8 in the input never fails: each byte that does not start a
  * well-formed UTF-8 sequence (stray continuation byte, overlong form,
  * surrogate, value above U+10FFFF, truncated sequence) is replaced by U+FFFD
@@ -328,7 +350,8 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * *n receives the number of tokens.  Without AI_TOKENIZE_PARSE_SPECIAL the
  * text of control tokens is tokenized as plain text (user-defined tokens are
  * still recognised, as the reference tokenizers do).  `text` may be NULL when
- * len is 0.  A cap of 3 * len + 3 is always enough.
+ * len is 0.  A cap of 3 * len + 3 is always enough (on AI_E_RANGE the work
+ * was done for nothing, so size generously).
  * Errors: AI_E_INVAL (NULL model or n, NULL text with len > 0, unknown flag
  * bits), AI_E_UNSUPPORTED (no tokenizer), AI_E_RANGE (cap too small: *n holds
  * the count needed and out is left unspecified), AI_E_NOMEM.  Since 0.1. */
@@ -339,9 +362,9 @@ AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len
  * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
  * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
  * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
- * user-defined tokens give their text (SentencePiece: "▁" as a space).  Errors: AI_E_INVAL (NULL model,
- * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
- * Since 0.1. */
+ * user-defined tokens give their text (SentencePiece: "▁" as a space).
+ * Errors: AI_E_INVAL (NULL model, token out of range), AI_E_UNSUPPORTED,
+ * AI_E_RANGE (*needed set).  Since 0.1. */
 AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
                                    char *buf, size_t cap, size_t *needed);
 
@@ -718,6 +741,89 @@ AI_API ai_status ai_prefix_cache_load(ai_prefix_cache *cache, const char *dir_ut
 /* ==========================================================================
  * 8a. Embeddings
  * ========================================================================== */
+
+/* One vector per text (or per token) for retrieval and similarity: BERT-family
+ * encoders ("bert", "nomic-bert") read the whole text with bidirectional
+ * attention; decoders (llama, qwen2, qwen3, phi3, e.g. Qwen3-Embedding) run
+ * their usual causal pass and the final normed hidden states are pooled.
+ *
+ * A text is tokenized with the model's special tokens ([CLS] ... [SEP], BOS,
+ * EOS as the tokenizer's flags ask; control-token text is not parsed), so
+ * the empty text still gives [CLS] [SEP] for BERT.  Invalid UTF-8 is
+ * replaced as section 6 says, never an error.  The token vectors are pooled
+ * (ai_pooling) and, by default, scaled to unit length, so that the cosine
+ * similarity of two results is their dot product.
+ *
+ * Options read by ai_embedder_new(): AI_OPT_EMBD_POOLING, _NORMALIZE,
+ * _TRUNCATE, _ADD_EOS; AI_OPT_N_THREADS; AI_OPT_N_CTX (longest text in
+ * tokens; default and maximum the model's training context for encoders,
+ * 4096 capped by it for decoders); AI_OPT_N_BATCH (tokens per forward pass,
+ * default 2048 for encoders and 512 for decoders; an encoder pass holds at
+ * least one whole text, so it is raised to n_ctx if smaller); AI_OPT_KV_TYPE
+ * (decoders). */
+
+/* How the vectors of a text's tokens become one (values as ARCH.pooling_type
+ * in GGUF; ABI).  NONE returns every token's vector. */
+typedef enum ai_pooling {
+    AI_POOLING_NONE = 0,
+    AI_POOLING_MEAN = 1,     /* average over all tokens, [CLS]/[SEP] included */
+    AI_POOLING_CLS = 2,      /* the first token's vector                      */
+    AI_POOLING_LAST = 3      /* the last token's vector (decoder embedders)   */
+} ai_pooling;
+
+/* Width of the model's embeddings (its hidden size): the number of floats
+ * of one vector.  0 for NULL or a model without weights.  Thread-safe.
+ * Since 0.1. */
+AI_API int32_t ai_model_embedding_dim(const ai_model *model);
+
+/* An embedder: the scratch memory of the forward pass and a thread pool on
+ * a shared model.  One thread at a time; make one per thread to embed in
+ * parallel. */
+typedef struct ai_embedder ai_embedder;
+
+/* Creates an embedder.  The model must outlive it.  `opts` may be NULL; it is
+ * read only during the call.  Free with ai_embedder_free().  Errors:
+ * AI_E_INVAL (NULL model/out, bad option value), AI_E_UNSUPPORTED (the model
+ * has no tokenizer or no weights, pooling not valid for it), AI_E_NOMEM.
+ * Message in (err, err_cap).  On error *out is NULL.  Since 0.1. */
+AI_API ai_status ai_embedder_new(const ai_model *model, const ai_opts *opts,
+                                 ai_embedder **out, char *err, size_t err_cap);
+/* Frees it and stops its threads.  NULL is fine.  Since 0.1. */
+AI_API void ai_embedder_free(ai_embedder *embedder);
+/* The message of the embedder's last failed call ("" when none).  Owned by
+ * the embedder, valid until its next call.  Since 0.1. */
+AI_API const char *ai_embedder_errmsg(const ai_embedder *embedder);
+/* The pooling in effect (ai_pooling value).  -1 for NULL.  Since 0.1. */
+AI_API int32_t ai_embedder_pooling(const ai_embedder *embedder);
+
+/* Embeds one text (len bytes of UTF-8; text may be NULL when len is 0) into
+ * out[0..cap): ai_model_embedding_dim() floats, or n_tokens times that with
+ * AI_POOLING_NONE (one row per token, in order).  `cap` and *needed count
+ * floats; *needed is always set.  n_tokens (may be NULL) gets the number of
+ * tokens embedded; truncated (may be NULL) gets 1 when the text was cut to
+ * the context (AI_OPT_EMBD_TRUNCATE), else 0.  The size is checked before
+ * any computation, so a call with out NULL and cap 0 is a cheap query.
+ * Errors: AI_E_INVAL (NULL embedder, text NULL with len > 0, a text with no
+ * tokens at all), AI_E_CONTEXT_FULL (the text has more tokens than n_ctx and
+ * truncation is off; nothing written), AI_E_RANGE (cap < *needed), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_embed(ai_embedder *embedder, const char *text, size_t len,
+                          float *out, size_t cap, size_t *needed,
+                          int32_t *n_tokens, int32_t *truncated);
+
+/* Embeds n_texts texts in as few forward passes as AI_OPT_N_BATCH allows
+ * (encoders put several texts into one pass, each attending only to its own
+ * tokens; decoders run one text after another).  texts[i] has lens[i] bytes;
+ * lens may be NULL for NUL-terminated texts.  The vectors are written one
+ * after another (text i at out + i * dim, or with AI_POOLING_NONE the token
+ * rows of text 0, then of text 1, ...), each equal to what ai_embed() gives
+ * for that text alone.  n_tokens and truncated (may be NULL) are arrays of
+ * n_texts entries.  Errors: as ai_embed(); the message names the first
+ * failing text.  Since 0.1. */
+AI_API ai_status ai_embed_batch(ai_embedder *embedder, const char *const *texts,
+                                const size_t *lens, size_t n_texts, float *out,
+                                size_t cap, size_t *needed, int32_t *n_tokens,
+                                int32_t *truncated);
 
 /* ==========================================================================
  * 8b. Chat templates
