@@ -53,12 +53,12 @@ static int push(tokbuf *b, const int32_t *t, size_t n) {
 
 /* Exactly `want` tokens of text made by repeating `text` (tokenized once);
  * synthetic ids when the model has no tokenizer. */
-static int tokens_of(ai_model *m, const char *text, size_t want, int32_t salt, tokbuf *out) {
+static int tokens_of(ai_model *m, size_t nv, const char *text, size_t want, int32_t salt,
+                     tokbuf *out) {
     int32_t *t = NULL;
     size_t n = 0;
     if (cli_tokenize(m, text, 0, &t, &n) != AI_OK || n == 0) {
         free(t);
-        size_t nv = ai_vocab_size(m);
         if (nv < 2) nv = 2;
         for (size_t i = 0; i < want; i++) {
             int32_t id = (int32_t)((i * 7919u + (size_t)salt * 104729u) % (nv - 1) + 1);
@@ -209,20 +209,21 @@ int cmd_bench_agent(int argc, char **argv) {
         "\"Search the code for a pattern\", \"parameters\": {\"type\": \"object\", "
         "\"properties\": {\"pattern\": {\"type\": \"string\"}, \"max_results\": {\"type\": "
         "\"integer\"}}}}} ";
-    if (tokens_of(m, sys_text, (size_t)sys_n, 1, &sys)) goto out;
+    if (!(s = open_bench_session(m, o, 1))) goto out;
+    size_t nv = (size_t)ai_session_n_vocab(s);
+    if (tokens_of(m, nv, sys_text, (size_t)sys_n, 1, &sys)) goto out;
     for (long t = 0; t < turns; t++) {
         char res[256];
         snprintf(res, sizeof res, "<tool_response>{\"turn\": %ld, \"matches\": [\"lib/session.c:%ld\", "
                  "\"lib/forward.c:%ld\"], \"truncated\": false}</tool_response> ", t + 1,
                  40 + 7 * t, 100 + 13 * t);
-        if (tokens_of(m, res, (size_t)res_n, (int32_t)t + 2, &results)) goto out;
+        if (tokens_of(m, nv, res, (size_t)res_n, (int32_t)t + 2, &results)) goto out;
     }
     size_t total = (size_t)sys_n + (size_t)turns * (size_t)(res_n + gen_n);
 
     printf("bench-agent: %s\n  script: system %ld tokens, %ld turns of +%ld tool-result tokens "
            "and %ld generated; final context %zu tokens\n", model, sys_n, turns, res_n, gen_n,
            total);
-    if (!(s = open_bench_session(m, o, 1))) goto out;
     if ((size_t)ai_session_n_ctx(s) < total) {
         fprintf(stderr, "agentinfer bench-agent: the script needs %zu positions; the context "
                 "has %d (use -c)\n", total, ai_session_n_ctx(s));
