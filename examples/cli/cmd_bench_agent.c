@@ -121,6 +121,9 @@ static int run(ai_session *s, ai_model *m, const tokbuf *sys, const tokbuf *resu
         }
         reused[turn] = ai_session_n_reused(s);
         plen[turn] = conv.n;
+        /* progress on stderr: a slow machine shows where it is */
+        fprintf(stderr, "  %s turn %d: prompt %zu, reused %d, ttft %.1f ms\n",
+                forced ? "no-reuse" : "reuse", turn + 1, conv.n, reused[turn], ttft[turn] * 1e3);
         for (size_t k = 0; k < gen; k++) {
             if (k > 0 && ai_session_sample(s, &tok) != AI_OK) break;
             if (forced) {
