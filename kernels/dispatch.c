@@ -8,6 +8,7 @@
  */
 #include "internal.h"
 #include "kimpl.h"
+#include "cpu_x86.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static void detect(void) {
 #if defined(AI__HAVE_X86_KERNELS) && defined(__x86_64__)
     __builtin_cpu_init();
     have[SET_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                     __builtin_cpu_supports("f16c");
+                     ai__cpu_has_f16c();
     have[SET_AVX512] = have[SET_AVX2] && __builtin_cpu_supports("avx512f") &&
                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");

@@ -3,6 +3,7 @@
  */
 #include "internal.h"
 #include "kimpl.h"
+#include "cpu_x86.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -27,7 +28,7 @@ static void cpu_features(ai__buf *b) {
     __builtin_cpu_init();
     FEAT("avx2", __builtin_cpu_supports("avx2"))
     FEAT("fma", __builtin_cpu_supports("fma"))
-    FEAT("f16c", __builtin_cpu_supports("f16c"))
+    FEAT("f16c", ai__cpu_has_f16c())
     FEAT("avx512f", __builtin_cpu_supports("avx512f"))
     FEAT("avx512bw", __builtin_cpu_supports("avx512bw"))
     FEAT("avx512vl", __builtin_cpu_supports("avx512vl"))
