@@ -67,7 +67,7 @@ INTERNAL := $(BUILD)/libagentinfer_internal.a
 CLI     := $(BUILD)/bin/agentinfer
 
 .SECONDARY:
-.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples
+.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples bench-model bench-embed
 all: lib $(CLI)
 lib: $(STATIC) $(SHARED)
 
@@ -144,6 +144,36 @@ $(BUILD)/bench/%: tests/bench/%.c $(INTERNAL)
 bench: $(CLI) $(BENCH_BIN)
 	$(CLI) bench-kernels
 	set -e; for b in $(BENCH_BIN); do AI_FIXTURES=$${AI_FIXTURES:-../shared/fixtures} $$b; done
+
+# ---- benchmark model ----------------------------------------------------------
+# Random weights in the Qwen3-0.6B shape of issue 5, one file per type, made
+# with our own writer and quantizer (about 0.3-0.5 GB each); then e.g.
+#   build/bin/agentinfer bench -m build/bench/qwen3-shape-q4_0.gguf -t 2
+BENCH_TYPES ?= q4_0 q4_k_m q8_0
+$(BUILD)/bench_model: tools/bench_model.c $(INTERNAL)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
+bench-model: $(BUILD)/bench_model
+	@mkdir -p $(BUILD)/bench
+	set -e; for t in $(BENCH_TYPES); do f=$(BUILD)/bench/qwen3-shape-$$t.gguf; \
+	  [ -f $$f ] || $(BUILD)/bench_model $$t $$f; done
+
+# ---- benchmark encoder --------------------------------------------------------
+# Random weights in the BERT-base shape of issue 6 (768 wide, 12 layers, 12
+# heads, FFN 3072; tokenizer copied from the fixtures' WordPiece vocabulary)
+# and 256 texts of 10-40 words, made by tools/bench_encoder.c; then the texts
+# are embedded one at a time and 32 at a time (texts/s and tokens/s on stderr).
+BENCH_EMBED_TYPE ?= f16
+BENCH_THREADS ?= 2
+$(BUILD)/bench_encoder: tools/bench_encoder.c $(INTERNAL)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
+bench-embed: $(BUILD)/bench_encoder $(CLI)
+	@mkdir -p $(BUILD)/bench
+	set -e; f=$(BUILD)/bench/bert-base-shape-$(BENCH_EMBED_TYPE).gguf; \
+	  x=$(BUILD)/bench/embed-texts.txt; \
+	  [ -f $$f ] || $(BUILD)/bench_encoder $(BENCH_EMBED_TYPE) \
+	    $${AI_FIXTURES:-../shared/fixtures}/vocab/ggml-vocab-bert-bge.gguf $$f $$x; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 1 --time > /dev/null; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own

@@ -75,7 +75,7 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    f->scratch_n = (size_t)((4 * maxd + 15) / 16 * 16);
+    f->scratch_n = (size_t)(((hp->head_dim + hp->head_dim_v + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -147,9 +147,14 @@ static void kv_store(const ai__kv *kv, uint8_t *base, size_t row, int64_t n_head
 typedef struct att_job {
     ai__fwd *f;
     int64_t il, n, pos;
+    int64_t chunk;           /* batch rows per task                        */
+    int64_t n_tasks;         /* n_head_kv * ceil(n / chunk)                */
 } att_job;
 
-/* Thread ith of nth takes every nth (row, head) pair. */
+/* A task is one kv head and a run of batch rows: its keys and values are
+ * converted to f32 once, then serve every query head of the group.  Thread
+ * ith takes tasks ith, ith + nth, ... (later rows see more positions, so
+ * interleaving balances the work). */
 static void att_task(void *ctx, int ith, int nth) {
     const att_job *j = ctx;
     ai__fwd *f = j->f;
@@ -158,15 +163,23 @@ static void att_task(void *ctx, int ith, int nth) {
     int64_t hd = hp->head_dim, hdv = hp->head_dim_v;
     int64_t qkv_dim = (hp->n_head + hp->n_head_kv) * hd + hp->n_head_kv * hdv;
     int64_t group = hp->n_head / hp->n_head_kv;
+    int64_t n_chunks = (j->n + j->chunk - 1) / j->chunk;
     float scale = 1.0f / sqrtf((float)hd);
-    float *scratch = f->scratch + (size_t)ith * f->scratch_n;
-    for (int64_t i = ith; i < j->n * hp->n_head; i += nth) {
-        int64_t b = i / hp->n_head, h = i % hp->n_head, kh = h / group;
+    float *kf = f->scratch + (size_t)ith * f->scratch_n;  /* [n_ctx][hd]  */
+    float *vf = kf + kv->n_ctx * hd;                       /* [n_ctx][hdv] */
+    float *scratch = vf + kv->n_ctx * hdv;
+    for (int64_t task = ith; task < j->n_tasks; task += nth) {
+        int64_t kh = task / n_chunks, b0 = (task % n_chunks) * j->chunk;
+        int64_t b1 = b0 + j->chunk < j->n ? b0 + j->chunk : j->n;
+        int64_t n_kv = j->pos + b1; /* positions the last row sees */
         size_t first = ((size_t)j->il * (size_t)hp->n_head_kv + (size_t)kh) * (size_t)kv->n_ctx;
-        ai__attention(f->att + b * hp->n_head * hdv + h * hdv,
-                      f->qkv + b * qkv_dim + h * hd,
-                      kv->k + first * kv->k_row, kv->v + first * kv->v_row,
-                      j->pos + b + 1, hd, hdv, kv->type, scale, scratch);
+        ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);
+        ai__kv_rows_f32(kv->type, kv->v + first * kv->v_row, n_kv, hdv, vf);
+        for (int64_t b = b0; b < b1; b++)
+            for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+                ai__attention(f->att + b * hp->n_head * hdv + h * hdv,
+                              f->qkv + b * qkv_dim + h * hd, kf, vf, j->pos + b + 1, hd,
+                              hdv, kv->type, scale, scratch);
     }
 }
 
@@ -209,7 +222,11 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
             kv_store(&f->kv, f->kv.v, f->kv.v_row, hp->n_head_kv, il, h, pos + b, v + h * hdv, hdv);
         }
     }
-    att_job job = {f, il, n, pos};
+    /* enough tasks for every thread to get several */
+    int64_t nth = ai__pool_size(f->pool);
+    int64_t per_head = (4 * nth + hp->n_head_kv - 1) / hp->n_head_kv;
+    int64_t chunk = (n + per_head - 1) / per_head;
+    att_job job = {f, il, n, pos, chunk, hp->n_head_kv * ((n + chunk - 1) / chunk)};
     ai__pool_run(f->pool, att_task, &job);
     if ((st = linear(f, &L->wo, f->att, n, f->xb, E))) return st;
     for (int64_t i = 0; i < n * E; i++) f->x[i] += f->xb[i];

@@ -35,7 +35,11 @@
  * round, wordcount, truncate, center, wordwrap, urlencode, xmlattr, pprint,
  * filesizeformat, format, attr, random.  Case mapping covers Latin, Greek and
  * Cyrillic; other scripts are left as they are.  Printing a list or dict
- * gives Python's repr(), including tuples.
+ * gives Python's repr(), including tuples.  select/reject/selectattr/
+ * rejectattr/map/unique/items return lists at once, where Jinja returns lazy
+ * generators: on a non-iterable they fail immediately (Jinja: when the result
+ * is used), an empty result is false (a generator is always true), and
+ * `| length` works without `| list` (Jinja raises).
  *
  * Two objects:
  *   ai__jtpl  a parsed template: immutable, may be rendered any number of
@@ -149,7 +153,8 @@ ai_status ai__jtpl_render(const ai__jtpl *t, ai__jctx *c, ai__buf *out,
 
 /* Python's json.dumps(v, ensure_ascii=ascii, indent=indent) as Hugging Face
  * uses it (indent < 0: one line with ", " and ": ").  0 ok, -1 when v holds
- * something JSON cannot express (undefined, a macro). */
-int ai__jv_tojson(ai__buf *b, ai__jv v, int indent, int ascii);
+ * something JSON cannot express (undefined, a macro), -2 when the text grew
+ * past max bytes (writing stops soon after). */
+int ai__jv_tojson(ai__buf *b, ai__jv v, int indent, int ascii, size_t max);
 
 #endif /* AI_JINJA_H */

@@ -3,6 +3,7 @@
  * templates can observe them; what is left out fails with a clear error
  * rather than rendering something different. */
 #include "jinja_int.h"
+#include "unicode.h"
 
 #include <locale.h>
 #include <math.h>
@@ -43,15 +44,20 @@ static int arg_bool(const argv_ *a, size_t i, const char *name, int def) {
 
 static ai__jv str_of(ai__jrun *r, ai__jv v) {
     if (v.t == AI__JV_STR) return v;
-    ai__buf b = {0};
-    ai__jv_write_str(&b, v);
-    return ai__jr_buf_str(r, &b);
+    ai__buf *b = ai__jr_tmp(r);
+    ai__jv_write_str(b, v, ai__jr_limit(r));
+    return ai__jr_tmp_str(r, b);
 }
 
 static ai__jv need_str(ai__jrun *r, const ai__jv *v, const char *what) {
     if (!v || v->t != AI__JV_STR)
         ai__jr_fail(r, "%s must be a string, not %s", what, v ? ai__jv_typename(*v) : "nothing");
     return *v;
+}
+
+static _Noreturn void undefined_use(ai__jrun *r, ai__jv u) {
+    if (u.u.s) ai__jr_fail(r, "'%.*s' is undefined", (int)(u.n > 60 ? 60 : u.n), u.u.s);
+    ai__jr_fail(r, "undefined value used");
 }
 
 static ai__jv mkstr(const char *s, size_t n) {
@@ -135,34 +141,34 @@ static ai__jv split(ai__jrun *r, ai__jv s, const ai__jv *sep, int64_t maxsplit) 
 }
 
 static ai__jv replace(ai__jrun *r, ai__jv s, ai__jv old, ai__jv new_, int64_t count) {
-    ai__buf b = {0};
+    ai__buf *b = ai__jr_tmp(r);
     size_t i = 0;
     if (old.n == 0) {
         /* Python inserts new_ between every character (and at both ends). */
         int64_t done = 0;
         while (1) {
-            if (count < 0 || done < count) { ai__buf_put(&b, new_.u.s, new_.n); done++; }
+            if (count < 0 || done < count) { ai__buf_put(b, new_.u.s, new_.n); done++; }
             if (i >= s.n) break;
             size_t k = i;
             ai__ju8_next(s.u.s, s.n, &k);
-            ai__buf_put(&b, s.u.s + i, k - i);
+            ai__buf_put(b, s.u.s + i, k - i);
             i = k;
-            if (b.len > ((size_t)1 << 30)) { ai__buf_free(&b); ai__jr_fail(r, "string too long"); }
+            ai__jr_check(r, b);
         }
-        return ai__jr_buf_str(r, &b);
+        return ai__jr_tmp_str(r, b);
     }
     while (count != 0) {
         const char *hit = find_sub(s.u.s + i, s.n - i, old.u.s, old.n);
         if (!hit) break;
         size_t at = (size_t)(hit - s.u.s);
-        ai__buf_put(&b, s.u.s + i, at - i);
-        ai__buf_put(&b, new_.u.s, new_.n);
+        ai__buf_put(b, s.u.s + i, at - i);
+        ai__buf_put(b, new_.u.s, new_.n);
         i = at + old.n;
         if (count > 0) count--;
-        if (b.len > ((size_t)1 << 30)) { ai__buf_free(&b); ai__jr_fail(r, "string too long"); }
+        ai__jr_check(r, b);
     }
-    ai__buf_put(&b, s.u.s + i, s.n - i);
-    return ai__jr_buf_str(r, &b);
+    ai__buf_put(b, s.u.s + i, s.n - i);
+    return ai__jr_tmp_str(r, b);
 }
 
 /* Simple case mapping for Latin-1, Latin Extended-A, Greek and Cyrillic
@@ -204,7 +210,7 @@ static int is_cased(uint32_t c) { return case_map(c, 0) != c || case_map(c, 1) !
 /* lower, upper, capitalize (first upper, rest lower), title (each word's
  * first cased letter upper, the rest lower).  U+00DF upper-cases to "SS". */
 static ai__jv recase(ai__jrun *r, ai__jv s, int mode /* 0 lower 1 upper 2 capitalize 3 title */) {
-    ai__buf b = {0};
+    ai__buf *b = ai__jr_tmp(r);
     size_t i = 0;
     int first = 1, prev_cased = 0;
     while (i < s.n) {
@@ -216,12 +222,12 @@ static ai__jv recase(ai__jrun *r, ai__jv s, int mode /* 0 lower 1 upper 2 capita
         else up = !prev_cased;
         prev_cased = is_cased(c) || c == 0xDF;
         first = 0;
-        if (up && c == 0xDF) { ai__buf_puts(&b, mode == 1 ? "SS" : "Ss"); continue; }
+        if (up && c == 0xDF) { ai__buf_puts(b, mode == 1 ? "SS" : "Ss"); continue; }
         char u[4];
-        size_t ul = ai__ju8_put(u, case_map(c, up));
-        ai__buf_put(&b, u, ul);
+        size_t ul = ai__utf8_encode(case_map(c, up), u);
+        ai__buf_put(b, u, ul);
     }
-    return ai__jr_buf_str(r, &b);
+    return ai__jr_tmp_str(r, b);
 }
 
 /* ---- sort helpers ------------------------------------------------------------------- */
@@ -311,7 +317,8 @@ int ai__jb_test(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *args,
     if (IS("mapping")) return t == AI__JV_DICT;
     if (IS("iterable") || IS("sequence"))
         return t == AI__JV_STR || t == AI__JV_LIST || t == AI__JV_DICT || t == AI__JV_UNDEF;
-    if (IS("callable")) return t == AI__JV_MACRO || t == AI__JV_FUNC;
+    /* Jinja's Undefined has __call__ (it raises), so it counts as callable */
+    if (IS("callable")) return t == AI__JV_MACRO || t == AI__JV_FUNC || t == AI__JV_UNDEF;
     if (IS("lower") || IS("upper")) {
         if (t != AI__JV_STR) return 0;
         int cased = 0;
@@ -432,22 +439,23 @@ static ai__jv indent(ai__jrun *r, ai__jv s, const argv_ *a) {
     /* Jinja appends "\n" and takes splitlines(): the end of s ends the last
      * line, and a trailing line break leaves one empty line after it.  Lines
      * after the first are indented, empty ones only with blank. */
-    ai__buf b = {0};
-    if (first) write_indent(&b, ind);
+    ai__buf *b = ai__jr_tmp(r);
+    if (first) write_indent(b, ind);
     size_t i = 0, ls = 0, after = 0;
     int line_no = 0;
     for (;;) {
         int end = i >= s.n;
         if (!end && !line_break(s.u.s, s.n, i, &after)) { i++; continue; }
         if (line_no++ > 0) {
-            ai__buf_putc(&b, '\n');
-            if (blank || i > ls) write_indent(&b, ind);
+            ai__buf_putc(b, '\n');
+            if (blank || i > ls) write_indent(b, ind);
         }
-        ai__buf_put(&b, s.u.s + ls, i - ls);
+        ai__buf_put(b, s.u.s + ls, i - ls);
+        ai__jr_check(r, b);
         if (end) break;
         ls = i = after;
     }
-    return ai__jr_buf_str(r, &b);
+    return ai__jr_tmp_str(r, b);
 }
 
 static ai__jv do_map(ai__jrun *r, ai__jv seq, const argv_ *a) {
@@ -490,12 +498,11 @@ static ai__jv tojson_filter(ai__jrun *r, ai__jv v, const argv_ *a) {
         ai__jfailf(&r->fail, AI_E_UNSUPPORTED, r->line, "tojson separators= is not supported");
     if (arg_bool(a, 3, "sort_keys", 0))
         ai__jfailf(&r->fail, AI_E_UNSUPPORTED, r->line, "tojson sort_keys= is not supported");
-    ai__buf b = {0};
-    if (ai__jv_tojson(&b, v, indent, ascii)) {
-        ai__buf_free(&b);
-        ai__jr_fail(r, "Object of type %s is not JSON serializable", ai__jv_typename(v));
-    }
-    return ai__jr_buf_str(r, &b);
+    ai__buf *b = ai__jr_tmp(r);
+    int rc = ai__jv_tojson(b, v, indent, ascii, ai__jr_limit(r));
+    if (rc == -2) ai__jr_check(r, b);
+    if (rc) ai__jr_fail(r, "Object of type %s is not JSON serializable", ai__jv_typename(v));
+    return ai__jr_tmp_str(r, b);
 }
 
 static ai__jv minmax(ai__jrun *r, ai__jv seq, const argv_ *a, int want_max) {
@@ -542,13 +549,14 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
         const ai__jv *attr = arg(&a, 1, "attribute");
         ai__jv s = sep ? str_of(r, *sep) : mkstr("", 0);
         ai__jlist *items = ai__jr_iter(r, v);
-        ai__buf b = {0};
+        ai__buf *b = ai__jr_tmp(r);
         for (size_t i = 0; i < items->n; i++) {
-            if (i) ai__buf_put(&b, s.u.s, s.n);
+            if (i) ai__buf_put(b, s.u.s, s.n);
             ai__jv x = attr ? attr_path(r, items->v[i], *attr) : items->v[i];
-            ai__jv_write_str(&b, x);
+            ai__jv_write_str(b, x, ai__jr_limit(r));
+            ai__jr_check(r, b);
         }
-        return ai__jr_buf_str(r, &b);
+        return ai__jr_tmp_str(r, b);
     }
     if (IS("items")) {
         if (v.t == AI__JV_UNDEF) return ai__jr_list(r, 0);
@@ -613,7 +621,11 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
     if (IS("select")) return select_items(r, v, &a, 0, 1);
     if (IS("reject")) return select_items(r, v, &a, 0, 0);
     if (IS("map")) return do_map(r, v, &a);
-    if (IS("indent")) return indent(r, str_of(r, v), &a);
+    if (IS("indent")) {
+        if (v.t == AI__JV_UNDEF) ai__jr_fail(r, "indent of an undefined value");
+        if (v.t != AI__JV_STR) ai__jr_fail(r, "indent needs a string, not %s", ai__jv_typename(v));
+        return indent(r, v, &a);
+    }
     if (IS("lower")) return recase(r, str_of(r, v), 0);
     if (IS("upper")) return recase(r, str_of(r, v), 1);
     if (IS("capitalize")) return recase(r, str_of(r, v), 2);
@@ -631,9 +643,9 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
     if (IS("reverse")) {
         ai__jlist *items = ai__jr_iter(r, v);
         if (v.t == AI__JV_STR) {
-            ai__buf b = {0};
-            for (size_t i = items->n; i-- > 0;) ai__buf_put(&b, items->v[i].u.s, items->v[i].n);
-            return ai__jr_buf_str(r, &b);
+            ai__buf *b = ai__jr_tmp(r);
+            for (size_t i = items->n; i-- > 0;) ai__buf_put(b, items->v[i].u.s, items->v[i].n);
+            return ai__jr_tmp_str(r, b);
         }
         ai__jv out = ai__jr_list(r, items->n);
         for (size_t i = items->n; i-- > 0;) out.u.l->v[out.u.l->n++] = items->v[i];
@@ -688,6 +700,7 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
         }
         ai__jr_fail(r, "bad operand type for abs(): '%s'", ai__jv_typename(v));
     }
+    if ((IS("int") || IS("float")) && v.t == AI__JV_UNDEF) undefined_use(r, v);
     if (IS("int")) {
         int64_t def = arg_int(r, &a, 0, "default", 0);
         if (v.t == AI__JV_INT || v.t == AI__JV_BOOL) return ai__jv_int(v.u.i);
@@ -729,19 +742,20 @@ ai__jv ai__jb_filter(ai__jrun *r, const char *name, size_t n, ai__jv v, ai__jv *
     }
     if (IS("e") || IS("escape") || IS("forceescape")) {
         ai__jv s = str_of(r, v);
-        ai__buf b = {0};
+        ai__buf *b = ai__jr_tmp(r);
         for (size_t i = 0; i < s.n; i++) {
             char c = s.u.s[i];
             switch (c) {
-            case '&': ai__buf_puts(&b, "&amp;"); break;
-            case '<': ai__buf_puts(&b, "&lt;"); break;
-            case '>': ai__buf_puts(&b, "&gt;"); break;
-            case '"': ai__buf_puts(&b, "&#34;"); break;
-            case '\'': ai__buf_puts(&b, "&#39;"); break;
-            default: ai__buf_putc(&b, c);
+            case '&': ai__buf_puts(b, "&amp;"); break;
+            case '<': ai__buf_puts(b, "&lt;"); break;
+            case '>': ai__buf_puts(b, "&gt;"); break;
+            case '"': ai__buf_puts(b, "&#34;"); break;
+            case '\'': ai__buf_puts(b, "&#39;"); break;
+            default: ai__buf_putc(b, c);
             }
+            if ((i & 4095) == 0) ai__jr_check(r, b);
         }
-        return ai__jr_buf_str(r, &b);
+        return ai__jr_tmp_str(r, b);
     }
 #undef IS
     ai__jr_fail(r, "no filter named '%.*s'", (int)(n > 60 ? 60 : n), name);
@@ -808,17 +822,17 @@ ai__jv ai__jb_method(ai__jrun *r, ai__jv obj, const char *name, size_t n, ai__jv
             const ai__jv *it = arg(&a, 0, NULL);
             if (!it) ai__jr_fail(r, "join() takes exactly one argument");
             ai__jlist *items = ai__jr_iter(r, *it);
-            ai__buf b = {0};
+            ai__buf *b = ai__jr_tmp(r);
             for (size_t i = 0; i < items->n; i++) {
                 if (items->v[i].t != AI__JV_STR) {
-                    ai__buf_free(&b);
                     ai__jr_fail(r, "sequence item %zu: expected str instance, %s found", i,
                                 ai__jv_typename(items->v[i]));
                 }
-                if (i) ai__buf_put(&b, obj.u.s, obj.n);
-                ai__buf_put(&b, items->v[i].u.s, items->v[i].n);
+                if (i) ai__buf_put(b, obj.u.s, obj.n);
+                ai__buf_put(b, items->v[i].u.s, items->v[i].n);
+                ai__jr_check(r, b);
             }
-            return ai__jr_buf_str(r, &b);
+            return ai__jr_tmp_str(r, b);
         }
         if (IS("format"))
             ai__jfailf(&r->fail, AI_E_UNSUPPORTED, r->line, "str.format() is not supported");
@@ -897,9 +911,9 @@ ai__jv ai__jb_call_global(ai__jrun *r, int fn, ai__jv *pos, size_t npos, const c
         return out;
     }
     case JF_RAISE: {
-        ai__buf b = {0};
-        if (npos >= 1) ai__jv_write_str(&b, pos[0]);
-        ai__jv msg = ai__jr_buf_str(r, &b);
+        ai__buf *b = ai__jr_tmp(r);
+        if (npos >= 1) ai__jv_write_str(b, pos[0], ai__jr_limit(r));
+        ai__jv msg = ai__jr_tmp_str(r, b);
         ai__jfailf(&r->fail, AI_E_FORMAT, r->line, "raise_exception: %.*s", (int)(msg.n > 400 ? 400 : msg.n),
                    msg.u.s);
     }

@@ -3,8 +3,9 @@
  * Scopes follow Jinja2: the root frame holds top-level `set`s and macros
  * (render variables sit behind it); each for-loop iteration gets a fresh
  * frame, so a `set` inside a loop body is gone after the iteration; `if`
- * opens no scope; a macro body runs in its own frame whose parent is the
- * root.  namespace() objects are the one way to carry a value out of a loop.
+ * opens no scope; block sets, filter blocks and generation blocks do; a
+ * macro body runs in its own frame whose parent is the scope the macro was
+ * defined in (read at call time, as a closure).  namespace() objects are the one way to carry a value out of a loop.
  */
 #include "jinja_int.h"
 
@@ -57,7 +58,16 @@ ai__jv ai__jr_str(ai__jrun *r, const char *s, size_t n) {
     return v;
 }
 
-static ai__buf *tmp_begin(ai__jrun *rr) {
+size_t ai__jr_limit(const ai__jrun *r) {
+    return r->arena->limit ? r->arena->limit : AI__JINJA_MAX_MEM;
+}
+
+void ai__jr_check(ai__jrun *r, const ai__buf *b) {
+    if (b->oom || b->len > ai__jr_limit(r))
+        ai__jfailf(&r->fail, AI_E_NOMEM, r->line, "output too large (render memory limit)");
+}
+
+ai__buf *ai__jr_tmp(ai__jrun *rr) {
     run *r = (run *)rr;
     if (r->n_tmp == CAPTURE_MAX) ai__jr_fail(rr, "nesting too deep");
     ai__buf *b = ai__jr_alloc(rr, sizeof *b);
@@ -66,33 +76,12 @@ static ai__buf *tmp_begin(ai__jrun *rr) {
     return b;
 }
 
-/* Turns the most recent capture buffer into a string value. */
-static ai__jv tmp_end(ai__jrun *rr, ai__buf *b) {
+ai__jv ai__jr_tmp_str(ai__jrun *rr, ai__buf *b) {
     run *r = (run *)rr;
-    if (b->oom) ai__jfailf(&rr->fail, AI_E_NOMEM, rr->line, "out of memory");
+    ai__jr_check(rr, b);
     ai__jv v = ai__jr_str(rr, b->p ? b->p : "", b->len);
     ai__buf_free(b);
     if (r->n_tmp && r->tmp[r->n_tmp - 1] == b) r->n_tmp--;
-    return v;
-}
-
-ai__jv ai__jr_buf_str(ai__jrun *r, ai__buf *b) {
-    /* A buffer the caller owns (not registered): copy, then free it. */
-    if (b->oom) {
-        ai__buf_free(b);
-        ai__jfailf(&r->fail, AI_E_NOMEM, r->line, "out of memory");
-    }
-    char *p = ai__ja_alloc(r->arena, b->len + 1);
-    if (!p) {
-        ai__buf_free(b);
-        ai__jfailf(&r->fail, AI_E_NOMEM, r->line, "out of memory (render memory limit)");
-    }
-    if (b->len) memcpy(p, b->p, b->len);
-    p[b->len] = '\0';
-    ai__jv v = {.t = AI__JV_STR};
-    v.u.s = p;
-    v.n = b->len;
-    ai__buf_free(b);
     return v;
 }
 
@@ -365,6 +354,7 @@ static ai__jv repeat(ai__jrun *r, ai__jv seq, int64_t times) {
     if (ai__mul_size(seq.u.l->n, (size_t)times, &total) || total > (size_t)1 << 24)
         ai__jfailf(&r->fail, AI_E_NOMEM, r->line, "list repetition too large");
     ai__jv l = ai__jr_list(r, total);
+    l.aux = seq.aux; /* a tuple stays a tuple */
     for (int64_t i = 0; i < times; i++)
         for (size_t k = 0; k < seq.u.l->n; k++) l.u.l->v[l.u.l->n++] = seq.u.l->v[k];
     return l;
@@ -451,7 +441,11 @@ static ai__jv arith(ai__jrun *r, int op, ai__jv a, ai__jv b) {
         return v;
     }
     if (op == JO_ADD && a.t == AI__JV_LIST && b.t == AI__JV_LIST) {
+        if (a.aux != b.aux)
+            ai__jr_fail(r, "can only concatenate %s (not \"%s\") to %s", a.aux ? "tuple" : "list",
+                        b.aux ? "tuple" : "list", a.aux ? "tuple" : "list");
         ai__jv l = ai__jr_list(r, a.u.l->n + b.u.l->n);
+        l.aux = a.aux;
         for (size_t i = 0; i < a.u.l->n; i++) l.u.l->v[l.u.l->n++] = a.u.l->v[i];
         for (size_t i = 0; i < b.u.l->n; i++) l.u.l->v[l.u.l->n++] = b.u.l->v[i];
         return l;
@@ -481,6 +475,8 @@ static int contains(ai__jrun *r, ai__jv item, ai__jv box) {
             if (ai__jv_equal(box.u.l->v[i], item)) return 1;
         return 0;
     case AI__JV_DICT:
+        if (item.t == AI__JV_LIST || item.t == AI__JV_DICT || item.t == AI__JV_NS)
+            ai__jr_fail(r, "unhashable type: '%s'", ai__jv_typename(item));
         for (size_t i = 0; i < box.u.d->n; i++)
             if (ai__jv_equal(box.u.d->k[i], item)) return 1;
         return 0;
@@ -503,10 +499,10 @@ static ai__jv binop(ai__jrun *r, int op, ai__jv a, ai__jv b) {
     case JO_IN: return ai__jv_bool(contains(r, a, b));
     case JO_NOTIN: return ai__jv_bool(!contains(r, a, b));
     case JO_CONCAT: {
-        ai__buf *b2 = tmp_begin(r);
-        ai__jv_write_str(b2, a);
-        ai__jv_write_str(b2, b);
-        return tmp_end(r, b2);
+        ai__buf *b2 = ai__jr_tmp(r);
+        ai__jv_write_str(b2, a, ai__jr_limit(r));
+        ai__jv_write_str(b2, b, ai__jr_limit(r));
+        return ai__jr_tmp_str(r, b2);
     }
     default: return arith(r, op, a, b);
     }
@@ -532,7 +528,10 @@ static ai__jv slice(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
     if (!hst) stp = 1;
     if (stp == 0) ai__jr_fail(r, "slice step cannot be zero");
     if (obj.t == AI__JV_UNDEF) undefined_error(r, obj);
-    if (obj.t != AI__JV_LIST && obj.t != AI__JV_STR) return (ai__jv){.t = AI__JV_UNDEF};
+    /* Jinja compiles a slice to a plain Python subscript: no fallback to
+     * undefined as for a[b]. */
+    if (obj.t != AI__JV_LIST && obj.t != AI__JV_STR)
+        ai__jr_fail(r, "'%s' object is not subscriptable", ai__jv_typename(obj));
     /* Work on a list of items (code points for strings). */
     ai__jlist *src = ai__jr_iter(r, obj);
     int64_t len = (int64_t)src->n;
@@ -557,9 +556,9 @@ static ai__jv slice(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
     }
     for (int64_t i = start; stp > 0 ? i < stop : i > stop; i += stp) ai__jr_push(r, out, src->v[i]);
     if (obj.t == AI__JV_LIST) return out;
-    ai__buf *b = tmp_begin(r);
+    ai__buf *b = ai__jr_tmp(r);
     for (size_t i = 0; i < out.u.l->n; i++) ai__buf_put(b, out.u.l->v[i].u.s, out.u.l->v[i].n);
-    return tmp_end(r, b);
+    return ai__jr_tmp_str(r, b);
 }
 
 /* Evaluates call arguments into arena arrays. */
@@ -589,13 +588,21 @@ static args eval_args(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
     return a;
 }
 
+/* A macro value: its definition and the scope it was defined in, which its
+ * body reads at call time (Jinja macros are closures). */
+typedef struct jmacro {
+    const ai__jnode *node;
+    ai__jframe *scope;
+} jmacro;
+
 ai__jv ai__jr_call_macro(ai__jrun *rr, ai__jv m, ai__jv *pos, size_t npos, const char **kwn,
                          const size_t *kwl, ai__jv *kwv, size_t nkw) {
-    const ai__jnode *mn = m.u.p;
+    const jmacro *jm = m.u.p;
+    const ai__jnode *mn = jm->node;
     const ai__jtpl *t = rr->tpl;
     if (npos > mn->nn)
         ai__jr_fail(rr, "macro '%s' takes no more than %zu argument(s)", t->syms[mn->sym], mn->nn);
-    ai__jframe *f = frame_new(rr, rr->root);
+    ai__jframe *f = frame_new(rr, jm->scope);
     for (size_t i = 0; i < mn->nn; i++) {
         ai__jv v = {.t = AI__JV_UNDEF};
         v.u.s = t->syms[mn->syms[i]];
@@ -620,11 +627,11 @@ ai__jv ai__jr_call_macro(ai__jrun *rr, ai__jv m, ai__jv *pos, size_t npos, const
             ai__jr_fail(rr, "macro '%s' takes no keyword argument '%.*s'", t->syms[mn->sym],
                         (int)(kwl[k] > 60 ? 60 : kwl[k]), kwn[k]);
     }
-    ai__buf *b = tmp_begin(rr);
+    ai__buf *b = ai__jr_tmp(rr);
     int saved_brk = rr->brk;
     exec(rr, f, mn->c, b);
     rr->brk = saved_brk;
-    return tmp_end(rr, b);
+    return ai__jr_tmp_str(rr, b);
 }
 
 static ai__jv call(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
@@ -813,8 +820,14 @@ static void exec(ai__jrun *r, ai__jframe *f, const ai__jnode *n, ai__buf *out) {
     case JN_BODY:
         for (size_t i = 0; i < n->n && !r->brk; i++) exec(r, f, n->list[i], out);
         break;
-    case JN_TEXT: ai__buf_put(out, n->val.u.s, n->val.n); break;
-    case JN_OUT: ai__jv_write_str(out, eval(r, f, n->a)); break;
+    case JN_TEXT:
+        ai__buf_put(out, n->val.u.s, n->val.n);
+        ai__jr_check(r, out);
+        break;
+    case JN_OUT:
+        ai__jv_write_str(out, eval(r, f, n->a), ai__jr_limit(r));
+        ai__jr_check(r, out);
+        break;
     case JN_IF:
         if (ai__jv_truthy(eval(r, f, n->a))) exec(r, f, n->c, out);
         else if (n->d) exec(r, f, n->d, out);
@@ -836,21 +849,27 @@ static void exec(ai__jrun *r, ai__jframe *f, const ai__jnode *n, ai__buf *out) {
         break;
     }
     case JN_SETBLOCK: {
-        ai__buf *b = tmp_begin(r);
-        exec(r, f, n->c, b);
-        frame_set(r, f, n->sym, tmp_end(r, b));
+        /* The body has its own scope: what it sets stays inside. */
+        ai__buf *b = ai__jr_tmp(r);
+        exec(r, frame_new(r, f), n->c, b);
+        frame_set(r, f, n->sym, ai__jr_tmp_str(r, b));
         break;
     }
     case JN_MACRO: {
+        jmacro *jm = ai__jr_alloc(r, sizeof *jm);
+        jm->node = n;
+        jm->scope = f;
         ai__jv m = {.t = AI__JV_MACRO};
-        m.u.p = n;
+        m.u.p = jm;
         frame_set(r, f, n->sym, m);
         break;
     }
     case JN_FILTERBLOCK: {
-        ai__buf *b = tmp_begin(r);
-        exec(r, f, n->c, b);
-        ai__jv body = tmp_end(r, b);
+        /* Own scope as for a block set; a NULL chain is a plain scoped
+         * block ({% generation %}). */
+        ai__buf *b = ai__jr_tmp(r);
+        exec(r, frame_new(r, f), n->c, b);
+        ai__jv body = ai__jr_tmp_str(r, b);
         /* n->a is a filter chain whose innermost operand is the body */
         const ai__jnode *chain[64];
         size_t k = 0;
@@ -862,7 +881,8 @@ static void exec(ai__jrun *r, ai__jframe *f, const ai__jnode *n, ai__buf *out) {
             r->line = c->line;
             v = ai__jb_filter(r, c->str, c->len, v, a.pos, a.npos, a.kwn, a.kwl, a.kwv, a.nkw);
         }
-        ai__jv_write_str(out, v);
+        ai__jv_write_str(out, v, ai__jr_limit(r));
+        ai__jr_check(r, out);
         break;
     }
     case JN_BREAK: r->brk = 1; break;
@@ -920,7 +940,7 @@ ai_status ai__jtpl_render(const ai__jtpl *t, ai__jctx *c, ai__buf *out, char *er
         if (!strcmp(t->syms[i], "loop")) rn->loop_sym = (int)i;
     }
     r->root = frame_new(r, NULL);
-    result = tmp_begin(r);
+    result = ai__jr_tmp(r);
     exec(r, r->root, t->root, result);
     if (result->oom) ai__jfailf(&r->fail, AI_E_NOMEM, 0, "out of memory");
     ai__buf_put(out, result->p ? result->p : "", result->len);

@@ -96,9 +96,11 @@ int ai__jv_equal(ai__jv a, ai__jv b);
 /* <0, 0, >0; -2 when the two cannot be ordered (error for the caller). */
 int ai__jv_cmp(ai__jv a, ai__jv b, int *ok);
 const char *ai__jv_typename(ai__jv v);
-/* Python str(v) appended to b; repr() for what str() would show as repr. */
-void ai__jv_write_str(ai__buf *b, ai__jv v);
-void ai__jv_write_repr(ai__buf *b, ai__jv v);
+/* Python str(v) / repr(v) appended to b.  Containers stop early once b holds
+ * more than max bytes (a list can repeat one huge string many times); the
+ * caller checks the length. */
+void ai__jv_write_str(ai__buf *b, ai__jv v, size_t max);
+void ai__jv_write_repr(ai__buf *b, ai__jv v, size_t max);
 /* Python float repr (shortest round-trip). */
 void ai__jfloat_repr(ai__buf *b, double d);
 
@@ -107,7 +109,6 @@ size_t ai__ju8_count(const char *s, size_t n); /* code points */
 /* Decodes the code point at s[*i] (valid UTF-8 assumed; a stray byte counts
  * as one code point) and advances *i. */
 uint32_t ai__ju8_next(const char *s, size_t n, size_t *i);
-size_t ai__ju8_put(char out[4], uint32_t cp);
 /* Python str.isspace() for one code point. */
 int ai__jisspace(uint32_t cp);
 
@@ -134,8 +135,15 @@ typedef struct ai__jrun {
 } ai__jrun;
 
 void *ai__jr_alloc(ai__jrun *r, size_t n);      /* fails the render on OOM */
+/* Capture buffers: registered with the render, so a failure frees them, and
+ * bounded by its memory limit.  ai__jr_tmp_str turns the most recent one into
+ * a string value and frees it. */
+ai__buf *ai__jr_tmp(ai__jrun *r);
+ai__jv ai__jr_tmp_str(ai__jrun *r, ai__buf *b);
+/* Fails the render (AI_E_NOMEM) when b has grown past the memory limit. */
+void ai__jr_check(ai__jrun *r, const ai__buf *b);
+size_t ai__jr_limit(const ai__jrun *r);
 ai__jv ai__jr_str(ai__jrun *r, const char *s, size_t n); /* copies */
-ai__jv ai__jr_buf_str(ai__jrun *r, ai__buf *b); /* copies, frees b */
 ai__jv ai__jr_list(ai__jrun *r, size_t cap);
 void ai__jr_push(ai__jrun *r, ai__jv list, ai__jv item);
 ai__jv ai__jr_dict(ai__jrun *r, size_t cap);

@@ -5,12 +5,13 @@
  *  - `{%-`, `{{-`, `{#-` strip all whitespace before the tag, `-%}`, `-}}`,
  *    `-#}` all whitespace after it (Python's notion of whitespace);
  *  - trim_blocks: the first \n after `%}` or `#}` is dropped (`+%}` keeps it);
- *  - lstrip_blocks: spaces and tabs between the start of a line and `{%` or
- *    `{#` are dropped (`{%+` keeps them); never for `{{`;
+ *  - lstrip_blocks: whitespace between the start of a line and `{%` or `{#`
+ *    is dropped (`{%+` keeps it); never for `{{`;
  *  - inside brackets a `}}` or `%}` does not end the tag.
  * The parser is recursive descent with Jinja's operator precedence.
  */
 #include "jinja_int.h"
+#include "unicode.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -121,7 +122,7 @@ static void lex_string(parser *p, tok *t, const char *s, size_t n, int line) {
                 while (k < 3 && i < n && s[i] >= '0' && s[i] <= '7') cp = cp * 8 + (uint32_t)(s[i++] - '0'), k++;
                 i--;
                 char u[4];
-                size_t ul = ai__ju8_put(u, cp);
+                size_t ul = ai__utf8_encode(cp, u);
                 memcpy(out + o, u, ul);
                 o += ul;
                 continue;
@@ -142,7 +143,7 @@ static void lex_string(parser *p, tok *t, const char *s, size_t n, int line) {
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
             ai__jfailf(&p->fail, AI_E_UNSUPPORTED, line, "string escape U+%X is not a character", cp);
         char u[4];
-        size_t ul = ai__ju8_put(u, cp);
+        size_t ul = ai__utf8_encode(cp, u);
         memcpy(out + o, u, ul);
         o += ul;
     }
@@ -284,10 +285,13 @@ static void lex(parser *p, const char *s, size_t n) {
         if (kind && sign == '-') {
             de = db + rstrip_len(s + db, de - db);
         } else if ((kind == '%' || kind == '#') && sign != '+') {
-            /* lstrip_blocks: only spaces/tabs between the line start and the tag */
+            /* lstrip_blocks: when only whitespace (Python's, as Jinja 3.1.6's
+             * \s+ does) stands between the line start and the tag */
             size_t l = de;
-            while (l > db && (s[l - 1] == ' ' || s[l - 1] == '\t')) l--;
-            if ((l > db && s[l - 1] == '\n') || (l == db && line_starting)) de = l;
+            while (l > db && s[l - 1] != '\n') l--;
+            int all_ws = 1;
+            for (size_t k = l, w; k < de && all_ws; k += w) all_ws = (w = ws_len(s, de, k)) != 0;
+            if (all_ws && (l > db || line_starting)) de = l;
         }
         if (de > db) {
             tok *t = push_tok(p, T_DATA, line);
@@ -1070,7 +1074,9 @@ static ai__jnode *parse_statement(parser *p) {
     } else if (ai__jnames_eq(t->s, t->n, "generation")) {
         end_tag(p);
         static const char *const ends[] = {"endgeneration", NULL};
-        n = parse_body(p, ends);
+        /* transformers makes it a call block: its body is scoped */
+        n = mk(p, JN_FILTERBLOCK, line);
+        n->c = parse_body(p, ends);
         expect_end(p, "endgeneration");
     } else if (ai__jnames_eq(t->s, t->n, "break") || ai__jnames_eq(t->s, t->n, "continue")) {
         if (!p->loops) ai__jfailf(&p->fail, AI_E_FORMAT, line, "'%.*s' outside a loop", (int)t->n, t->s);

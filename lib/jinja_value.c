@@ -238,26 +238,6 @@ size_t ai__ju8_count(const char *s, size_t n) {
     return c;
 }
 
-size_t ai__ju8_put(char out[4], uint32_t cp) {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 int ai__jisspace(uint32_t cp) {
     if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F)) return 1;
     if (cp < 0x85) return 0;
@@ -422,6 +402,15 @@ static void repr_str(ai__buf *b, const char *s, size_t n) {
     ai__buf_putc(b, q);
     size_t i = 0;
     while (i < n) {
+        size_t run = i; /* plain printable ASCII goes out in one piece */
+        while (run < n && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7F && s[run] != q &&
+               s[run] != '\\')
+            run++;
+        if (run > i) {
+            ai__buf_put(b, s + i, run - i);
+            i = run;
+            continue;
+        }
         size_t start = i;
         uint32_t cp = ai__ju8_next(s, n, &i);
         if (cp == (uint32_t)q || cp == '\\') { ai__buf_putc(b, '\\'); ai__buf_putc(b, (char)cp); }
@@ -437,15 +426,17 @@ static void repr_str(ai__buf *b, const char *s, size_t n) {
     ai__buf_putc(b, q);
 }
 
-void ai__jv_write_repr(ai__buf *b, ai__jv v) {
+void ai__jv_write_repr(ai__buf *b, ai__jv v, size_t max) {
+    if (b->len > max || b->oom) return;
     switch (v.t) {
     case AI__JV_STR: repr_str(b, v.u.s, v.n); return;
     case AI__JV_UNDEF: ai__buf_puts(b, "Undefined"); return;
     case AI__JV_LIST:
         ai__buf_putc(b, v.aux ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
+            if (b->len > max) return;
             if (i) ai__buf_puts(b, ", ");
-            ai__jv_write_repr(b, v.u.l->v[i]);
+            ai__jv_write_repr(b, v.u.l->v[i], max);
         }
         if (v.aux && v.u.l->n == 1) ai__buf_putc(b, ',');
         ai__buf_putc(b, v.aux ? ')' : ']');
@@ -453,18 +444,19 @@ void ai__jv_write_repr(ai__buf *b, ai__jv v) {
     case AI__JV_DICT:
         ai__buf_putc(b, '{');
         for (size_t i = 0; i < v.u.d->n; i++) {
+            if (b->len > max) return;
             if (i) ai__buf_puts(b, ", ");
-            ai__jv_write_repr(b, v.u.d->k[i]);
+            ai__jv_write_repr(b, v.u.d->k[i], max);
             ai__buf_puts(b, ": ");
-            ai__jv_write_repr(b, v.u.d->v[i]);
+            ai__jv_write_repr(b, v.u.d->v[i], max);
         }
         ai__buf_putc(b, '}');
         return;
-    default: ai__jv_write_str(b, v); return;
+    default: ai__jv_write_str(b, v, max); return;
     }
 }
 
-void ai__jv_write_str(ai__buf *b, ai__jv v) {
+void ai__jv_write_str(ai__buf *b, ai__jv v, size_t max) {
     switch (v.t) {
     case AI__JV_UNDEF: return;
     case AI__JV_NONE: ai__buf_puts(b, "None"); return;
@@ -472,7 +464,7 @@ void ai__jv_write_str(ai__buf *b, ai__jv v) {
     case AI__JV_INT: ai__buf_printf(b, "%lld", (long long)v.u.i); return;
     case AI__JV_FLOAT: ai__jfloat_repr(b, v.u.f); return;
     case AI__JV_STR: ai__buf_put(b, v.u.s, v.n); return;
-    case AI__JV_LIST: case AI__JV_DICT: ai__jv_write_repr(b, v); return;
+    case AI__JV_LIST: case AI__JV_DICT: ai__jv_write_repr(b, v, max); return;
     case AI__JV_NS: ai__buf_puts(b, "<Namespace>"); return;
     case AI__JV_MACRO: ai__buf_puts(b, "<Macro>"); return;
     case AI__JV_LOOP: ai__buf_puts(b, "<LoopContext>"); return;
@@ -494,8 +486,9 @@ static void newline_indent(ai__buf *b, int indent, int level) {
     for (int i = 0; i < indent * level; i++) ai__buf_putc(b, ' ');
 }
 
-static int tojson_rec(ai__buf *b, ai__jv v, int indent, int ascii, int level) {
+static int tojson_rec(ai__buf *b, ai__jv v, int indent, int ascii, int level, size_t max) {
     if (level > 1000) return -1;
+    if (b->len > max || b->oom) return -2;
     switch (v.t) {
     case AI__JV_NONE: ai__buf_puts(b, "null"); return 0;
     case AI__JV_BOOL: ai__buf_puts(b, v.u.i ? "true" : "false"); return 0;
@@ -508,12 +501,13 @@ static int tojson_rec(ai__buf *b, ai__jv v, int indent, int ascii, int level) {
     case AI__JV_STR: json_str(b, v.u.s, v.n, ascii); return 0;
     case AI__JV_LIST: {
         const ai__jlist *l = v.u.l;
+        int rc;
         if (l->n == 0) { ai__buf_puts(b, "[]"); return 0; }
         ai__buf_putc(b, '[');
         for (size_t i = 0; i < l->n; i++) {
             if (i) ai__buf_puts(b, indent >= 0 ? "," : ", ");
             if (indent >= 0) newline_indent(b, indent, level + 1);
-            if (tojson_rec(b, l->v[i], indent, ascii, level + 1)) return -1;
+            if ((rc = tojson_rec(b, l->v[i], indent, ascii, level + 1, max))) return rc;
         }
         if (indent >= 0) newline_indent(b, indent, level);
         ai__buf_putc(b, ']');
@@ -521,6 +515,7 @@ static int tojson_rec(ai__buf *b, ai__jv v, int indent, int ascii, int level) {
     }
     case AI__JV_DICT: {
         const ai__jdict *d = v.u.d;
+        int rc;
         if (d->n == 0) { ai__buf_puts(b, "{}"); return 0; }
         ai__buf_putc(b, '{');
         for (size_t i = 0; i < d->n; i++) {
@@ -533,11 +528,11 @@ static int tojson_rec(ai__buf *b, ai__jv v, int indent, int ascii, int level) {
             else if (k.t == AI__JV_BOOL) ai__buf_puts(b, k.u.i ? "\"true\"" : "\"false\"");
             else if (k.t == AI__JV_INT || k.t == AI__JV_FLOAT) {
                 ai__buf_putc(b, '"');
-                tojson_rec(b, k, indent, ascii, level + 1);
+                tojson_rec(b, k, indent, ascii, level + 1, max);
                 ai__buf_putc(b, '"');
             } else return -1;
             ai__buf_puts(b, ": ");
-            if (tojson_rec(b, d->v[i], indent, ascii, level + 1)) return -1;
+            if ((rc = tojson_rec(b, d->v[i], indent, ascii, level + 1, max))) return rc;
         }
         if (indent >= 0) newline_indent(b, indent, level);
         ai__buf_putc(b, '}');
@@ -547,6 +542,7 @@ static int tojson_rec(ai__buf *b, ai__jv v, int indent, int ascii, int level) {
     }
 }
 
-int ai__jv_tojson(ai__buf *b, ai__jv v, int indent, int ascii) {
-    return tojson_rec(b, v, indent, ascii, 0);
+int ai__jv_tojson(ai__buf *b, ai__jv v, int indent, int ascii, size_t max) {
+    int rc = tojson_rec(b, v, indent, ascii, 0, max);
+    return rc ? rc : b->len > max ? -2 : 0;
 }

@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <pthread.h>
 
 void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
                  float eps) {
@@ -81,51 +82,61 @@ void ai__rope_apply(float *x, int64_t n_heads, int64_t head_dim,
     }
 }
 
-/* One cache row as f32: a plain copy, an f16 conversion, or a dequantized
- * q8_0 row. */
-static const float *row_f32(uint32_t type, const uint8_t *row, int64_t n,
-                            float *tmp) {
-    if (type == AI_TYPE_F32) return (const float *)row;
-    if (type == AI_TYPE_F16) {
-        const uint16_t *h = (const uint16_t *)row;
-        for (int64_t i = 0; i < n; i++) tmp[i] = ai__f16_to_f32(h[i]);
-        return tmp;
+/* f16 -> f32 through a table of all 65536 values (256 KB), filled once from
+ * the kernels' conversion: the attention converts whole cache rows, and a
+ * call per element would cost more than the arithmetic. */
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+static void fill_f16_table(void) {
+    for (uint32_t i = 0; i < 65536; i++) f16_table[i] = ai__f16_to_f32((uint16_t)i);
+}
+
+void ai__kv_rows_f32(uint32_t type, const uint8_t *rows, int64_t n_rows,
+                     int64_t dim, float *out) {
+    size_t rs = ai__row_size(type, dim);
+    if (type == AI_TYPE_F32) {
+        memcpy(out, rows, (size_t)n_rows * (size_t)dim * sizeof *out);
+    } else if (type == AI_TYPE_F16) {
+        pthread_once(&f16_once, fill_f16_table);
+        const uint16_t *h = (const uint16_t *)rows;
+        for (int64_t i = 0; i < n_rows * dim; i++) out[i] = f16_table[h[i]];
+    } else {
+        for (int64_t t = 0; t < n_rows; t++)
+            ai__dequant_row(type, rows + (size_t)t * rs, out + t * dim, dim);
     }
-    ai__dequant_row(type, row, tmp, n);
-    return tmp;
+}
+
+/* q.k over n values.  Below 64 dims the products are summed in double (the
+ * reference does so for such short heads); otherwise in 16 lanes that the
+ * compiler can keep in vector registers. */
+static float dot(const float *q, const float *k, int64_t n) {
+    if (n < 64 || n % 16) {
+        double s = 0.0;
+        for (int64_t d = 0; d < n; d++) s += (double)(q[d] * k[d]);
+        return (float)s;
+    }
+    float acc[16] = {0};
+    for (int64_t d = 0; d < n; d += 16)
+        for (int j = 0; j < 16; j++) acc[j] += q[d + j] * k[d + j];
+    for (int w = 8; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    return acc[0];
 }
 
 /*
- * Attention of one query over n_kv cached positions, in one pass with a
- * running maximum (M) and normalizer (S), as the reference does on CPU:
- *
- *   for each t:  s = q.k_t * scale
- *                if s > M: acc *= exp(M - s), M = s, w = 1  else w = exp(s - M)
- *                acc += w * v_t ;  S = S * exp(M_old - M) + w
- *   out = acc / S
- *
- * With an f16 cache the accumulator is kept in f16 and rounded after every
- * step, and the reference's fused multiply-adds are done with fmaf, because
- * the tiny rounding differences would otherwise be amplified by the 8-bit
- * activation rounding of the next layers (see the fixture test).
+ * Attention of one query over n_kv positions:
+ *   out = sum_t softmax_t(q.k_t * scale) v_t
+ * k and v are f32 rows (converted from the cache by ai__kv_rows_f32); q is
+ * first rounded as the reference's kernels read it against that cache:
+ * to f16 for an f16 cache, to q8_0 blocks for a q8_0 cache.
  */
-void ai__attention(float *out, const float *q, const uint8_t *k,
-                   const uint8_t *v, int64_t n_kv, int64_t head_dim,
-                   int64_t head_dim_v, uint32_t kv_type, float scale,
-                   float *scratch) {
-    int64_t maxd = head_dim > head_dim_v ? head_dim : head_dim_v;
-    float *acc = scratch;             /* [head_dim_v] f32 accumulator      */
-    uint16_t *acc16 = (uint16_t *)scratch; /* or the same room as f16    */
-    float *qr = scratch + maxd;       /* [head_dim] q as the cache reads it */
-    float *tmp = qr + maxd;           /* [maxd]  one converted cache row   */
-    void *qq = tmp + maxd;            /* q8_0 blocks of q                  */
-    size_t k_row = ai__row_size(kv_type, head_dim);
-    size_t v_row = ai__row_size(kv_type, head_dim_v);
-    int f16 = kv_type == AI_TYPE_F16;
-
-    /* the reference multiplies an f16 cache with q rounded to f16, and a
-     * q8_0 cache with q quantized to q8_0 blocks */
-    if (f16) {
+void ai__attention(float *out, const float *q, const float *k, const float *v,
+                   int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
+                   uint32_t kv_type, float scale, float *scratch) {
+    float *qr = scratch;              /* [head_dim] q as the cache reads it */
+    void *qq = qr + head_dim;         /* [head_dim] room for q8_0 blocks    */
+    float *att = qr + 2 * head_dim;   /* [n_kv] scores, then weights        */
+    if (kv_type == AI_TYPE_F16) {
         for (int64_t d = 0; d < head_dim; d++)
             qr[d] = ai__f16_to_f32(ai__f32_to_f16(q[d]));
     } else if (kv_type == AI_TYPE_Q8_0) {
@@ -134,42 +145,45 @@ void ai__attention(float *out, const float *q, const uint8_t *k,
     } else {
         memcpy(qr, q, (size_t)head_dim * sizeof *qr);
     }
-    if (f16) memset(acc16, 0, (size_t)head_dim_v * sizeof *acc16);
-    else memset(acc, 0, (size_t)head_dim_v * sizeof *acc);
-
-    float M = -INFINITY, S = 0.0f;
+    for (int64_t t = 0; t < n_kv; t++) att[t] = dot(qr, k + t * head_dim, head_dim) * scale;
+    ai__softmax(att, n_kv);
+    memset(out, 0, (size_t)head_dim_v * sizeof *out);
     for (int64_t t = 0; t < n_kv; t++) {
-        /* score: products of f16 values are exact in f32; sum them in double */
-        const float *kt = row_f32(kv_type, k + (size_t)t * k_row, head_dim, tmp);
-        double dot = 0.0;
-        for (int64_t d = 0; d < head_dim; d++) dot += (double)(qr[d] * kt[d]);
-        float s = (float)dot * scale;
-
-        float ms = 1.0f, vs = 1.0f;
-        if (s > M) {
-            ms = expf(M - s); /* 0 on the first step */
-            M = s;
-            if (f16) {
-                for (int64_t d = 0; d < head_dim_v; d++)
-                    acc16[d] = ai__f32_to_f16(ai__f16_to_f32(acc16[d]) * ms);
-            } else {
-                for (int64_t d = 0; d < head_dim_v; d++) acc[d] *= ms;
-            }
-        } else {
-            vs = expf(s - M);
-        }
-        const uint8_t *vrow = v + (size_t)t * v_row;
-        if (f16) {
-            const uint16_t *vh = (const uint16_t *)vrow;
-            for (int64_t d = 0; d < head_dim_v; d++)
-                acc16[d] = ai__f32_to_f16(fmaf(ai__f16_to_f32(vh[d]), vs, ai__f16_to_f32(acc16[d])));
-        } else {
-            const float *vt = row_f32(kv_type, vrow, head_dim_v, tmp);
-            for (int64_t d = 0; d < head_dim_v; d++) acc[d] = fmaf(vt[d], vs, acc[d]);
-        }
-        S = fmaf(S, ms, vs);
+        const float *vt = v + t * head_dim_v;
+        float a = att[t];
+        for (int64_t d = 0; d < head_dim_v; d++) out[d] += a * vt[d];
     }
-    float inv = S == 0.0f ? 0.0f : 1.0f / S;
-    for (int64_t d = 0; d < head_dim_v; d++)
-        out[d] = (f16 ? ai__f16_to_f32(acc16[d]) : acc[d]) * inv;
+}
+
+/* Two passes, sums in double as the reference does: the mean, then the
+ * variance around it (no cancellation from E[x^2] - E[x]^2). */
+void ai__layernorm(float *out, const float *x, const float *w, const float *b,
+                   int64_t n, float eps) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i];
+    float mean = (float)(s / (double)n);
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        ss += (double)(d * d);
+    }
+    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) {
+        float v = (x[i] - mean) * scale;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        out[i] = v;
+    }
+}
+
+/* The tanh form of GELU (what the reference computes for BERT's "gelu"),
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  Far out in the tails
+ * it is exactly 0 or x, which also keeps tanhf away from huge arguments. */
+void ai__gelu(float *x, int64_t n) {
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (v <= -10.0f) x[i] = 0.0f;
+        else if (v < 10.0f) x[i] = 0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v)));
+    }
 }

@@ -116,6 +116,14 @@ void ai__softmax(float *x, int64_t n);
 /* x = silu(x) * y over n values (the SwiGLU gate). */
 void ai__swiglu(float *x, const float *y, int64_t n);
 
+/* out[i] = (x[i] - mean(x)) / sqrt(var(x) + eps) * w[i] + b[i], i < n (the
+ * LayerNorm of BERT-style encoders).  w and b may be NULL (1 and 0).  out may
+ * alias x. */
+void ai__layernorm(float *out, const float *x, const float *w, const float *b,
+                   int64_t n, float eps);
+/* x = gelu(x) over n values, tanh approximation. */
+void ai__gelu(float *x, int64_t n);
+
 /* The rotation angles of one position: cs[2i] = cos, cs[2i+1] = sin of
  * pos * scale * base^(-2i/n_rot) / (factors ? factors[i] : 1), each times
  * attn, for i < n_rot/2. */
@@ -139,15 +147,18 @@ typedef struct ai__kv {
     uint8_t *k, *v;
 } ai__kv;
 
+/* n_rows cache rows of dim elements of `type` (rows contiguous) as f32. */
+void ai__kv_rows_f32(uint32_t type, const uint8_t *rows, int64_t n_rows,
+                     int64_t dim, float *out);
+
 /* Attention of one query head over positions [0, n_kv) of its kv head:
  *   out[d] = sum_t softmax_t(q.k_t * scale) v_t[d]
- * k, v: n_kv rows of kv->k_row / kv->v_row bytes.  q is read as the cache
- * type's kernels would read it (rounded to f16 for an f16 cache, to 8-bit
- * blocks for q8_0).  scratch: 4*max(head_dim, head_dim_v) floats. */
-void ai__attention(float *out, const float *q, const uint8_t *k,
-                   const uint8_t *v, int64_t n_kv, int64_t head_dim,
-                   int64_t head_dim_v, uint32_t kv_type, float scale,
-                   float *scratch);
+ * k: [n_kv][head_dim], v: [n_kv][head_dim_v], f32 (see ai__kv_rows_f32).
+ * q is read as the cache type's kernels would read it (rounded to f16 for an
+ * f16 cache, to 8-bit blocks for q8_0).  scratch: 2*head_dim + n_kv floats. */
+void ai__attention(float *out, const float *q, const float *k, const float *v,
+                   int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
+                   uint32_t kv_type, float scale, float *scratch);
 
 typedef struct ai__fwd {
     const struct ai__weights *w;
@@ -162,7 +173,8 @@ typedef struct ai__fwd {
     float *hb;               /* gate (phi3: gate|up)     [2*n_ff]          */
     float *hb2;              /* up                       [n_ff]            */
     float *cs;               /* rope angles per row      [n_rot]           */
-    float *scratch;          /* per thread, see ai__attention              */
+    float *scratch;          /* per thread: one kv head's keys and values
+                                as f32, then ai__attention's scratch       */
     size_t scratch_n;        /* floats per thread                          */
     char err[160];           /* message of the last failure                */
 } ai__fwd;

@@ -46,8 +46,9 @@ ai_status ai__tokenize(const struct ai__vocab *v, const char *text, size_t len, 
     int add = (flags & AI_TOKENIZE_ADD_SPECIAL) != 0;
     int parse = (flags & AI_TOKENIZE_PARSE_SPECIAL) != 0;
     if (add && v->add_bos && v->bos >= 0) ai__toks_push(out, v->bos);
+    /* Every run of plain text starts the text or follows a special token,
+     * so SentencePiece gives each its space prefix. */
     size_t start = 0;
-    int first = 1;
     for (size_t i = 0; i < len;) {
         int32_t id = v->special_start[(uint8_t)text[i]] < v->special_start[(uint8_t)text[i] + 1]
                          ? special_at(v, text + i, len - i, parse)
@@ -56,13 +57,12 @@ ai_status ai__tokenize(const struct ai__vocab *v, const char *text, size_t len, 
             i++;
             continue;
         }
-        plain(v, text + start, i - start, first, out);
+        plain(v, text + start, i - start, 1, out);
         ai__toks_push(out, id);
         i += v->tokens[id].len;
         start = i;
-        first = 1;
     }
-    if (start < len) plain(v, text + start, len - start, first || start == 0, out);
+    if (start < len) plain(v, text + start, len - start, 1, out);
     if (add && v->add_eos && v->eos >= 0) ai__toks_push(out, v->eos);
     return out->oom ? AI_E_NOMEM : AI_OK;
 }
@@ -103,8 +103,9 @@ static void piece(const struct ai__vocab *v, int32_t id, uint32_t flags, ai__buf
         if (flags & AI_DETOKENIZE_RENDER_SPECIAL) ai__buf_put(b, t->text, t->len);
         return;
     }
-    if (t->attr & (AI_TOKEN_ATTR_UNKNOWN | AI_TOKEN_ATTR_USER_DEFINED)) {
-        ai__buf_put(b, t->text, t->len);
+    if ((t->attr & AI_TOKEN_ATTR_UNKNOWN) ||
+        ((t->attr & AI_TOKEN_ATTR_USER_DEFINED) && v->type != AI__VOCAB_SPM)) {
+        ai__buf_put(b, t->text, t->len); /* as written (not byte-level coded) */
         return;
     }
     if ((t->attr & AI_TOKEN_ATTR_BYTE) && t->len == 6 && !memcmp(t->text, "<0x", 3) &&

@@ -90,7 +90,7 @@ ai_status ai_model_toolcall_format(const ai_model *model, int32_t *format) {
     char *tp = malloc(need ? need : 1);
     if (!tp) return AI_E_NOMEM;
     st = ai_model_meta_str(model, "tokenizer.chat_template", tp, need, &need);
-    if (st == AI_OK) st = ai_toolcall_format_detect(tp, strlen(tp), format);
+    if (st == AI_OK) st = ai_toolcall_format_detect(tp, need - 1, format);
     free(tp);
     return st;
 }

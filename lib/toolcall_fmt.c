@@ -195,6 +195,51 @@ static int json_calls(tc *t, size_t p, ai__json *v, int want_id) {
     return json_call(t, p, v, want_id);
 }
 
+/* A JSON array of call objects (or a single object) at p, read element by
+ * element so that, while streaming, each call shows as soon as its object
+ * is closed.  Returns the offset after the array. */
+static size_t json_call_list(tc *t, size_t p, int want_id, const char *what) {
+    p = skip_ws(t, p);
+    if (p >= t->n) {
+        ai__tc_more(t, p, what);
+        return FAILED;
+    }
+    if (t->s[p] != '[') {
+        ai__json *v;
+        size_t e = json_at(t, p, &v, what);
+        if (e == FAILED) return FAILED;
+        return json_calls(t, p, v, want_id) ? FAILED : e;
+    }
+    size_t q = p + 1;
+    for (int k = 0;; k++) {
+        q = skip_ws(t, q);
+        if (q >= t->n) {
+            ai__tc_more(t, q, what);
+            return FAILED;
+        }
+        if (t->s[q] == ']') {
+            ai__tc_fail(t, q, k ? "invalid JSON (trailing comma) in the list of tool calls"
+                                : "empty list of tool calls");
+            return FAILED;
+        }
+        ai__json *c;
+        size_t e = json_at(t, q, &c, what);
+        if (e == FAILED) return FAILED;
+        if (json_call(t, q, c, want_id)) return FAILED;
+        q = skip_ws(t, e);
+        if (q >= t->n) {
+            ai__tc_more(t, q, what);
+            return FAILED;
+        }
+        if (t->s[q] == ']') return q + 1;
+        if (t->s[q] != ',') {
+            ai__tc_fail(t, q, "invalid JSON (',' or ']' expected) in the list of tool calls");
+            return FAILED;
+        }
+        q++;
+    }
+}
+
 /* Sets key in an arguments object, replacing an earlier value. */
 static int put_arg(tc *t, ai__json *obj, const char *k, size_t kl, ai__json *v) {
     for (size_t i = 0; i < obj->n; i++)
@@ -288,12 +333,9 @@ static void scan_tagged(tc *t, const char *const *starts, size_t ns, block_fn fn
             return;
         }
         text(t, pos, best);
-        size_t nc = t->calls->n;
         size_t e = fn(t, best, which);
-        if (e == FAILED || t->error || t->pending) {
-            while (t->pending && t->calls->n > nc) ai__json_free(t->calls->items[--t->calls->n]);
-            return;
-        }
+        if (e == FAILED || t->error || t->pending) return; /* calls of an unfinished
+                                                              block stay: each is complete */
         pos = e;
     }
 }
@@ -445,6 +487,13 @@ static void scan_pythonic(tc *t) {
     static const char *const marks[] = {"<|python_start|>", "["};
     size_t pos = t->body, cur = t->body;
     for (;;) {
+        if (cur > t->body) { /* a line start: what precedes it is settled */
+            text(t, pos, cur);
+            pos = cur;
+            t->safe = cur;
+            t->safe_content = t->content.len;
+            t->safe_calls = t->calls->n;
+        }
         size_t q = cur;
         while (q < t->n && (t->s[q] == ' ' || t->s[q] == '\t' || (cur == t->body && is_ws(t->s[q]))))
             q++;
@@ -472,7 +521,6 @@ static void scan_pythonic(tc *t) {
         }
         if (r == 1) {
             text(t, pos, q);
-            size_t nc = t->calls->n;
             size_t e = py_list(t, lq);
             if (e != FAILED && wrapped) {
                 size_t f = skip_ws(t, e);
@@ -483,10 +531,7 @@ static void scan_pythonic(tc *t) {
                     e = FAILED;
                 }
             }
-            if (e == FAILED) {
-                while (t->pending && t->calls->n > nc) ai__json_free(t->calls->items[--t->calls->n]);
-                return;
-            }
+            if (e == FAILED) return;
             pos = cur = e;
             /* the rest of that line, if any, is content */
         } else if (wrapped) {
@@ -604,10 +649,8 @@ static size_t lfm2_block(tc *t, size_t p, int which) {
         return FAILED;
     }
     if (t->s[r] == '{') { /* a JSON list, when the system prompt asked for it */
-        ai__json *v;
-        e = json_at(t, q, &v, "<|tool_call_start|>");
+        e = json_call_list(t, q, 0, "<|tool_call_start|>");
         if (e == FAILED) return FAILED;
-        if (json_calls(t, q, v, 0)) return FAILED;
     } else {
         e = py_list(t, q);
         if (e == FAILED) return FAILED;
@@ -619,10 +662,7 @@ static size_t lfm2_block(tc *t, size_t p, int which) {
 
 static size_t mistral_block(tc *t, size_t p, int which) {
     (void)which;
-    ai__json *v;
-    size_t e = json_at(t, p + strlen("[TOOL_CALLS]"), &v, "[TOOL_CALLS]");
-    if (e == FAILED) return FAILED;
-    return json_calls(t, p, v, 1) ? FAILED : e;
+    return json_call_list(t, p + strlen("[TOOL_CALLS]"), 1, "[TOOL_CALLS]");
 }
 
 static size_t mistral_v11_block(tc *t, size_t p, int which) {
@@ -1161,37 +1201,25 @@ static size_t minimax_block(tc *t, size_t p, int which) {
 static size_t cmdr_block(tc *t, size_t p, int which) {
     if (which == 1) return p + strlen("<|START_RESPONSE|>"); /* wrappers */
     if (which == 2) return p + strlen("<|END_RESPONSE|>");
-    ai__json *v;
-    size_t e = json_at(t, p + strlen("<|START_ACTION|>"), &v, "<|START_ACTION|>");
+    size_t e = json_call_list(t, p + strlen("<|START_ACTION|>"), 1, "<|START_ACTION|>");
     if (e == FAILED) return FAILED;
-    e = expect(t, e, "<|END_ACTION|>", "<|START_ACTION|>");
-    if (e == FAILED) {
-        ai__json_free(v);
-        return FAILED;
-    }
-    return json_calls(t, p, v, 1) ? FAILED : e;
+    return expect(t, e, "<|END_ACTION|>", "<|START_ACTION|>");
 }
 
 static size_t granite_block(tc *t, size_t p, int which) {
     (void)which;
-    ai__json *v;
-    size_t e = json_at(t, p + strlen("<|tool_call|>"), &v, "<|tool_call|>");
-    if (e == FAILED) return FAILED;
-    return json_calls(t, p, v, 0) ? FAILED : e;
+    return json_call_list(t, p + strlen("<|tool_call|>"), 0, "<|tool_call|>");
 }
 
 static size_t fire_block(tc *t, size_t p, int which) {
     (void)which;
-    ai__json *v;
     size_t q = p + strlen("functools");
     if (q >= t->n || t->s[q] != '[') {
         if (q >= t->n) ai__tc_more(t, q, "functools[");
         else ai__tc_fail(t, q, "'[' expected after functools");
         return FAILED;
     }
-    size_t e = json_at(t, q, &v, "functools[");
-    if (e == FAILED) return FAILED;
-    return json_calls(t, p, v, 0) ? FAILED : e;
+    return json_call_list(t, q, 0, "functools[");
 }
 
 /* ---- generic_json ------------------------------------------------------- */
@@ -1233,11 +1261,27 @@ static void scan_generic(tc *t) {
 
 static const char *const H_ENDS[] = {"<|end|>", "<|call|>", "<|return|>", "<|start|>"};
 
+/* The next occurrence of a literal, searched again only once passed: with
+ * many messages, a token that occurs rarely (or never) is not searched for
+ * to the end of the text once per message. */
+typedef struct nextpos {
+    size_t at;
+    int known;
+} nextpos;
+
+static size_t find_next(const tc *t, nextpos *c, size_t from, const char *lit) {
+    if (!c->known || (c->at != FAILED && c->at < from)) {
+        c->at = find(t, from, lit);
+        c->known = 1;
+    }
+    return c->at;
+}
+
 /* The first message end token at or after p (FAILED if none). */
-static size_t harmony_end(const tc *t, size_t p, size_t *len) {
+static size_t harmony_end(const tc *t, nextpos *cache, size_t p, size_t *len) {
     size_t best = FAILED;
     for (size_t i = 0; i < 4; i++) {
-        size_t f = find(t, p, H_ENDS[i]);
+        size_t f = find_next(t, &cache[i], p, H_ENDS[i]);
         if (f != FAILED && (best == FAILED || f < best)) {
             best = f;
             *len = i == 3 ? 0 : strlen(H_ENDS[i]); /* <|start|> opens the next one */
@@ -1263,14 +1307,16 @@ static void scan_harmony(tc *t) {
     static const char *const marks[] = {"<|start|>", "<|channel|>", "<|end|>", "<|message|>"};
     size_t p = t->body;
     int nmsg = 0;
+    nextpos ends[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}}; /* H_ENDS */
+    nextpos c_msg = {0, 0}, c_chan = {0, 0};
     while (p < t->n) {
         size_t h = p;
         int st = at(t, p, "<|start|>");
         if (st == 1) h = p + strlen("<|start|>");
         /* a header runs to <|message|>; it must hold a channel (or, for
          * the first message, the recipient of the generation prompt's role) */
-        size_t m = find(t, h, "<|message|>");
-        size_t ch = find(t, h, "<|channel|>");
+        size_t m = find_next(t, &c_msg, h, "<|message|>");
+        size_t ch = find_next(t, &c_chan, h, "<|channel|>");
         int header = st == 1 || at(t, p, "<|channel|>") == 1 ||
                      (nmsg == 0 && ch != FAILED && (m == FAILED || ch < m) &&
                       !memchr(t->s + p, '\n', ch - p) && ch - p < 128);
@@ -1290,8 +1336,8 @@ static void scan_harmony(tc *t) {
                 return;
             }
             /* plain text up to the next message */
-            size_t nx = find(t, p, "<|start|>");
-            size_t nc = find(t, p, "<|channel|>");
+            size_t nx = find_next(t, &ends[3], p, "<|start|>");
+            size_t nc = ch;
             if (nc != FAILED && (nx == FAILED || nc < nx)) nx = nc;
             if (nx == FAILED) {
                 tail(t, p, marks, 2);
@@ -1306,7 +1352,8 @@ static void scan_harmony(tc *t) {
             ai__tc_more(t, p, "a harmony message header");
             return;
         }
-        if (find(t, h, "<|end|>") < m || find(t, h, "<|start|>") < m) {
+        size_t e0 = find_next(t, &ends[0], h, "<|end|>"), e3 = find_next(t, &ends[3], h, "<|start|>");
+        if ((e0 != FAILED && e0 < m) || (e3 != FAILED && e3 < m)) {
             ai__tc_fail(t, p, "harmony message header without <|message|>");
             return;
         }
@@ -1350,7 +1397,7 @@ static void scan_harmony(tc *t) {
             p = next;
             continue;
         }
-        size_t end = harmony_end(t, b, &elen);
+        size_t end = harmony_end(t, ends, b, &elen);
         int analysis = che - chb == 8 && !memcmp(t->s + chb, "analysis", 8);
         ai__buf *dst = analysis ? &t->reasoning : &t->content;
         if (dst->len) ai__buf_putc(dst, '\n');

@@ -38,12 +38,16 @@ static size_t pow2_at_least(size_t n) {
 }
 
 int32_t ai__vocab_find(const struct ai__vocab *v, const char *s, size_t len) {
-    size_t i = (size_t)hash_bytes(s, len) & v->map.mask;
+    uint64_t h = hash_bytes(s, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & v->map.mask;
     for (;;) {
-        int32_t e = v->map.slot[i];
-        if (!e) return -1;
-        const ai__token *t = &v->tokens[e - 1];
-        if (t->len == len && !memcmp(t->text, s, len)) return e - 1;
+        ai__tokslot e = v->map.slot[i];
+        if (!e.id1) return -1;
+        if (e.tag == tag) {
+            const ai__token *t = &v->tokens[e.id1 - 1];
+            if (t->len == len && !memcmp(t->text, s, len)) return e.id1 - 1;
+        }
         i = (i + 1) & v->map.mask;
     }
 }
@@ -303,18 +307,23 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         case TT_BYTE: t->attr = AI_TOKEN_ATTR_BYTE; break;
         default: t->attr = AI_TOKEN_ATTR_NORMAL; break;
         }
+        /* without token types, SentencePiece byte pieces are known by name */
+        if (!ty && type == AI__VOCAB_SPM && len == 6 && !memcmp(s, "<0x", 3) && s[5] == '>')
+            t->attr = AI_TOKEN_ATTR_BYTE;
         if (len > v->max_token_len) v->max_token_len = len;
         /* insert; a repeated text maps to its last id */
-        size_t h = (size_t)hash_bytes(s, len) & v->map.mask;
+        uint64_t hh = hash_bytes(s, len);
+        uint32_t tag = (uint32_t)(hh >> 32);
+        size_t h = (size_t)hh & v->map.mask;
         for (;;) {
-            int32_t e = v->map.slot[h];
-            if (!e) {
-                v->map.slot[h] = i + 1;
+            ai__tokslot *e = &v->map.slot[h];
+            if (!e->id1) {
+                *e = (ai__tokslot){i + 1, tag};
                 break;
             }
-            const ai__token *o = &v->tokens[e - 1];
-            if (o->len == len && !memcmp(o->text, s, len)) {
-                v->map.slot[h] = i + 1;
+            const ai__token *o = &v->tokens[e->id1 - 1];
+            if (e->tag == tag && o->len == len && !memcmp(o->text, s, len)) {
+                e->id1 = i + 1;
                 break;
             }
             h = (h + 1) & v->map.mask;
@@ -410,7 +419,12 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         }
         v->pre = p;
         v->nfc = p == AI__PRE_QWEN2;
-        v->ignore_merges = p == AI__PRE_LLAMA3;
+        /* Llama 3's tokenizer takes a word that is in the vocabulary as it is
+         * ("ignore_merges"); the other users of its pattern do not. */
+        v->ignore_merges = (pre_len == 9 && !memcmp(pre, "llama-bpe", 9)) ||
+                           (pre_len == 6 && !memcmp(pre, "llama3", 6)) ||
+                           (pre_len == 8 && !memcmp(pre, "llama-v3", 8)) ||
+                           (pre_len == 7 && !memcmp(pre, "falcon3", 7));
         st = build_merges(v, ai__gguf_find(g, "tokenizer.ggml.merges"), err, err_cap);
         if (st) goto fail;
     } else {

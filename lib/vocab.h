@@ -40,9 +40,15 @@ typedef struct ai__token {
     float score;        /* SentencePiece log-probability; 0 otherwise */
 } ai__token;
 
-/* Open-addressing hash of token texts: slot holds id + 1, 0 = empty. */
+/* Open-addressing hash of token texts.  A slot holds id + 1 (0 = empty) and
+ * the high 32 bits of the text's hash, so that a probe rarely has to touch
+ * the token and its text to reject a slot. */
+typedef struct ai__tokslot {
+    int32_t id1;
+    uint32_t tag;
+} ai__tokslot;
 typedef struct ai__tokmap {
-    int32_t *slot;
+    ai__tokslot *slot;
     size_t mask;
 } ai__tokmap;
 

@@ -27,10 +27,13 @@ int cmd_bench_kernels(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_chat_render(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_similarity(int argc, char **argv);
 
 /* Helpers (util.c). */
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */

@@ -130,16 +130,75 @@ static double time_stream(int32_t fmt, const gen *g, size_t piece, char *out, si
     return best;
 }
 
+/* Repetitive texts built to hit the scanners' searches (markers that never
+ * close, thousands of messages, unbalanced brackets): each format must stay
+ * linear.  Prints the slowest format per pattern. */
+static int adversarial(size_t size) {
+    static const char *const pats[] = {
+        "<|start|>assistant<|channel|>final<|message|>x<|end|>", "[a]\n",
+        "<tool_call>{\"name\":\"f\",\"arguments\":{}}</tool_call>", "</parameter>", "<think>",
+        "</think>", "{\"a\":", "[TOOL_CALLS]", ">>>all\nx", "<", "\"", "[f(a=[",
+        "<|tool_call>call:f{a:{", "\xef\xbd\x9c", "<function=f>{}</function>", "<|channel|>", "x\n",
+        "<arg_value>", "<invoke name=\"f\">",
+    };
+    char *t = malloc(size + 64);
+    size_t cap = size * 8 + 4096;
+    char *out = malloc(cap);
+    if (!t || !out) {
+        free(t);
+        free(out);
+        return EXIT_INPUT;
+    }
+    printf("%-44s %-18s %9s %9s\n", "adversarial pattern (repeated)", "slowest format", "ms", "MB/s");
+    for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+        size_t l = strlen(pats[p]), n = 0;
+        while (n + l <= size) {
+            memcpy(t + n, pats[p], l);
+            n += l;
+        }
+        double worst = 0;
+        int32_t wf = 1;
+        for (int32_t f = 1; ai_toolcall_format_name(f); f++) {
+            size_t need;
+            double a = now();
+            if (ai_toolcalls_parse(f, t, n, NULL, out, cap, &need) != AI_OK) {
+                free(t);
+                free(out);
+                return EXIT_INPUT;
+            }
+            double d = now() - a;
+            if (d > worst) {
+                worst = d;
+                wf = f;
+            }
+        }
+        char label[64];
+        size_t k = 0;
+        for (const char *c = pats[p]; *c && k < 40; c++) label[k++] = *c == '\n' ? '|' : *c;
+        label[k] = '\0';
+        printf("%-44s %-18s %9.2f %9.1f\n", label, ai_toolcall_format_name(wf), worst * 1e3,
+               (double)n / worst / 1e6);
+    }
+    free(t);
+    free(out);
+    return EXIT_OK;
+}
+
 int cmd_bench_toolcalls(int argc, char **argv) {
     size_t big = 1 << 20;
+    int adv = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: agentinfer bench-toolcalls [--kib N]\n\n"
+            printf("usage: agentinfer bench-toolcalls [--kib N] [--adversarial]\n\n"
                    "Parse throughput of the tool-call parser on generated outputs of 4 kB and of\n"
-                   "--kib KiB (default 1024), per format, and the cost of streaming 4 kB.\n");
+                   "--kib KiB (default 1024), per format, and the cost of streaming 4 kB.\n"
+                   "--adversarial instead times every format on repetitive --kib texts built to\n"
+                   "provoke repeated searches, and prints the slowest format per pattern.\n");
             return EXIT_OK;
         }
-        if (!strcmp(argv[i], "--kib") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--adversarial")) {
+            adv = 1;
+        } else if (!strcmp(argv[i], "--kib") && i + 1 < argc) {
             big = (size_t)strtoul(argv[++i], NULL, 10) << 10;
             if (!big) return EXIT_USAGE;
         } else {
@@ -147,6 +206,7 @@ int cmd_bench_toolcalls(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
+    if (adv) return adversarial(big);
     static const struct {
         int32_t fmt;
         const char *label;

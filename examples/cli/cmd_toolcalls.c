@@ -146,6 +146,13 @@ int cmd_toolcalls(int argc, char **argv) {
             int rc = cli_load_model(model_path, &m);
             if (rc) return rc;
             st = ai_model_toolcall_format(m, &format);
+            size_t need = 0;
+            if (st == AI_E_NOT_FOUND &&
+                ai_model_meta_str(m, "tokenizer.chat_template", NULL, 0, &need) == AI_E_NOT_FOUND) {
+                fprintf(stderr, "agentinfer toolcalls: the model has no chat template; using %s\n",
+                        ai_toolcall_format_name(format));
+                st = AI_OK;
+            }
             ai_model_free(m);
         } else if (tmpl_path) {
             size_t tl;

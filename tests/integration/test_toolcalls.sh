@@ -80,6 +80,13 @@ if [ -f "$AI_FIXTURES/models/qwen3-f16.gguf" ]; then
         || bad "auto (model): exit $?"
     grep -q '"content":"hello"' "$tmp/out" || bad "auto (model): $(cat "$tmp/out")"
 fi
+if [ -f "$AI_FIXTURES/vocab/vocab-qwen3.gguf" ]; then
+    printf '<tool_call>{"name": "f", "arguments": {"a": 1}}</tool_call>' > "$tmp/in"
+    "$AI_BIN" toolcalls --format auto -m "$AI_FIXTURES/vocab/vocab-qwen3.gguf" < "$tmp/in" >"$tmp/out" 2>"$tmp/err" \
+        || bad "auto (qwen3 vocab): exit $?"
+    grep -q 'format hermes' "$tmp/err" || bad "auto (qwen3 vocab): $(cat "$tmp/err")"
+    grep -q '"arguments":{"a":1}' "$tmp/out" || bad "auto (qwen3 vocab): $(cat "$tmp/out")"
+fi
 "$AI_BIN" toolcalls --format auto -m "$tmp/missing.gguf" < "$tmp/in" >/dev/null 2>&1
 [ $? -eq 2 ] || bad "auto with a missing model: not exit 2"
 exit $fail

@@ -326,6 +326,13 @@ static void test_limits(void **state) {
     assert_int_equal(ai_session_logits(s, -1, row, 8, &needed), AI_E_RANGE);
     assert_int_equal(needed, 4096);
     assert_int_equal(ai_session_logits(s, 3, NULL, 0, &needed), AI_E_RANGE); /* not kept */
+    float *big = malloc(4096 * sizeof *big), *big2 = malloc(4096 * sizeof *big2);
+    assert_int_equal(ai_session_logits(s, 0, big, 4096, &needed), AI_E_RANGE); /* not kept */
+    assert_int_equal(ai_session_logits(s, 9, big, 4096, &needed), AI_OK);      /* the last */
+    assert_int_equal(ai_session_logits(s, -1, big2, 4096, &needed), AI_OK);
+    assert_memory_equal(big, big2, 4096 * sizeof *big);
+    free(big);
+    free(big2);
     assert_int_equal(ai_session_eval(s, r.tokens, 7, 0), AI_E_CONTEXT_FULL);
     /* generation runs into the end of the context */
     ai_status st;
@@ -670,6 +677,15 @@ static void test_arch_equivalence(void **state) {
                   max_diff(a, c, n));
     assert_true(max_diff(b, c, n) <= 1e-6);
     assert_true(max_diff(a, c, n) > 1e-3); /* scaling does change the result */
+    /* a block count the file cannot hold is refused before any allocation */
+    kvp big[7] = {KVS("llama")};
+    big[2].v = 1000000;
+    write_model(pa, big, 7, all, nc + 5);
+    ai_model *mb = NULL;
+    char berr[256];
+    assert_int_equal(ai_model_load(pa, NULL, &mb, berr, sizeof berr), AI_E_FORMAT);
+    assert_non_null(strstr(berr, "block_count"));
+    remove(pa);
     /* YaRN is refused at load, naming the key */
     kl[7].s = "yarn";
     write_model(pa, kl, 9, all, nc + 5);

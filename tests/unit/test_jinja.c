@@ -203,8 +203,24 @@ static const tcase cases[] = {
      "systemR"},
     {"{%- for i in range(5 - 1, -1, -1) -%}{{ i }}{%- endfor -%} {{ (z or \"dflt\") }}",
      "43210dflt"},
-    /* transformers' generation tag renders its body */
-    {"{% generation %}gen {{ n }}{% endgeneration %}", "gen 7"},
+    /* lstrip_blocks strips any whitespace before a tag on its line (Jinja
+     * 3.1.6: \s+), here U+00A0 and U+3000 */
+    {"a\n\302\240\343\200\200{% if true %}b{% endif %}\n\302\240{{ 'c' }}", "a\nb\302\240c"},
+    /* Jinja's Undefined has __call__, so it is "callable" */
+    {"{{ undefined_x is callable }} {{ n is callable }} {{ range is callable }}", "True False True"},
+    /* tuples stay tuples through + and * (only repr() shows it) */
+    {"{{ (1,) + (2,) }} {{ (1,) * 2 }} {{ d | items | first }}", "(1, 2) (1, 1) ('b', 1)"},
+    /* block scopes and macro closures */
+    {"{% set v = 1 %}{% filter upper %}{% set v = 2 %}{{ v }}{% endfilter %}{{ v }}|{% set c %}{% set v = 3 %}{{ v }}{% endset %}{{ c }}{{ v }}",
+     "21|31"},
+    {"{% set v = 5 %}{% for i in [1, 2] %}{% macro m() %}{{ v }}{% endmacro %}{{ m() }}{% set v = i %}{{ m() }}{% endfor %}",
+     "5152"},
+    {"{% for i in [1, 2] %}{% macro m() %}{{ i }}{% endmacro %}{{ m() }}{% endfor %} {% macro outer(x) %}{% macro inner() %}{{ x }}{% endmacro %}{{ inner() }}{% endmacro %}{{ outer(3) }}",
+     "12 3"},
+    {"{% set v = 1 %}{% macro m() %}{{ v }}{% endmacro %}{% set v = 2 %}{{ m() }}",
+     "2"},
+    /* transformers' generation tag renders its body, in its own scope */
+    {"{% generation %}gen {{ n }}{% set n = 1 %}{% endgeneration %}{{ n }}", "gen 77"},
 };
 
 /* s="héllo wörld" n=7 f=2.5 l=[3,1,2] d={"b":1,"a":[1,{"x":None}],"c":"é\n\"q\""}
@@ -244,7 +260,8 @@ static void make_vars(ai__jctx *c) {
 
 /* Renders tpl; returns the status, the text in *out (malloc'd) or the
  * message in err. */
-static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, uint64_t steps) {
+static ai_status render_lim(const char *tpl, char **out, char *err, size_t err_cap, uint64_t steps,
+                            size_t mem) {
     *out = NULL;
     ai__jtpl *t = NULL;
     ai_status st = ai__jtpl_parse(tpl, strlen(tpl), &t, err, err_cap);
@@ -252,7 +269,7 @@ static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, 
     ai__jctx *c = ai__jctx_new();
     assert_non_null(c);
     make_vars(c);
-    if (steps) ai__jctx_limits(c, steps, 0);
+    ai__jctx_limits(c, steps, mem);
     ai__buf b = {0};
     st = ai__jtpl_render(t, c, &b, err, err_cap);
     if (st == AI_OK) *out = strndup(ai__buf_cstr(&b), b.len);
@@ -260,6 +277,10 @@ static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, 
     ai__jctx_free(c);
     ai__jtpl_free(t);
     return st;
+}
+
+static ai_status render(const char *tpl, char **out, char *err, size_t err_cap, uint64_t steps) {
+    return render_lim(tpl, out, err, err_cap, steps, 0);
 }
 
 static void test_cases(void **state) {
@@ -307,6 +328,15 @@ static const ecase errors[] = {
     {"{% macro m2(a) %}{% endmacro %}{{ m2(1, 2) }}", AI_E_FORMAT, "takes no more than 1"},
     {"{% macro m2(a) %}{% endmacro %}{{ m2(b=2) }}", AI_E_FORMAT, "no keyword argument 'b'"},
     {"{{ 9223372036854775807 + 1 }}", AI_E_FORMAT, "integer overflow"},
+    {"{{ n[1:] }}", AI_E_FORMAT, "'int' object is not subscriptable"},
+    {"{{ z[1:] }}", AI_E_FORMAT, "'NoneType' object is not subscriptable"},
+    {"{{ d[1:] }}", AI_E_FORMAT, "not subscriptable"},
+    {"{{ undefined_x[1:] }}", AI_E_FORMAT, "undefined"},
+    {"{{ l | indent }}", AI_E_FORMAT, "indent needs a string"},
+    {"{{ (1, 2) + [3] }}", AI_E_FORMAT, "can only concatenate tuple (not \"list\") to tuple"},
+    {"{{ [] in d }}", AI_E_FORMAT, "unhashable type: 'list'"},
+    {"{{ undefined_x | int }}", AI_E_FORMAT, "'undefined_x' is undefined"},
+    {"{{ [] | max | float }}", AI_E_FORMAT, "undefined"},
     /* raise_exception keeps the template's own message */
     {"x\n{{ raise_exception('System role not supported') }}", AI_E_FORMAT,
      "line 2: raise_exception: System role not supported"},
@@ -372,6 +402,26 @@ static void test_limits(void **state) {
                             "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
                             &out, err, sizeof err, 0),
                      AI_E_NOMEM);
+    /* output, captures and str()/tojson/join of containers are bounded by the
+     * same memory limit (a list may repeat one big string many times) */
+    const char *big[] = {
+        "{% for i in range(100000) %}0123456789abcdef0123456789abcdef{% endfor %}",
+        "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+        "{% set s = 'x' * 100000 %}{{ [s] * 1000 }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 1000) | string | length }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 1000) | tojson | length }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 1000) | join | length }}",
+        "{% set s = 'x' * 100000 %}{{ ''.join([s] * 1000) | length }}",
+        "{% set s = 'a\\n' * 100000 %}{{ s | indent(100) | length }}",
+        "{% set b %}{% for i in range(100000) %}0123456789abcdef0123456789abcdef{% endfor %}{% endset %}",
+        "{% macro m() %}{% for i in range(100000) %}0123456789abcdef0123456789abcdef{% endfor %}{% endmacro %}"
+        "{{ m() | length }}",
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        ai_status st = render_lim(big[i], &out, err, sizeof err, 0, (size_t)1 << 20);
+        if (st != AI_E_NOMEM) printf("big %zu: status %d [%s]\n", i, st, st ? err : "rendered");
+        assert_int_equal(st, AI_E_NOMEM);
+    }
     /* deep nesting in the source is refused by the parser */
     char deep[2100];
     size_t k = (size_t)sprintf(deep, "{{ ");

@@ -119,19 +119,23 @@ static void test_rope(void **state) {
     NEAR(c4[3], 2 * sin(0.02), 1e-6);
 }
 
-/* Fills a one-head cache of n rows of d values in `type`. */
-static void fill(uint32_t type, uint8_t *dst, const float *src, int n, int d) {
+/* Stores n rows of d values in `type` and reads them back as f32 rows, as
+ * the forward pass does with the cache. */
+static void through(uint32_t type, const float *src, int n, int d, float *dst) {
     size_t row = ai__row_size(type, d);
+    uint8_t buf[2 * 34 * 4];
+    assert_true(row * (size_t)n <= sizeof buf);
     for (int t = 0; t < n; t++) {
         if (type == AI_TYPE_F32) {
-            memcpy(dst + t * row, src + t * d, (size_t)d * sizeof(float));
+            memcpy(buf + t * row, src + t * d, (size_t)d * sizeof(float));
         } else if (type == AI_TYPE_F16) {
-            uint16_t *h = (uint16_t *)(dst + t * row);
+            uint16_t *h = (uint16_t *)(buf + t * row);
             for (int i = 0; i < d; i++) h[i] = ai__f32_to_f16(src[t * d + i]);
         } else {
-            assert_int_equal(ai__quant_row(type, src + t * d, dst + t * row, d), AI_OK);
+            assert_int_equal(ai__quant_row(type, src + t * d, buf + t * row, d), AI_OK);
         }
     }
+    ai__kv_rows_f32(type, buf, n, d, dst);
 }
 
 static void test_attention(void **state) {
@@ -144,28 +148,23 @@ static void test_attention(void **state) {
         uint32_t type = types[ti];
         float q[2] = {2, 0}; /* with scale 0.5 the score is still 1 */
         float kf[4] = {1, 0, 0, 1}, vf[4] = {1, 2, 3, 4};
-        uint8_t k[16], v[16];
-        float out[2], scratch[4 * 2];
-        fill(type, k, kf, 2, 2);
-        fill(type, v, vf, 2, 2);
-        /* the f16 cache accumulates in f16 (steps of 2^-9 near 2..4) */
-        double tol = type == AI_TYPE_F16 ? 2e-3 : 1e-6;
+        float k[4], v[4], out[2], scratch[2 * 2 + 2];
+        through(type, kf, 2, 2, k);
+        through(type, vf, 2, 2, v);
         ai__attention(out, q, k, v, 2, 2, 2, type, 0.5f, scratch);
-        NEAR(out[0], 1.53788284, tol);
-        NEAR(out[1], 2.53788284, tol);
-        /* the order of the positions does not matter (running maximum) */
+        NEAR(out[0], 1.53788284, 1e-6);
+        NEAR(out[1], 2.53788284, 1e-6);
+        /* the order of the positions does not matter */
         float kr[4] = {0, 1, 1, 0}, vr[4] = {3, 4, 1, 2};
-        fill(type, k, kr, 2, 2);
-        fill(type, v, vr, 2, 2);
+        through(type, kr, 2, 2, k);
+        through(type, vr, 2, 2, v);
         ai__attention(out, q, k, v, 2, 2, 2, type, 0.5f, scratch);
-        NEAR(out[0], 1.53788284, tol);
-        NEAR(out[1], 2.53788284, tol);
-        fill(type, k, kf, 2, 2);
-        fill(type, v, vf, 2, 2);
+        NEAR(out[0], 1.53788284, 1e-6);
+        NEAR(out[1], 2.53788284, 1e-6);
         /* one position: the output is its value */
         ai__attention(out, q, k, v, 1, 2, 2, type, 0.5f, scratch);
-        NEAR(out[0], 1, 1e-6);
-        NEAR(out[1], 2, 1e-6);
+        NEAR(out[0], 3, 1e-6);
+        NEAR(out[1], 4, 1e-6);
     }
 
     /* q8_0 cache, heads of 32: k0 = 127 e0, k1 = 127 e1 quantize exactly
@@ -177,14 +176,22 @@ static void test_attention(void **state) {
     kf[32 + 1] = 127;
     q[0] = 1.0f / 127;
     for (int i = 0; i < 32; i++) vf[i] = 1, vf[32 + i] = 3;
-    size_t row = ai__row_size(AI_TYPE_Q8_0, 32);
-    assert_int_equal(row, 34);
-    uint8_t k[68], v[68];
-    float out[32], scratch[4 * 32];
-    fill(AI_TYPE_Q8_0, k, kf, 2, 32);
-    fill(AI_TYPE_Q8_0, v, vf, 2, 32);
+    assert_int_equal(ai__row_size(AI_TYPE_Q8_0, 32), 34);
+    float k[64], v[64], out[32], scratch[2 * 32 + 2];
+    through(AI_TYPE_Q8_0, kf, 2, 32, k);
+    through(AI_TYPE_Q8_0, vf, 2, 32, v);
     ai__attention(out, q, k, v, 2, 32, 32, AI_TYPE_Q8_0, 1.0f, scratch);
     for (int i = 0; i < 32; i++) NEAR(out[i], 0.73105858 + 3 * 0.26894142, 2e-3);
+
+    /* a head of 128 (the 16-lane dot): q = k = all 0.25 gives score
+     * 128/16 = 8 at scale 1; against a zero key (score 0) the weights are
+     * 1/(1+e^-8) and e^-8/(1+e^-8) */
+    static float q128[128], k128[256], v128[256], o128[128], s128[2 * 128 + 2];
+    for (int i = 0; i < 128; i++) q128[i] = 0.25f, k128[i] = 0.25f, k128[128 + i] = 0,
+                                  v128[i] = 1, v128[128 + i] = -1;
+    ai__attention(o128, q128, k128, v128, 2, 128, 128, AI_TYPE_F32, 1.0f, s128);
+    double w = 1 / (1 + exp(-8.0));
+    for (int i = 0; i < 128; i++) NEAR(o128[i], w - (1 - w), 1e-6);
 }
 
 int main(void) {

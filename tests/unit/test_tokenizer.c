@@ -234,11 +234,68 @@ static void test_refs(void **state) {
     if (!checked) skip();
 }
 
+
+/* ---- one model, several threads ------------------------------------------------ */
+
+#include <pthread.h>
+
+typedef struct thr_arg {
+    ai_model *m;
+    const char *text;
+    size_t len;
+    const int32_t *want;
+    size_t n_want;
+    int ok;
+} thr_arg;
+
+static void *thr_main(void *p) {
+    thr_arg *a = p;
+    a->ok = 1;
+    for (int r = 0; r < 50; r++) {
+        int32_t out[512];
+        size_t n;
+        if (ai_tokenize(a->m, a->text, a->len, AI_TOKENIZE_ADD_SPECIAL, out, 512, &n) != AI_OK ||
+            n != a->n_want || memcmp(out, a->want, n * sizeof *out))
+            a->ok = 0;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state) {
+    (void)state;
+    NEED_MODELS();
+    /* the model is read-only after load: four threads tokenizing at once
+     * must each get what one thread gets */
+    static const char *const texts[] = {
+        "Hello, y'all! How are you \xf0\x9f\x98\x81 ?\xe6\x88\x91\xe6\x83\xb3\xe5\x9c\xa8 apple",
+        "def fib(n):\n    return n if n < 2 else fib(n-1) + fib(n-2)\n",
+        "r\xc3\xa9sum\xc3\xa9 na\xc3\xafve Gr\xc3\xb6\xc3\x9f" "e 3333333",
+        "   leading spaces and\ttabs\n\n\nnewlines   ",
+    };
+    for (int vi = 0; vi < N_VOCABS; vi++) {
+        thr_arg args[4];
+        pthread_t th[4];
+        int32_t want[4][512];
+        for (int k = 0; k < 4; k++) {
+            size_t n;
+            assert_int_equal(ai_tokenize(models[vi], texts[k], strlen(texts[k]),
+                                         AI_TOKENIZE_ADD_SPECIAL, want[k], 512, &n), AI_OK);
+            args[k] = (thr_arg){models[vi], texts[k], strlen(texts[k]), want[k], n, 0};
+        }
+        for (int k = 0; k < 4; k++) assert_int_equal(pthread_create(&th[k], NULL, thr_main, &args[k]), 0);
+        for (int k = 0; k < 4; k++) {
+            pthread_join(th[k], NULL);
+            assert_true(args[k].ok);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spm),   cmocka_unit_test(test_gpt2),
         cmocka_unit_test(test_bert),  cmocka_unit_test(test_qwen3),
         cmocka_unit_test(test_llama3), cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -188,6 +188,80 @@ def build(model, sp, gtype, name="agentinfer-default"):
     return w
 
 
+def read_gguf(path):
+    """Minimal reader of what GGUFWriter writes, used to verify an export byte by byte:
+    returns (metadata dict, {name: np.ndarray in torch shape})."""
+    data = open(path, "rb").read()
+    pos = [0]
+
+    def take(fmt):
+        v = struct.unpack_from("<" + fmt, data, pos[0])
+        pos[0] += struct.calcsize("<" + fmt)
+        return v[0]
+
+    def string():
+        n = take("Q")
+        s = data[pos[0]:pos[0] + n].decode("utf-8")
+        pos[0] += n
+        return s
+
+    def value(t):
+        if t == T_STRING:
+            return string()
+        if t == T_ARRAY:
+            et, n = take("I"), take("Q")
+            return [value(et) for _ in range(n)]
+        if t == T_BOOL:
+            return take("B") != 0
+        return take({T_UINT8: "B", T_INT8: "b", T_UINT16: "H", T_INT16: "h", T_UINT32: "I",
+                     T_INT32: "i", T_FLOAT32: "f", T_UINT64: "Q", T_INT64: "q",
+                     T_FLOAT64: "d"}[t])
+
+    if data[:4] != b"GGUF" or struct.unpack_from("<I", data, 4)[0] != 3:
+        raise ValueError("not a GGUF v3 file")
+    pos[0] = 8
+    n_t, n_kv = take("Q"), take("Q")
+    meta = {}
+    for _ in range(n_kv):
+        k = string()
+        meta[k] = value(take("I"))
+    infos = []
+    for _ in range(n_t):
+        name = string()
+        dims = [take("Q") for _ in range(take("I"))]
+        infos.append((name, dims, take("I"), take("Q")))
+    align = meta.get("general.alignment", 32)
+    base = pos[0] + (-pos[0]) % align
+    tensors = {}
+    for name, dims, gtype, off in infos:
+        dt = {GGML_F32: "<f4", GGML_F16: "<f2"}[gtype]
+        n = int(np.prod(dims))
+        a = np.frombuffer(data, dtype=dt, count=n, offset=base + off)
+        tensors[name] = a.reshape(list(reversed(dims)))
+    return meta, tensors
+
+
+def verify(path, model, sp, gtype):
+    """Reads the file back and compares every tensor and the key metadata."""
+    meta, tensors = read_gguf(path)
+    cfg = model.cfg
+    assert meta["general.architecture"] == "llama"
+    assert meta["llama.block_count"] == cfg.n_layer
+    assert meta["llama.attention.head_count_kv"] == cfg.n_head_kv
+    assert meta["tokenizer.ggml.tokens"] == [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    assert meta["tokenizer.chat_template"] == chatfmt.CHAT_TEMPLATE
+    names = [n for n, _ in model.gguf_tensors()]
+    assert list(tensors) == names
+    for n, t in model.gguf_tensors():
+        want = t.detach().float().numpy()
+        if want.ndim >= 2 and gtype == GGML_F16:
+            want = want.astype("<f2")
+        got = tensors[n]
+        if got.shape != want.shape or not np.array_equal(got, want):
+            raise AssertionError("tensor %s differs after read-back" % n)
+    return meta
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(HERE, "out", "ckpt.pt"))
@@ -199,6 +273,7 @@ def main():
     sp = spm.SentencePieceProcessor(model_file=args.tokenizer)
     w = build(model, sp, GGML_F16 if args.type == "f16" else GGML_F32)
     w.write(args.out)
+    verify(args.out, model, sp, GGML_F16 if args.type == "f16" else GGML_F32)
     print("wrote %s: %d tensors, %d keys, %d bytes (checkpoint step %d)"
           % (args.out, len(w.tensors), len(w.kv), os.path.getsize(args.out), ck.get("step", -1)))
 
