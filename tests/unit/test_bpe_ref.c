@@ -4,7 +4,8 @@
  * text with long runs of letters (so that the heap path runs) for the GPT-2,
  * Llama 3 and Qwen 3 vocabularies of the fixtures; SentencePiece
  * (lib/tok_spm.c: heap, segments split at wall characters) against
- * tools/spm_ref.py the same way for the Llama 2 vocabulary.  The last string
+ * tools/spm_ref.py the same way for the Llama 2 vocabulary, and WordPiece
+ * (lib/tok_wpm.c) against tools/wpm_ref.py for BGE.  The last string
  * joins the first others with spaces (just over 8 kB), so that one call sees
  * repeated words and pairs and the per-call caches are used.
  * Skipped without the fixtures or without python3 and its `regex` module. */
@@ -31,6 +32,7 @@ static const uint32_t pool[] = {
     '5', '9', '\'', '.', ',', '!', '-', '_', '(', ')', '{', '}', '=', '<', '>', '#', '/',
     0xE9, 0xFC, 0xDF, 0x43D, 0x431, 0x3BA, 0x4F60, 0x597D, 0x4E16, 0x754C, 0x7684, 0x662F,
     0x3053, 0x3093, 0xC548, 0xB155, 0x1F999, 0x1F600, 0x2705, 0x3002, 0xFF0C, 0xA0, 0x3000,
+    0xC4, 0x1EC7, 0x301, 0x130, 0x7, 0x200B, 0x2028, 0x85, 0xFFFD, 0x24, 0x5E, 0x7E, 0xAB, 0x2019,
 };
 
 static void run_vocab(const char *name, const char *tool) {
@@ -130,6 +132,11 @@ static void test_qwen3(void **s) {
     if (!tu_fixtures()) skip();
     run_vocab("vocab-qwen3", "bpe_ref.py");
 }
+static void test_wpm(void **s) {
+    (void)s;
+    if (!tu_fixtures()) skip();
+    run_vocab("ggml-vocab-bert-bge", "wpm_ref.py");
+}
 static void test_spm(void **s) {
     (void)s;
     if (!tu_fixtures()) skip();
@@ -139,7 +146,7 @@ static void test_spm(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gpt2), cmocka_unit_test(test_llama3), cmocka_unit_test(test_qwen3),
-        cmocka_unit_test(test_spm),
+        cmocka_unit_test(test_spm), cmocka_unit_test(test_wpm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
