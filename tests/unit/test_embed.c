@@ -220,6 +220,48 @@ static void test_batch(void **state) {
     batch_equal("models/llama-q8_0.gguf", 0); /* decoder: one text per pass */
 }
 
+/* The sgemm path (AI_OPT_EMBD_BLAS_MIN_BATCH) trades bit-exact batch
+ * invariance for speed: results must still be the same vectors up to float
+ * rounding, batched or not, and still match the peer. */
+static void test_blas(void **state) {
+    (void)state;
+    ai_model *m = load("models/bert-f16.gguf");
+    size_t dim = (size_t)ai_model_embedding_dim(m), need;
+    ai_opts *o;
+    ai_opts_new(&o);
+    assert_int_equal(ai_opts_set_int(o, AI_OPT_EMBD_BLAS_MIN_BATCH, 16), AI_OK);
+    assert_int_equal(ai_opts_set_int(o, AI_OPT_EMBD_BLAS_MIN_BATCH, -2), AI_E_INVAL);
+    ai_embedder *fast = embedder(m, o), *exact = embedder(m, NULL);
+    float *all = malloc(N_TEXTS * dim * sizeof *all), *one = malloc(dim * sizeof *one);
+    assert_int_equal(ai_embed_batch(fast, (const char *const *)texts, NULL, N_TEXTS, all,
+                                     N_TEXTS * dim, &need, NULL, NULL), AI_OK);
+    double worst = 1, maxd = 0;
+    for (size_t i = 0; i < N_TEXTS; i++) {
+        assert_int_equal(ai_embed(exact, texts[i], strlen(texts[i]), one, dim, &need, NULL,
+                                  NULL), AI_OK);
+        double c = cosine(one, all + i * dim, dim);
+        if (c < worst) worst = c;
+        for (size_t k = 0; k < dim; k++)
+            if (fabs(one[k] - all[i * dim + k]) > maxd) maxd = fabs(one[k] - all[i * dim + k]);
+    }
+    printf("  sgemm batch vs kernels one at a time: min cosine %.9f, max |diff| %.2e\n",
+           worst, maxd);
+    assert_true(worst >= 0.99999);
+    ai__json *r = read_json("refs/bert-f16.e0.json");
+    const ai__json *prompt = ai__json_get(r, "prompt"), *emb = ai__json_get(r, "embedding");
+    const char *two[2] = {prompt->str, texts[3]};
+    assert_int_equal(ai_embed_batch(fast, two, NULL, 2, all, 2 * dim, &need, NULL, NULL), AI_OK);
+    for (size_t i = 0; i < dim; i++) one[i] = (float)ai__json_num(emb->items[i]);
+    assert_true(cosine(all, one, dim) >= 0.999);
+    ai__json_free(r);
+    free(all);
+    free(one);
+    ai_embedder_free(fast);
+    ai_embedder_free(exact);
+    ai_opts_free(o);
+    ai_model_free(m);
+}
+
 /* ---- pooling ----------------------------------------------------------------------------- */
 
 static void test_pooling(void **state) {
@@ -442,6 +484,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_blas),
         cmocka_unit_test(test_pooling),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_decoder),
