@@ -161,7 +161,8 @@ bench-model: $(BUILD)/bench_model
 # Random weights in the BERT-base shape of issue 6 (768 wide, 12 layers, 12
 # heads, FFN 3072; tokenizer copied from the fixtures' WordPiece vocabulary)
 # and 256 texts of 10-40 words, made by tools/bench_encoder.c; then the texts
-# are embedded one at a time and 32 at a time (texts/s and tokens/s on stderr).
+# are embedded one at a time, 32 at a time, and 32 at a time with passes of
+# 64+ tokens through OpenBLAS sgemm (texts/s and tokens/s on stderr).
 BENCH_EMBED_TYPE ?= f16
 BENCH_THREADS ?= 2
 $(BUILD)/bench_encoder: tools/bench_encoder.c $(INTERNAL)
@@ -173,7 +174,8 @@ bench-embed: $(BUILD)/bench_encoder $(CLI)
 	  [ -f $$f ] || $(BUILD)/bench_encoder $(BENCH_EMBED_TYPE) \
 	    $${AI_FIXTURES:-../shared/fixtures}/vocab/ggml-vocab-bert-bge.gguf $$f $$x; \
 	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 1 --time > /dev/null; \
-	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --blas 64 --time > /dev/null
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own
