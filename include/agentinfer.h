@@ -647,6 +647,12 @@ AI_API ai_status ai_session_snapshot(ai_session *session, ai_snapshot **out);
 AI_API ai_status ai_session_restore(ai_session *session,
                                     const ai_snapshot *snapshot);
 
+/* Bytes the session's state takes uncompressed (the KV rows of its
+ * ai_session_n_past() positions, the tokens and the last logits): what a
+ * snapshot holds, and what a state file holds before compression.  0 for
+ * NULL.  Since 0.1. */
+AI_API int64_t ai_session_state_size(const ai_session *session);
+
 /* Number of tokens in a snapshot; 0 for NULL.  Since 0.1. */
 AI_API int32_t ai_snapshot_n_tokens(const ai_snapshot *snapshot);
 /* Frees a snapshot.  NULL is fine.  Since 0.1. */

@@ -171,6 +171,10 @@ typedef struct ai__state_file {
  * (another format version), AI_E_NOMEM; message in msg.  Close with
  * ai__state_close in any case. */
 ai_status ai__state_open(const char *path, ai__state_file *f, char *msg, size_t cap);
+/* The same for a file image in memory (malloc'd; f takes it over, also on
+ * error); path only names it in messages. */
+ai_status ai__state_open_mem(ai__state_file *f, uint8_t *data, size_t size, const char *path,
+                             char *msg, size_t cap);
 /* Decodes the tokens (and logits, when the file has them and logits is not
  * NULL) into the caller's arrays, nothing else.  Token ids are checked
  * against n_vocab.  Errors: AI_E_FORMAT, AI_E_NOMEM. */

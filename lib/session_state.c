@@ -310,6 +310,14 @@ ai_status ai_session_restore(ai_session *s, const ai_snapshot *snap) {
     return ai__snapshot_put(s, snap);
 }
 
+int64_t ai_session_state_size(const ai_session *s) {
+    if (!s) return 0;
+    ai__kvview v;
+    ai__session_kvview(s, &v);
+    return (int64_t)ai__snapshot_bytes(&v.g, s->n_past, s->n_vocab, last_logits(s) != NULL) -
+           (int64_t)sizeof(struct ai_snapshot);
+}
+
 int32_t ai_snapshot_n_tokens(const ai_snapshot *snap) {
     return snap ? (int32_t)snap->n_tokens : 0;
 }

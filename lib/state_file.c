@@ -32,8 +32,9 @@
  *
  * The header checksum is checked before any other field is believed, so a
  * damaged byte anywhere reads as AI_E_FORMAT; a header that is intact but
- * of another version reads as AI_E_MISMATCH.  Later versions keep bytes
- * 0..15 and the rule "checksum in the last 8 bytes of the header".
+ * of another version, or with flag bits this reader does not know, reads as
+ * AI_E_MISMATCH.  Later versions keep bytes 0..15 and the rule "checksum in
+ * the last 8 bytes of the header".
  */
 #include "session.h"
 
@@ -429,8 +430,18 @@ static ai_status read_all(const char *path, uint8_t **data, size_t *size, char *
 
 ai_status ai__state_open(const char *path, ai__state_file *f, char *msg, size_t cap) {
     memset(f, 0, sizeof *f);
-    ai_status st = read_all(path, &f->data, &f->size, msg, cap);
+    uint8_t *data;
+    size_t size;
+    ai_status st = read_all(path, &data, &size, msg, cap);
     if (st) return st;
+    return ai__state_open_mem(f, data, size, path, msg, cap);
+}
+
+ai_status ai__state_open_mem(ai__state_file *f, uint8_t *data, size_t size, const char *path,
+                             char *msg, size_t cap) {
+    memset(f, 0, sizeof *f);
+    f->data = data;
+    f->size = size;
     const uint8_t *h = f->data;
     if (f->size == 0) {
         ai__set_err(msg, cap, "%s is empty, not a state file", path);
@@ -473,7 +484,12 @@ ai_status ai__state_open(const char *path, ai__state_file *f, char *msg, size_t 
     uint64_t n_vocab = get64(h + 64), n_tokens = get64(h + 72);
     f->g.rope_long = (int32_t)get32(h + 80);
     uint64_t raw = get64(h + 88), stored = get64(h + 96), phash = get64(h + 104);
-    if ((flags & ~(uint32_t)FLAG_LOGITS) || n_layer > 65536 || n_head_kv > 65536 ||
+    if (flags & ~(uint32_t)FLAG_LOGITS) { /* the header is intact: a newer writer */
+        ai__set_err(msg, cap, "%s uses state file features this library does not read "
+                    "(flags 0x%x)", path, flags);
+        return AI_E_MISMATCH;
+    }
+    if (n_layer > 65536 || n_head_kv > 65536 ||
         k_row > (1u << 24) || v_row > (1u << 24) || n_vocab > INT32_MAX ||
         n_tokens > INT32_MAX) {
         ai__set_err(msg, cap, "%s: header fields out of range", path);

@@ -18,6 +18,8 @@ static const cli_cmd commands[] = {
     {"similarity", "print the cosine similarity of two texts' embeddings", cmd_similarity},
     {"logits", "print a prompt's logits and greedy steps as JSON (the refs schema)", cmd_logits},
     {"bench", "measure prompt processing and generation speed", cmd_bench},
+    {"bench-agent", "time a scripted agent conversation with and without prefix reuse",
+     cmd_bench_agent},
     /* later subcommands are added here, one line each */
 };
 

@@ -479,6 +479,13 @@ static void test_load_errors(void **state) {
     for (int i = 0; i < 8; i++) v2[120 + i] = (char)(h >> (8 * i));
     write_bytes(bad, v2, len);
     expect_load(t, bad, AI_E_MISMATCH, o, 9, last);
+    /* version 1 with a flag bit of a later writer */
+    memcpy(v2, img, len);
+    v2[16] |= 2;
+    h = ai__hash64(v2, 120, 0);
+    for (int i = 0; i < 8; i++) v2[120 + i] = (char)(h >> (8 * i));
+    write_bytes(bad, v2, len);
+    expect_load(t, bad, AI_E_MISMATCH, o, 9, last);
     free(v2);
 
     /* another model: a different architecture, and the same shape in
