@@ -189,14 +189,30 @@ class Decoder(unittest.TestCase):
         text = s.generate(r["tokens"], on_piece=seen.append)
         self.assertEqual(text, "".join(pieces))
         self.assertEqual(seen, pieces)
-        # the text is that of the peer's greedy tokens
+        # the text is that of the peer's greedy tokens (the first piece's
+        # leading space aside: see the next test)
         ids = [g["id"] for g in r["greedy"]]
-        full = m.detokenize(r["tokens"] + ids)
-        self.assertTrue(full.endswith(text), (full, text))
+        cont = m.detokenize(r["tokens"] + ids)[len(m.detokenize(r["tokens"])):]
+        self.assertEqual(text, cont[1:] if cont.startswith(" ") else cont)
         # stopping from the callback is a cancellation
         with self.assertRaises(ai.AgentInferError) as cm:
             s.generate(r["tokens"], on_piece=lambda p: True)
         self.assertEqual(cm.exception.name, "AI_E_CANCELLED")
+
+    # Known library bug (lib/session.c): ai_session_step's detokenizer starts
+    # fresh for each generation, so SentencePiece's rule that drops the space
+    # before the first word of a text also drops it from the first generated
+    # piece after a prompt ("times._" instead of "times. _").  Remove the
+    # decorator once fixed (an unexpected success fails the suite).
+    @unittest.expectedFailure
+    def test_stream_keeps_first_space(self):
+        r = ref("llama-f16.p1.json")
+        m = ai.Model(fx("models", "llama-f16.gguf"))
+        s = ai.Session(m, temperature=0, max_tokens=16)
+        ids = [g["id"] for g in r["greedy"]]
+        cont = m.detokenize(r["tokens"] + ids)[len(m.detokenize(r["tokens"])):]
+        self.assertTrue(cont.startswith(" "))  # the premise of this test
+        self.assertEqual(s.generate(r["tokens"]), cont)
 
     def test_prompt_reuses_prefix(self):
         r = ref("llama-f16.p0.json")
