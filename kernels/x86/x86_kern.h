@@ -168,7 +168,53 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
         for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
     }
 
+#if ISA_VNNI
+/*
+ * Q4_0 in the AVX-512 build: two blocks per 512-bit step.  The nibbles stay
+ * unsigned and the offset comes off in integers: (n-8).a = n.a - 8.a, two
+ * vpdpbusd and a subtraction, since AVX-512 has no 512-bit sign trick.  An
+ * odd last block goes through the 256-bit code.  nc = 1 and nc > 1 run the
+ * same arithmetic per column (batch invariance).
+ */
+INLINE void q4_0_cols(COLS_ARGS) {
+    __m512 acc[MAXC];
+    __m256 acc2[MAXC];
+    for (int c = 0; c < nc; c++) {
+        acc[c] = _mm512_setzero_ps();
+        acc2[c] = _mm256_setzero_ps();
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    /* 64-bit lanes of [qs_i, qs_j, qs_i>>4, qs_j>>4] -> [lo_i, hi_i, lo_j, hi_j] */
+    const __m512i perm = _mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7);
+    const int64_t nb = k / 32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, w += 36) {
+        __m256i x = _mm256_set_m128i(load128(w + 20), load128(w + 2));
+        __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1);
+        z = _mm512_and_si512(_mm512_permutexvar_epi64(perm, z), m4);
+        float d0 = f16(w), d1 = f16(w + 18);
+        for (int c = 0; c < nc; c++) {
+            __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 32 * i));
+            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
+                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
+            const float *da = act_d(a[c], k) + i;
+            __m512 sc = _mm512_insertf32x8(_mm512_set1_ps(d0 * da[0]), _mm256_set1_ps(d1 * da[1]), 1);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
+        }
+    }
+    for (; i < nb; i++, w += 18) {
+        __m256i q = dec_q4_0(w), aq = _mm256_sign_epi8(q, q);
+        float dw = f16(w);
+        for (int c = 0; c < nc; c++) {
+            __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i));
+            acc2[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * act_d(a[c], k)[i]), acc2[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]) + hsum(acc2[c]);
+}
+#else
 SYM32_COLS(q4_0, 18)
+#endif
 SYM32_COLS(q5_0, 22)
 SYM32_COLS(q8_0, 34)
 SYM32_COLS(iq4_nl, 18)
