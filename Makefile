@@ -67,7 +67,7 @@ INTERNAL := $(BUILD)/libagentinfer_internal.a
 CLI     := $(BUILD)/bin/agentinfer
 
 .SECONDARY:
-.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples bench-model
+.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples bench-model bench-embed
 all: lib $(CLI)
 lib: $(STATIC) $(SHARED)
 
@@ -113,6 +113,21 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(DEPS_LIBS)
 
+# ---- examples ------------------------------------------------------------------
+# examples/*.c use only the public header; each is linked twice, against the
+# static archive (build/examples/NAME) and against the shared library
+# (build/examples/NAME-shared, which finds it in $(BUILD) through its rpath).
+EX_SRC := $(wildcard examples/*.c)
+EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%) $(EX_SRC:examples/%.c=$(BUILD)/examples/%-shared)
+-include $(EX_SRC:%.c=$(BUILD)/obj/%.d)
+examples: $(EX_BIN)
+$(BUILD)/examples/%-shared: $(BUILD)/obj/examples/%.o $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< -L$(BUILD) -lagentinfer -Wl,-rpath,$(abspath $(BUILD)) -lm
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< $(STATIC) $(DEPS_LIBS)
+
 # ---- tests -------------------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_COMMON_OBJ) $(INTERNAL)
 	@mkdir -p $(dir $@)
@@ -156,6 +171,26 @@ bench-model: $(BUILD)/bench_model
 	@mkdir -p $(BUILD)/bench
 	set -e; for t in $(BENCH_TYPES); do f=$(BUILD)/bench/qwen3-shape-$$t.gguf; \
 	  [ -f $$f ] || $(BUILD)/bench_model $$t $$f; done
+
+# ---- benchmark encoder --------------------------------------------------------
+# Random weights in the BERT-base shape of issue 6 (768 wide, 12 layers, 12
+# heads, FFN 3072; tokenizer copied from the fixtures' WordPiece vocabulary)
+# and 256 texts of 10-40 words, made by tools/bench_encoder.c; then the texts
+# are embedded one at a time, 32 at a time, and 32 at a time with passes of
+# 64+ tokens through OpenBLAS sgemm (texts/s and tokens/s on stderr).
+BENCH_EMBED_TYPE ?= f16
+BENCH_THREADS ?= 2
+$(BUILD)/bench_encoder: tools/bench_encoder.c $(INTERNAL)
+	$(CC) $(BASE_CFLAGS) -Iinclude -Ilib -Ikernels $(CFLAGS) -o $@ $< $(INTERNAL) $(DEPS_LIBS)
+bench-embed: $(BUILD)/bench_encoder $(CLI)
+	@mkdir -p $(BUILD)/bench
+	set -e; f=$(BUILD)/bench/bert-base-shape-$(BENCH_EMBED_TYPE).gguf; \
+	  x=$(BUILD)/bench/embed-texts.txt; \
+	  [ -f $$f ] || $(BUILD)/bench_encoder $(BENCH_EMBED_TYPE) \
+	    $${AI_FIXTURES:-../shared/fixtures}/vocab/ggml-vocab-bert-bge.gguf $$f $$x; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 1 --time > /dev/null; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --blas 64 --time > /dev/null
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own

@@ -170,6 +170,35 @@ typedef enum ai_opt {
     /* sessions (section 7) */
     AI_OPT_KV_TYPE = 115,    /* "kv_type" = AI_TYPE_F16: KV cache element
                                 type, AI_TYPE_F16, AI_TYPE_F32 or AI_TYPE_Q8_0 */
+    AI_OPT_PREFIX_REUSE = 124, /* "prefix_reuse" = 1: ai_session_prompt()
+                                keeps the common prefix; 0 re-evaluates all */
+    AI_OPT_STATE_ZSTD_LEVEL = 125, /* "state_zstd_level" = 1: zstd level of
+                                state files (-5 fastest .. 19 smallest)    */
+    AI_OPT_PREFIX_CACHE_MIB = 126, /* "prefix_cache_mib" = 1024: memory
+                                budget of an ai_prefix_cache, in MiB        */
+    /* embeddings (see section 8a) */
+    AI_OPT_EMBD_POOLING = 130,   /* "embd_pooling" = -1: the model's
+                                    ARCH.pooling_type (mean when absent for
+                                    an encoder, last for a decoder); else an
+                                    ai_pooling value                        */
+    AI_OPT_EMBD_NORMALIZE = 131, /* "embd_normalize" = 1: scale each vector
+                                    to unit L2 norm; 0 leaves it as it is   */
+    AI_OPT_EMBD_TRUNCATE = 132,  /* "embd_truncate" = 0: a text longer than
+                                    the context fails with AI_E_CONTEXT_FULL;
+                                    1 cuts it (keeping a final [SEP]/EOS) and
+                                    reports it                              */
+    AI_OPT_EMBD_ADD_EOS = 133,   /* "embd_add_eos" = -1: decoders with last
+                                    pooling get the EOS token appended when
+                                    the tokenizer did not add it; 0 never,
+                                    1 always (any model)                    */
+    AI_OPT_EMBD_BLAS_MIN_BATCH = 134, /* "embd_blas_min_batch" = -1: encoder
+                                    passes of at least this many tokens
+                                    multiply through OpenBLAS sgemm (several
+                                    times faster on big batches, but a text's
+                                    vector then depends in the last bits on
+                                    the texts batched with it); 0 never; -1
+                                    as the AI_BLAS_MIN_BATCH environment
+                                    variable says (off when unset)          */
     /* sections 6-8 append their keys here */
     /* kernel benchmark (section 9) */
     AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the
@@ -424,7 +453,8 @@ AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char 
  * logits and the sampler's choice.
  *
  * Options read by ai_session_new(): AI_OPT_N_CTX, AI_OPT_N_THREADS,
- * AI_OPT_N_BATCH, AI_OPT_KV_TYPE and the sampling options below. */
+ * AI_OPT_N_BATCH, AI_OPT_KV_TYPE, AI_OPT_PREFIX_REUSE,
+ * AI_OPT_STATE_ZSTD_LEVEL and the sampling options below. */
 typedef struct ai_session ai_session;
 
 /* Flags of ai_session_eval(). */
@@ -553,9 +583,255 @@ AI_API ai_status ai_session_step(ai_session *session, char *buf, size_t cap,
 AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
                                      void *user_data);
 
+/* ---- 7.1 Prefix reuse, snapshots, forks, state files, prefix cache -------
+ *
+ * An agent re-sends its whole conversation at every step.  The session
+ * remembers which tokens its KV cache holds, so ai_session_prompt() only
+ * evaluates what changed.  Snapshots and forks copy that state in memory (to
+ * try a branch and roll back, or run two plans from one prefix); state
+ * files keep it across processes; a prefix cache keeps warm prefixes (a
+ * system prompt with its tool definitions) for new sessions.
+ *
+ * "State" below means: the tokens of the context, their KV cache rows and,
+ * when available, the logits after the last token.  It never includes the
+ * options, the sampler (its random sequence), stop strings or the cancel
+ * callback; those stay with the session. */
+
+/* Makes the context exactly tokens[0..n) and evaluates only what is new:
+ * the longest common prefix of the current context and `tokens` is kept,
+ * the context is cut back where they diverge, and the rest is evaluated as
+ * ai_session_eval() would.  The last token is always evaluated, so its
+ * logits are fresh.  If a prefix cache is attached and holds a longer prefix
+ * of `tokens` than the context shares, that entry is restored first.  The
+ * resulting logits are bit for bit those of evaluating `tokens` into an
+ * empty context.  With AI_EVAL_LOGITS_ALL, row r of ai_session_logits() is
+ * position ai_session_n_reused() + r.  AI_OPT_PREFIX_REUSE = 0 clears the
+ * context and evaluates everything.  Like ai_session_eval() it starts a new
+ * generation.  Errors: AI_E_INVAL (NULL, n == 0, a token outside the
+ * vocabulary) and AI_E_CONTEXT_FULL (n > n_ctx) leave the context
+ * unchanged; AI_E_CANCELLED, AI_E_NOMEM and kernel errors leave the kept
+ * prefix plus the batches that completed.  Since 0.1. */
+AI_API ai_status ai_session_prompt(ai_session *session, const int32_t *tokens,
+                                   size_t n, int32_t flags);
+
+/* How many positions the last ai_session_prompt() kept instead of
+ * evaluating (from the context or the prefix cache); 0 before the first
+ * call and for NULL.  Since 0.1. */
+AI_API int32_t ai_session_n_reused(const ai_session *session);
+
+/* Copies the tokens of the context (ai_session_n_past() of them) into buf;
+ * `cap` and `*needed` count tokens.  Errors: AI_E_INVAL (NULL session),
+ * AI_E_RANGE (*needed set).  Since 0.1. */
+AI_API ai_status ai_session_tokens(const ai_session *session, int32_t *buf,
+                                   size_t cap, size_t *needed);
+
+/* An in-memory copy of a session's state.  Immutable: any number of
+ * threads may restore one snapshot at the same time.  It does not refer to
+ * the session it came from, only to the model, which must outlive it. */
+typedef struct ai_snapshot ai_snapshot;
+
+/* Copies the session's state into a new snapshot (memory: the KV rows of
+ * ai_session_n_past() positions).  Free with ai_snapshot_free().
+ * Errors: AI_E_INVAL (NULL), AI_E_NOMEM (message on the session).
+ * Since 0.1. */
+AI_API ai_status ai_session_snapshot(ai_session *session, ai_snapshot **out);
+
+/* Replaces the session's state with the snapshot's, in any session of the
+ * same model (or an identical copy of it) with the same KV cache type and
+ * enough context.  Afterwards ai_session_step()/next_token() continue from
+ * the snapshot's last token exactly as the original session would have
+ * (same logits; sampling as the session's own sampler decides).  Starts a
+ * new generation.  Errors: AI_E_INVAL (NULL), AI_E_MISMATCH (another
+ * model, KV type or RoPE variant), AI_E_CONTEXT_FULL (more tokens than
+ * n_ctx), AI_E_NOMEM; on error the session is unchanged.  Since 0.1. */
+AI_API ai_status ai_session_restore(ai_session *session,
+                                    const ai_snapshot *snapshot);
+
+/* Bytes the session's state takes uncompressed (the KV rows of its
+ * ai_session_n_past() positions, the tokens and the last logits): what a
+ * snapshot holds, and what a state file holds before compression.  0 for
+ * NULL.  Since 0.1. */
+AI_API int64_t ai_session_state_size(const ai_session *session);
+
+/* Number of tokens in a snapshot; 0 for NULL.  Since 0.1. */
+AI_API int32_t ai_snapshot_n_tokens(const ai_snapshot *snapshot);
+/* Frees a snapshot.  NULL is fine.  Since 0.1. */
+AI_API void ai_snapshot_free(ai_snapshot *snapshot);
+
+/* A new, independent session with the same model, options (context, batch,
+ * threads, KV type, sampling, including the sampler's current random
+ * state), stop strings and state as `session`; the cancel callback and the
+ * prefix cache are not carried over.  The two then evolve separately.
+ * Free with ai_session_free().  Errors: AI_E_INVAL (NULL), AI_E_NOMEM; the
+ * message goes to (err, err_cap); on error *out is NULL.  Since 0.1. */
+AI_API ai_status ai_session_fork(ai_session *session, ai_session **out,
+                                 char *err, size_t err_cap);
+
+/* Writes the session's state to a file, compressed with zstd at
+ * AI_OPT_STATE_ZSTD_LEVEL (read at ai_session_new).  The file starts with a
+ * header holding a format version and a fingerprint of the model (its
+ * architecture, shapes, tensor types and a sample of its weights) and ends
+ * with a checksum.  The write is atomic: a temporary file next to `path` is
+ * written, flushed to disk (fsync) and renamed over `path`, so a failure or
+ * a crash leaves the previous file intact.  The file is created with mode
+ * 0600 (it holds the conversation).  Errors: AI_E_INVAL (NULL), AI_E_IO
+ * (cannot create, write or rename; message says which), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_session_save(ai_session *session, const char *path_utf8);
+
+/* Replaces the session's state with a state file's.  Everything is checked
+ * before the session is touched: on any error the session is unchanged.
+ * Errors: AI_E_INVAL (NULL), AI_E_IO (missing or unreadable file),
+ * AI_E_FORMAT (not a state file, empty, truncated or corrupted: checksum),
+ * AI_E_MISMATCH (made by another model, another KV cache type or RoPE
+ * variant, or another format version), AI_E_CONTEXT_FULL (more tokens than
+ * n_ctx), AI_E_NOMEM.  The message names the reason.  Since 0.1. */
+AI_API ai_status ai_session_load(ai_session *session, const char *path_utf8);
+
+/* A cache of prefixes (tokens and their KV rows) of one model, keyed by a
+ * hash of the tokens, so that new sessions start warm.  Its memory is
+ * bounded by AI_OPT_PREFIX_CACHE_MIB; when a new entry does not fit, the
+ * least recently used entries are evicted.  Thread-safe: one cache may serve
+ * sessions on several threads (its calls take an internal lock). */
+typedef struct ai_prefix_cache ai_prefix_cache;
+
+/* Creates an empty cache for `model` (which must outlive it).  Reads
+ * AI_OPT_PREFIX_CACHE_MIB and AI_OPT_STATE_ZSTD_LEVEL (for
+ * ai_prefix_cache_save); opts may be NULL.  Free with
+ * ai_prefix_cache_free().  Errors: AI_E_INVAL, AI_E_UNSUPPORTED (the model
+ * has no decoder weights), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_prefix_cache_new(const ai_model *model, const ai_opts *opts,
+                                     ai_prefix_cache **out);
+/* Frees the cache.  No session may still use it.  NULL is fine.
+ * Since 0.1. */
+AI_API void ai_prefix_cache_free(ai_prefix_cache *cache);
+
+/* Stores the first n_tokens positions of the session's context (for
+ * instance the system prompt and tool definitions), evicting least recently
+ * used entries to stay within the budget.  Storing a prefix already present
+ * only marks it as used.  Errors: AI_E_INVAL (NULL, n_tokens < 1 or beyond
+ * ai_session_n_past()), AI_E_MISMATCH (a session of another model),
+ * AI_E_NOMEM (out of memory, or the entry alone exceeds the budget); the
+ * message is on the session.  Since 0.1. */
+AI_API ai_status ai_prefix_cache_put(ai_prefix_cache *cache, ai_session *session,
+                                     int32_t n_tokens);
+
+/* Attaches a cache (borrowed: it must outlive the attachment) that
+ * ai_session_prompt() consults, or detaches with NULL.  Errors: AI_E_INVAL
+ * (NULL session), AI_E_MISMATCH (a cache of another model).  Since 0.1. */
+AI_API ai_status ai_session_set_prefix_cache(ai_session *session,
+                                             ai_prefix_cache *cache);
+
+/* Entries held and their memory in bytes; either pointer may be NULL.
+ * Errors: AI_E_INVAL (NULL cache).  Since 0.1. */
+AI_API ai_status ai_prefix_cache_stats(ai_prefix_cache *cache, int64_t *n_entries,
+                                       int64_t *bytes);
+
+/* Writes every entry as a state file "prefix-<16 hex digits>.aistate" in
+ * the folder dir_utf8 (which must exist), each atomically as
+ * ai_session_save does; files already there for the same prefix are
+ * replaced, others are left alone.  Errors: AI_E_INVAL, AI_E_IO,
+ * AI_E_NOMEM; the message goes to (err, err_cap).  Since 0.1. */
+AI_API ai_status ai_prefix_cache_save(ai_prefix_cache *cache, const char *dir_utf8,
+                                      char *err, size_t err_cap);
+
+/* Adds the entries of the "*.aistate" files of a folder written by
+ * ai_prefix_cache_save (or ai_session_save) that belong to this model;
+ * files of other models or versions, and damaged files, are skipped and
+ * counted in *n_skipped (may be NULL).  Entries beyond the budget evict as
+ * ai_prefix_cache_put does.  *n_loaded (may be NULL) gets the number of
+ * entries added.  Errors: AI_E_INVAL, AI_E_IO (cannot read the folder),
+ * AI_E_NOMEM; message in (err, err_cap).  Since 0.1. */
+AI_API ai_status ai_prefix_cache_load(ai_prefix_cache *cache, const char *dir_utf8,
+                                      int32_t *n_loaded, int32_t *n_skipped,
+                                      char *err, size_t err_cap);
+
 /* ==========================================================================
  * 8a. Embeddings
  * ========================================================================== */
+
+/* One vector per text (or per token) for retrieval and similarity: BERT-family
+ * encoders ("bert", "nomic-bert") read the whole text with bidirectional
+ * attention; decoders (llama, qwen2, qwen3, phi3, e.g. Qwen3-Embedding) run
+ * their usual causal pass and the final normed hidden states are pooled.
+ *
+ * A text is tokenized with the model's special tokens ([CLS] ... [SEP], BOS,
+ * EOS as the tokenizer's flags ask; control-token text is not parsed), so
+ * the empty text still gives [CLS] [SEP] for BERT.  Invalid UTF-8 is
+ * replaced as section 6 says, never an error.  The token vectors are pooled
+ * (ai_pooling) and, by default, scaled to unit length, so that the cosine
+ * similarity of two results is their dot product.
+ *
+ * Options read by ai_embedder_new(): AI_OPT_EMBD_POOLING, _NORMALIZE,
+ * _TRUNCATE, _ADD_EOS; AI_OPT_N_THREADS; AI_OPT_N_CTX (longest text in
+ * tokens; default and maximum the model's training context for encoders,
+ * 4096 capped by it for decoders); AI_OPT_N_BATCH (tokens per forward pass,
+ * default 2048 for encoders and 512 for decoders; an encoder pass holds at
+ * least one whole text, so it is raised to n_ctx if smaller); AI_OPT_KV_TYPE
+ * (decoders). */
+
+/* How the vectors of a text's tokens become one (values as ARCH.pooling_type
+ * in GGUF; ABI).  NONE returns every token's vector. */
+typedef enum ai_pooling {
+    AI_POOLING_NONE = 0,
+    AI_POOLING_MEAN = 1,     /* average over all tokens, [CLS]/[SEP] included */
+    AI_POOLING_CLS = 2,      /* the first token's vector                      */
+    AI_POOLING_LAST = 3      /* the last token's vector (decoder embedders)   */
+} ai_pooling;
+
+/* Width of the model's embeddings (its hidden size): the number of floats
+ * of one vector.  0 for NULL or a model without weights.  Thread-safe.
+ * Since 0.1. */
+AI_API int32_t ai_model_embedding_dim(const ai_model *model);
+
+/* An embedder: the scratch memory of the forward pass and a thread pool on
+ * a shared model.  One thread at a time; make one per thread to embed in
+ * parallel. */
+typedef struct ai_embedder ai_embedder;
+
+/* Creates an embedder.  The model must outlive it.  `opts` may be NULL; it is
+ * read only during the call.  Free with ai_embedder_free().  Errors:
+ * AI_E_INVAL (NULL model/out, bad option value), AI_E_UNSUPPORTED (the model
+ * has no tokenizer or no weights, pooling not valid for it), AI_E_NOMEM.
+ * Message in (err, err_cap).  On error *out is NULL.  Since 0.1. */
+AI_API ai_status ai_embedder_new(const ai_model *model, const ai_opts *opts,
+                                 ai_embedder **out, char *err, size_t err_cap);
+/* Frees it and stops its threads.  NULL is fine.  Since 0.1. */
+AI_API void ai_embedder_free(ai_embedder *embedder);
+/* The message of the embedder's last failed call ("" when none).  Owned by
+ * the embedder, valid until its next call.  Since 0.1. */
+AI_API const char *ai_embedder_errmsg(const ai_embedder *embedder);
+/* The pooling in effect (ai_pooling value).  -1 for NULL.  Since 0.1. */
+AI_API int32_t ai_embedder_pooling(const ai_embedder *embedder);
+
+/* Embeds one text (len bytes of UTF-8; text may be NULL when len is 0) into
+ * out[0..cap): ai_model_embedding_dim() floats, or n_tokens times that with
+ * AI_POOLING_NONE (one row per token, in order).  `cap` and *needed count
+ * floats; *needed is always set.  n_tokens (may be NULL) gets the number of
+ * tokens embedded; truncated (may be NULL) gets 1 when the text was cut to
+ * the context (AI_OPT_EMBD_TRUNCATE), else 0.  The size is checked before
+ * any computation, so a call with out NULL and cap 0 is a cheap query.
+ * Errors: AI_E_INVAL (NULL embedder, text NULL with len > 0, a text with no
+ * tokens at all), AI_E_CONTEXT_FULL (the text has more tokens than n_ctx and
+ * truncation is off; nothing written), AI_E_RANGE (cap < *needed), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_embed(ai_embedder *embedder, const char *text, size_t len,
+                          float *out, size_t cap, size_t *needed,
+                          int32_t *n_tokens, int32_t *truncated);
+
+/* Embeds n_texts texts in as few forward passes as AI_OPT_N_BATCH allows
+ * (encoders put several texts into one pass, each attending only to its own
+ * tokens; decoders run one text after another).  texts[i] has lens[i] bytes;
+ * lens may be NULL for NUL-terminated texts.  The vectors are written one
+ * after another (text i at out + i * dim, or with AI_POOLING_NONE the token
+ * rows of text 0, then of text 1, ...), each equal to what ai_embed() gives
+ * for that text alone.  n_tokens and truncated (may be NULL) are arrays of
+ * n_texts entries.  Errors: as ai_embed(); the message names the first
+ * failing text.  Since 0.1. */
+AI_API ai_status ai_embed_batch(ai_embedder *embedder, const char *const *texts,
+                                const size_t *lens, size_t n_texts, float *out,
+                                size_t cap, size_t *needed, int32_t *n_tokens,
+                                int32_t *truncated);
 
 /* ==========================================================================
  * 8b. Chat templates

@@ -63,6 +63,16 @@ ai_status ai__matmul(ai__pool *pool, uint32_t wtype, const void *w,
                      int64_t n_rows, int64_t k, const float *x,
                      int64_t n_batch, float *y, int64_t ldy);
 
+/* ai__matmul with the OpenBLAS threshold chosen by the caller instead of
+ * the process-wide AI_BLAS_MIN_BATCH: batches of at least blas_min_batch
+ * rows go through dequantize + sgemm (faster on large batches, but a row's
+ * result then depends in the last bits on the batch it is in); 0 never,
+ * -1 as AI_BLAS_MIN_BATCH says.  Without BLAS in the build, or with the
+ * reference kernels, the same as ai__matmul. */
+ai_status ai__matmul_blas(ai__pool *pool, int64_t blas_min_batch, uint32_t wtype,
+                          const void *w, int64_t n_rows, int64_t k, const float *x,
+                          int64_t n_batch, float *y, int64_t ldy);
+
 /* ---- vector helpers (attention over an f16 KV cache) ------------------- */
 
 /* sum_i a[i]*b[i] over n f16 values (products and sums in f32): the F16

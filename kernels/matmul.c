@@ -223,6 +223,17 @@ ai_status ai__matmul(ai__pool *pool, uint32_t wtype, const void *w,
     return ai__matmul_ks(ai__kset_get(), pool, wtype, w, n_rows, k, x, n_batch, y, ldy);
 }
 
+ai_status ai__matmul_blas(ai__pool *pool, int64_t blas_min_batch, uint32_t wtype,
+                          const void *w, int64_t n_rows, int64_t k, const float *x,
+                          int64_t n_batch, float *y, int64_t ldy) {
+    const ai__kset *ks = ai__kset_get();
+    if (blas_min_batch < 0 || !ks || !strcmp(ks->name, "ref") || ks->blas_min_batch == blas_min_batch)
+        return ai__matmul_ks(ks, pool, wtype, w, n_rows, k, x, n_batch, y, ldy);
+    ai__kset copy = *ks; /* the same kernels, another threshold */
+    copy.blas_min_batch = blas_min_batch;
+    return ai__matmul_ks(&copy, pool, wtype, w, n_rows, k, x, n_batch, y, ldy);
+}
+
 int ai__type_supported(uint32_t type) {
     return type < AI__TYPE_COUNT && ai__kset_ref.ops[type].dot != NULL;
 }

@@ -1074,7 +1074,9 @@ static ai__jnode *parse_statement(parser *p) {
     } else if (ai__jnames_eq(t->s, t->n, "generation")) {
         end_tag(p);
         static const char *const ends[] = {"endgeneration", NULL};
-        n = parse_body(p, ends);
+        /* transformers makes it a call block: its body is scoped */
+        n = mk(p, JN_FILTERBLOCK, line);
+        n->c = parse_body(p, ends);
         expect_end(p, "endgeneration");
     } else if (ai__jnames_eq(t->s, t->n, "break") || ai__jnames_eq(t->s, t->n, "continue")) {
         if (!p->loops) ai__jfailf(&p->fail, AI_E_FORMAT, line, "'%.*s' outside a loop", (int)t->n, t->s);

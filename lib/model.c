@@ -5,6 +5,7 @@
  */
 #include "model.h"
 
+#include "encoder.h"
 #include "internal.h"
 #include "json.h"
 #include "runtime.h"
@@ -39,14 +40,17 @@ ai_status ai_model_load(const char *path, const ai_opts *opts, ai_model **out, c
     /* weights: a decoder binds its tensors now, so that a bad file fails
      * here rather than in the first forward pass.  A vocabulary-only file
      * (no tensors) has none, and neither has a file that is not a language
-     * model (no token_embd.weight: single tensors, adapters); the encoders
-     * are read by the embeddings code */
+     * model (no token_embd.weight: single tensors, adapters); encoders bind
+     * theirs in encoder.c */
     if (ai__arch_supported(m->arch)) {
         if (m->gguf->n_tensors > 0 &&
             (st = ai__weights_load(m->gguf, m->arch, &m->weights, err, err_cap)))
             goto fail;
-    } else if (ai__gguf_tensor_find(m->gguf, "token_embd.weight") &&
-               strcmp(m->arch, "bert") != 0 && strcmp(m->arch, "nomic-bert") != 0) {
+    } else if (ai__encoder_arch(m->arch)) {
+        if (m->gguf->n_tensors > 0 &&
+            (st = ai__encoder_load(m->gguf, m->arch, &m->encoder, err, err_cap)))
+            goto fail;
+    } else if (ai__gguf_tensor_find(m->gguf, "token_embd.weight")) {
         st = AI_E_UNSUPPORTED;
         ai__set_err(err, err_cap, "%s: architecture '%s' is not supported", path,
                     m->arch);
@@ -64,6 +68,7 @@ void ai_model_free(ai_model *m) {
     if (!m) return;
     ai__vocab_free(m->vocab);
     ai__weights_free(m->weights);
+    ai__encoder_free(m->encoder);
     ai__gguf_free(m->gguf);
     free((char *)m->arch);
     free(m->path);

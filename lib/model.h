@@ -7,6 +7,7 @@
  *   vocab    tokenizer       NULL when the file has no tokenizer metadata
  *   weights  runtime         hyperparameters and tensor bindings; NULL for a
  *                            vocabulary-only file or an unsupported arch
+ *   encoder  encoder.c       BERT-family weights (bert, nomic-bert), else NULL
  * Each part has its own load/free pair called from lib/model.c.
  */
 #ifndef AI_MODEL_H
@@ -16,6 +17,7 @@
 
 struct ai__vocab;
 struct ai__weights;
+struct ai__encoder;
 
 struct ai_model {
     ai__gguf *gguf;
@@ -24,6 +26,7 @@ struct ai_model {
                                    owned by the model), "" when absent     */
     struct ai__vocab *vocab;
     struct ai__weights *weights;
+    struct ai__encoder *encoder;
 };
 
 #endif /* AI_MODEL_H */

@@ -154,3 +154,38 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
         for (int64_t d = 0; d < head_dim_v; d++) out[d] += a * vt[d];
     }
 }
+
+/* Two passes, sums in double as the reference does: the mean, then the
+ * variance around it (no cancellation from E[x^2] - E[x]^2). */
+void ai__layernorm(float *out, const float *x, const float *w, const float *b,
+                   int64_t n, float eps) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i];
+    float mean = (float)(s / (double)n);
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        ss += (double)(d * d);
+    }
+    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) {
+        float v = (x[i] - mean) * scale;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        out[i] = v;
+    }
+}
+
+/* The tanh form of GELU (what the reference computes for BERT's "gelu"),
+ * 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3).  Since
+ * 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)), one expf does it (tanhf costs
+ * about three times as much, and this runs over every FFN activation).
+ * Far out in the tails it is exactly 0 or x. */
+void ai__gelu(float *x, int64_t n) {
+    const float c2 = 2.0f * 0.7978845608028654f; /* 2 sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (v <= -10.0f) x[i] = 0.0f;
+        else if (v < 10.0f) x[i] = v / (1.0f + expf(-c2 * v * (1.0f + 0.044715f * v * v)));
+    }
+}

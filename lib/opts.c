@@ -41,6 +41,14 @@ static const spec specs[] = {
     {AI_OPT_CHAT_TIME, "chat_time", -1, 253402300799.0},
     {AI_OPT_CHAT_VARS, "chat_vars", 0, 0},
     {AI_OPT_KV_TYPE, "kv_type", 0, 39},
+    {AI_OPT_PREFIX_REUSE, "prefix_reuse", 0, 1},
+    {AI_OPT_STATE_ZSTD_LEVEL, "state_zstd_level", -5, 19},
+    {AI_OPT_PREFIX_CACHE_MIB, "prefix_cache_mib", 1, 1048576},
+    {AI_OPT_EMBD_POOLING, "embd_pooling", -1, 3},
+    {AI_OPT_EMBD_NORMALIZE, "embd_normalize", 0, 1},
+    {AI_OPT_EMBD_TRUNCATE, "embd_truncate", 0, 1},
+    {AI_OPT_EMBD_ADD_EOS, "embd_add_eos", -1, 1},
+    {AI_OPT_EMBD_BLAS_MIN_BATCH, "embd_blas_min_batch", -1, 1e9},
 };
 
 typedef struct entry {
