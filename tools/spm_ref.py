@@ -2,7 +2,7 @@
 """spm_ref.py - a plain, slow SentencePiece BPE as llama.cpp runs GGUF
 "llama" vocabularies, written from the definition, as an independent check
 of lib/tok_spm.c (which uses a heap and merges independent segments).  Used
-by tests/unit/test_bpe_ref.c.
+by tests/unit/test_tokenizer_ref.c.
 
   python3 tools/spm_ref.py VOCAB.gguf IN OUT
 

@@ -2,7 +2,7 @@
 """wpm_ref.py - uncased BERT tokenization written from its definition (the
 basic tokenizer: clean, CJK split, strip accents, lower-case, punctuation
 split; then greedy longest-match WordPiece), as an independent check of
-lib/tok_wpm.c.  Used by tests/unit/test_bpe_ref.c.
+lib/tok_wpm.c.  Used by tests/unit/test_tokenizer_ref.c.
 
   python3 tools/wpm_ref.py VOCAB.gguf IN OUT
 

@@ -1,4 +1,4 @@
-/* test_bpe_ref.c - byte-level BPE (lib/tok_bpe.c: heap for long words, a scan
+/* test_tokenizer_ref.c - byte-level BPE (lib/tok_bpe.c: heap for long words, a scan
  * for short ones, per-call word and pair caches, a Bloom filter over the
  * merges) against tools/bpe_ref.py, a plain textbook BPE in Python, on random
  * text with long runs of letters (so that the heap path runs) for the GPT-2,
