@@ -113,6 +113,21 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(DEPS_LIBS)
 
+# ---- examples ------------------------------------------------------------------
+# examples/*.c use only the public header; each is linked twice, against the
+# static archive (build/examples/NAME) and against the shared library
+# (build/examples/NAME-shared, which finds it in $(BUILD) through its rpath).
+EX_SRC := $(wildcard examples/*.c)
+EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%) $(EX_SRC:examples/%.c=$(BUILD)/examples/%-shared)
+-include $(EX_SRC:%.c=$(BUILD)/obj/%.d)
+examples: $(EX_BIN)
+$(BUILD)/examples/%-shared: $(BUILD)/obj/examples/%.o $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< -L$(BUILD) -lagentinfer -Wl,-rpath,$(abspath $(BUILD)) -lm
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< $(STATIC) $(DEPS_LIBS)
+
 # ---- tests -------------------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_COMMON_OBJ) $(INTERNAL)
 	@mkdir -p $(dir $@)

@@ -170,6 +170,12 @@ typedef enum ai_opt {
     /* sessions (section 7) */
     AI_OPT_KV_TYPE = 115,    /* "kv_type" = AI_TYPE_F16: KV cache element
                                 type, AI_TYPE_F16, AI_TYPE_F32 or AI_TYPE_Q8_0 */
+    AI_OPT_PREFIX_REUSE = 124, /* "prefix_reuse" = 1: ai_session_prompt()
+                                keeps the common prefix; 0 re-evaluates all */
+    AI_OPT_STATE_ZSTD_LEVEL = 125, /* "state_zstd_level" = 1: zstd level of
+                                state files (-5 fastest .. 19 smallest)    */
+    AI_OPT_PREFIX_CACHE_MIB = 126, /* "prefix_cache_mib" = 1024: memory
+                                budget of an ai_prefix_cache, in MiB        */
     /* embeddings (see section 8a) */
     AI_OPT_EMBD_POOLING = 130,   /* "embd_pooling" = -1: the model's
                                     ARCH.pooling_type (mean when absent for
@@ -318,6 +324,13 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * any number of threads may tokenize with one model at the same time.  Calls
  * on a model without a (supported) tokenizer give AI_E_UNSUPPORTED.
  *
+ * The ids are those of the model's reference tokenizer: byte-level BPE
+ * applies NFC first where the reference does (tokenizer.ggml.pre "qwen2");
+ * WordPiece follows uncased BERT (lower-case, accents stripped, punctuation
+ * and CJK ideographs split off), so its detokenized text is not the input.
+ * An unknown tokenizer.ggml.pre falls back to the GPT-2 pattern and logs a
+ * warning at load.
+ *
  * Invalid UTF-8 in the input never fails: each byte that does not start a
  * well-formed UTF-8 sequence (stray continuation byte, overlong form,
  * surrogate, value above U+10FFFF, truncated sequence) is replaced by U+FFFD
@@ -345,7 +358,8 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
  * *n receives the number of tokens.  Without AI_TOKENIZE_PARSE_SPECIAL the
  * text of control tokens is tokenized as plain text (user-defined tokens are
  * still recognised, as the reference tokenizers do).  `text` may be NULL when
- * len is 0.  A cap of 3 * len + 3 is always enough.
+ * len is 0.  A cap of 3 * len + 3 is always enough (on AI_E_RANGE the work
+ * was done for nothing, so size generously).
  * Errors: AI_E_INVAL (NULL model or n, NULL text with len > 0, unknown flag
  * bits), AI_E_UNSUPPORTED (no tokenizer), AI_E_RANGE (cap too small: *n holds
  * the count needed and out is left unspecified), AI_E_NOMEM.  Since 0.1. */
@@ -356,9 +370,9 @@ AI_API ai_status ai_tokenize(const ai_model *model, const char *text, size_t len
  * byte token <0xE2> gives the single byte 0xE2 (so a piece may be part of a
  * UTF-8 character, or a NUL byte: the piece length is *needed - 1).  Control
  * tokens give "" unless flags has AI_DETOKENIZE_RENDER_SPECIAL; unknown and
- * user-defined tokens give their text (SentencePiece: "▁" as a space).  Errors: AI_E_INVAL (NULL model,
- * token out of range), AI_E_UNSUPPORTED, AI_E_RANGE (*needed set).
- * Since 0.1. */
+ * user-defined tokens give their text (SentencePiece: "▁" as a space).
+ * Errors: AI_E_INVAL (NULL model, token out of range), AI_E_UNSUPPORTED,
+ * AI_E_RANGE (*needed set).  Since 0.1. */
 AI_API ai_status ai_token_to_piece(const ai_model *model, int32_t token, uint32_t flags,
                                    char *buf, size_t cap, size_t *needed);
 
@@ -439,7 +453,8 @@ AI_API ai_status ai_token_text(const ai_model *model, int32_t token, const char 
  * logits and the sampler's choice.
  *
  * Options read by ai_session_new(): AI_OPT_N_CTX, AI_OPT_N_THREADS,
- * AI_OPT_N_BATCH, AI_OPT_KV_TYPE and the sampling options below. */
+ * AI_OPT_N_BATCH, AI_OPT_KV_TYPE, AI_OPT_PREFIX_REUSE,
+ * AI_OPT_STATE_ZSTD_LEVEL and the sampling options below. */
 typedef struct ai_session ai_session;
 
 /* Flags of ai_session_eval(). */
@@ -567,6 +582,169 @@ AI_API ai_status ai_session_step(ai_session *session, char *buf, size_t cap,
  * ended normally, else the error of the step.  Since 0.1. */
 AI_API ai_status ai_session_generate(ai_session *session, ai_piece_fn fn,
                                      void *user_data);
+
+/* ---- 7.1 Prefix reuse, snapshots, forks, state files, prefix cache -------
+ *
+ * An agent re-sends its whole conversation at every step.  The session
+ * remembers which tokens its KV cache holds, so ai_session_prompt() only
+ * evaluates what changed.  Snapshots and forks copy that state in memory (to
+ * try a branch and roll back, or run two plans from one prefix); state
+ * files keep it across processes; a prefix cache keeps warm prefixes (a
+ * system prompt with its tool definitions) for new sessions.
+ *
+ * "State" below means: the tokens of the context, their KV cache rows and,
+ * when available, the logits after the last token.  It never includes the
+ * options, the sampler (its random sequence), stop strings or the cancel
+ * callback; those stay with the session. */
+
+/* Makes the context exactly tokens[0..n) and evaluates only what is new:
+ * the longest common prefix of the current context and `tokens` is kept,
+ * the context is cut back where they diverge, and the rest is evaluated as
+ * ai_session_eval() would.  The last token is always evaluated, so its
+ * logits are fresh.  If a prefix cache is attached and holds a longer prefix
+ * of `tokens` than the context shares, that entry is restored first.  The
+ * resulting logits are bit for bit those of evaluating `tokens` into an
+ * empty context.  With AI_EVAL_LOGITS_ALL, row r of ai_session_logits() is
+ * position ai_session_n_reused() + r.  AI_OPT_PREFIX_REUSE = 0 clears the
+ * context and evaluates everything.  Like ai_session_eval() it starts a new
+ * generation.  Errors: AI_E_INVAL (NULL, n == 0, a token outside the
+ * vocabulary) and AI_E_CONTEXT_FULL (n > n_ctx) leave the context
+ * unchanged; AI_E_CANCELLED, AI_E_NOMEM and kernel errors leave the kept
+ * prefix plus the batches that completed.  Since 0.1. */
+AI_API ai_status ai_session_prompt(ai_session *session, const int32_t *tokens,
+                                   size_t n, int32_t flags);
+
+/* How many positions the last ai_session_prompt() kept instead of
+ * evaluating (from the context or the prefix cache); 0 before the first
+ * call and for NULL.  Since 0.1. */
+AI_API int32_t ai_session_n_reused(const ai_session *session);
+
+/* Copies the tokens of the context (ai_session_n_past() of them) into buf;
+ * `cap` and `*needed` count tokens.  Errors: AI_E_INVAL (NULL session),
+ * AI_E_RANGE (*needed set).  Since 0.1. */
+AI_API ai_status ai_session_tokens(const ai_session *session, int32_t *buf,
+                                   size_t cap, size_t *needed);
+
+/* An in-memory copy of a session's state.  Immutable: any number of
+ * threads may restore one snapshot at the same time.  It does not refer to
+ * the session it came from, only to the model, which must outlive it. */
+typedef struct ai_snapshot ai_snapshot;
+
+/* Copies the session's state into a new snapshot (memory: the KV rows of
+ * ai_session_n_past() positions).  Free with ai_snapshot_free().
+ * Errors: AI_E_INVAL (NULL), AI_E_NOMEM (message on the session).
+ * Since 0.1. */
+AI_API ai_status ai_session_snapshot(ai_session *session, ai_snapshot **out);
+
+/* Replaces the session's state with the snapshot's, in any session of the
+ * same model (or an identical copy of it) with the same KV cache type and
+ * enough context.  Afterwards ai_session_step()/next_token() continue from
+ * the snapshot's last token exactly as the original session would have
+ * (same logits; sampling as the session's own sampler decides).  Starts a
+ * new generation.  Errors: AI_E_INVAL (NULL), AI_E_MISMATCH (another
+ * model, KV type or RoPE variant), AI_E_CONTEXT_FULL (more tokens than
+ * n_ctx), AI_E_NOMEM; on error the session is unchanged.  Since 0.1. */
+AI_API ai_status ai_session_restore(ai_session *session,
+                                    const ai_snapshot *snapshot);
+
+/* Bytes the session's state takes uncompressed (the KV rows of its
+ * ai_session_n_past() positions, the tokens and the last logits): what a
+ * snapshot holds, and what a state file holds before compression.  0 for
+ * NULL.  Since 0.1. */
+AI_API int64_t ai_session_state_size(const ai_session *session);
+
+/* Number of tokens in a snapshot; 0 for NULL.  Since 0.1. */
+AI_API int32_t ai_snapshot_n_tokens(const ai_snapshot *snapshot);
+/* Frees a snapshot.  NULL is fine.  Since 0.1. */
+AI_API void ai_snapshot_free(ai_snapshot *snapshot);
+
+/* A new, independent session with the same model, options (context, batch,
+ * threads, KV type, sampling, including the sampler's current random
+ * state), stop strings and state as `session`; the cancel callback and the
+ * prefix cache are not carried over.  The two then evolve separately.
+ * Free with ai_session_free().  Errors: AI_E_INVAL (NULL), AI_E_NOMEM; the
+ * message goes to (err, err_cap); on error *out is NULL.  Since 0.1. */
+AI_API ai_status ai_session_fork(ai_session *session, ai_session **out,
+                                 char *err, size_t err_cap);
+
+/* Writes the session's state to a file, compressed with zstd at
+ * AI_OPT_STATE_ZSTD_LEVEL (read at ai_session_new).  The file starts with a
+ * header holding a format version and a fingerprint of the model (its
+ * architecture, shapes, tensor types and a sample of its weights) and ends
+ * with a checksum.  The write is atomic: a temporary file next to `path` is
+ * written, flushed to disk (fsync) and renamed over `path`, so a failure or
+ * a crash leaves the previous file intact.  The file is created with mode
+ * 0600 (it holds the conversation).  Errors: AI_E_INVAL (NULL), AI_E_IO
+ * (cannot create, write or rename; message says which), AI_E_NOMEM.
+ * Since 0.1. */
+AI_API ai_status ai_session_save(ai_session *session, const char *path_utf8);
+
+/* Replaces the session's state with a state file's.  Everything is checked
+ * before the session is touched: on any error the session is unchanged.
+ * Errors: AI_E_INVAL (NULL), AI_E_IO (missing or unreadable file),
+ * AI_E_FORMAT (not a state file, empty, truncated or corrupted: checksum),
+ * AI_E_MISMATCH (made by another model, another KV cache type or RoPE
+ * variant, or another format version), AI_E_CONTEXT_FULL (more tokens than
+ * n_ctx), AI_E_NOMEM.  The message names the reason.  Since 0.1. */
+AI_API ai_status ai_session_load(ai_session *session, const char *path_utf8);
+
+/* A cache of prefixes (tokens and their KV rows) of one model, keyed by a
+ * hash of the tokens, so that new sessions start warm.  Its memory is
+ * bounded by AI_OPT_PREFIX_CACHE_MIB; when a new entry does not fit, the
+ * least recently used entries are evicted.  Thread-safe: one cache may serve
+ * sessions on several threads (its calls take an internal lock). */
+typedef struct ai_prefix_cache ai_prefix_cache;
+
+/* Creates an empty cache for `model` (which must outlive it).  Reads
+ * AI_OPT_PREFIX_CACHE_MIB and AI_OPT_STATE_ZSTD_LEVEL (for
+ * ai_prefix_cache_save); opts may be NULL.  Free with
+ * ai_prefix_cache_free().  Errors: AI_E_INVAL, AI_E_UNSUPPORTED (the model
+ * has no decoder weights), AI_E_NOMEM.  Since 0.1. */
+AI_API ai_status ai_prefix_cache_new(const ai_model *model, const ai_opts *opts,
+                                     ai_prefix_cache **out);
+/* Frees the cache.  No session may still use it.  NULL is fine.
+ * Since 0.1. */
+AI_API void ai_prefix_cache_free(ai_prefix_cache *cache);
+
+/* Stores the first n_tokens positions of the session's context (for
+ * instance the system prompt and tool definitions), evicting least recently
+ * used entries to stay within the budget.  Storing a prefix already present
+ * only marks it as used.  Errors: AI_E_INVAL (NULL, n_tokens < 1 or beyond
+ * ai_session_n_past()), AI_E_MISMATCH (a session of another model),
+ * AI_E_NOMEM (out of memory, or the entry alone exceeds the budget); the
+ * message is on the session.  Since 0.1. */
+AI_API ai_status ai_prefix_cache_put(ai_prefix_cache *cache, ai_session *session,
+                                     int32_t n_tokens);
+
+/* Attaches a cache (borrowed: it must outlive the attachment) that
+ * ai_session_prompt() consults, or detaches with NULL.  Errors: AI_E_INVAL
+ * (NULL session), AI_E_MISMATCH (a cache of another model).  Since 0.1. */
+AI_API ai_status ai_session_set_prefix_cache(ai_session *session,
+                                             ai_prefix_cache *cache);
+
+/* Entries held and their memory in bytes; either pointer may be NULL.
+ * Errors: AI_E_INVAL (NULL cache).  Since 0.1. */
+AI_API ai_status ai_prefix_cache_stats(ai_prefix_cache *cache, int64_t *n_entries,
+                                       int64_t *bytes);
+
+/* Writes every entry as a state file "prefix-<16 hex digits>.aistate" in
+ * the folder dir_utf8 (which must exist), each atomically as
+ * ai_session_save does; files already there for the same prefix are
+ * replaced, others are left alone.  Errors: AI_E_INVAL, AI_E_IO,
+ * AI_E_NOMEM; the message goes to (err, err_cap).  Since 0.1. */
+AI_API ai_status ai_prefix_cache_save(ai_prefix_cache *cache, const char *dir_utf8,
+                                      char *err, size_t err_cap);
+
+/* Adds the entries of the "*.aistate" files of a folder written by
+ * ai_prefix_cache_save (or ai_session_save) that belong to this model;
+ * files of other models or versions, and damaged files, are skipped and
+ * counted in *n_skipped (may be NULL).  Entries beyond the budget evict as
+ * ai_prefix_cache_put does.  *n_loaded (may be NULL) gets the number of
+ * entries added.  Errors: AI_E_INVAL, AI_E_IO (cannot read the folder),
+ * AI_E_NOMEM; message in (err, err_cap).  Since 0.1. */
+AI_API ai_status ai_prefix_cache_load(ai_prefix_cache *cache, const char *dir_utf8,
+                                      int32_t *n_loaded, int32_t *n_skipped,
+                                      char *err, size_t err_cap);
 
 /* ==========================================================================
  * 8a. Embeddings

@@ -104,10 +104,12 @@ static int run_cols(void *c) {
 
 /* The matrix-matrix product through the (opt-in) BLAS path. */
 static const ai__kset *blas_set;
+#ifdef AI__USE_BLAS
 static int run_blas(void *c) {
     mm_ctx *m = c;
     return ai__matmul_ks(blas_set, m->pool, m->type, m->w, m->rows, m->k, m->x, m->nb, m->y, m->rows) != AI_OK;
 }
+#endif
 
 /* A weight matrix of `rows` rows: 64 distinct quantized random rows,
  * repeated (quantizing every row would take longer than the benchmark). */

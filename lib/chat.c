@@ -36,6 +36,7 @@ typedef struct conv {
     int parse_args;
     ai__json **extra; /* trees made while converting (parsed arguments) */
     size_t n_extra, cap_extra;
+    int oom;
 } conv;
 
 /* Where from_json is in a message, for AI_CHAT_PARSE_ARGUMENTS: only
@@ -58,25 +59,28 @@ static ai__jv number(const ai__json *j) {
     return ai__jv_float(strtod(s, NULL));
 }
 
-/* An "arguments" string holding a JSON object, parsed (AI_CHAT_PARSE_ARGUMENTS). */
+/* An "arguments" string holding a JSON object, parsed into *out
+ * (AI_CHAT_PARSE_ARGUMENTS).  0 when the string is not a JSON object: it is
+ * then passed as the string it is. */
 static int parsed_arguments(conv *cv, const ai__json *j, ai__jv *out) {
     ai__json *t = NULL;
     if (ai__json_parse(j->str, j->len, &t, NULL, 0) != AI_OK) return 0;
-    if (t->type != AI__JSON_OBJECT || cv->n_extra == cv->cap_extra) {
-        if (t->type == AI__JSON_OBJECT && cv->n_extra == cv->cap_extra) {
-            size_t cap = cv->cap_extra ? cv->cap_extra * 2 : 8;
-            ai__json **ne = realloc(cv->extra, cap * sizeof *ne);
-            if (ne) {
-                cv->extra = ne;
-                cv->cap_extra = cap;
-            }
-        }
-        if (t->type != AI__JSON_OBJECT || cv->n_extra == cv->cap_extra) {
+    if (t->type != AI__JSON_OBJECT) {
+        ai__json_free(t);
+        return 0;
+    }
+    if (cv->n_extra == cv->cap_extra) {
+        size_t cap = cv->cap_extra ? cv->cap_extra * 2 : 8;
+        ai__json **ne = realloc(cv->extra, cap * sizeof *ne);
+        if (!ne) {
             ai__json_free(t);
+            cv->oom = 1;
             return 0;
         }
+        cv->extra = ne;
+        cv->cap_extra = cap;
     }
-    cv->extra[cv->n_extra++] = t;
+    cv->extra[cv->n_extra++] = t; /* kept until the render is over */
     *out = from_json(cv, t, AT_OTHER);
     return 1;
 }
@@ -198,7 +202,7 @@ static ai_status render(const char *tpl_src, size_t tpl_len, const char *bos, si
             bad |= ai__jctx_set(c, name, from_json(&cv, vars->items[i], AT_OTHER));
             free(name);
         }
-    if (bad) {
+    if (bad || cv.oom) {
         ai__set_err(err, err_cap, "out of memory");
         goto done;
     }

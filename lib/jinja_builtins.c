@@ -3,6 +3,7 @@
  * templates can observe them; what is left out fails with a clear error
  * rather than rendering something different. */
 #include "jinja_int.h"
+#include "unicode.h"
 
 #include <locale.h>
 #include <math.h>
@@ -223,7 +224,7 @@ static ai__jv recase(ai__jrun *r, ai__jv s, int mode /* 0 lower 1 upper 2 capita
         first = 0;
         if (up && c == 0xDF) { ai__buf_puts(b, mode == 1 ? "SS" : "Ss"); continue; }
         char u[4];
-        size_t ul = ai__ju8_put(u, case_map(c, up));
+        size_t ul = ai__utf8_encode(case_map(c, up), u);
         ai__buf_put(b, u, ul);
     }
     return ai__jr_tmp_str(r, b);

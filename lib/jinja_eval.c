@@ -3,8 +3,9 @@
  * Scopes follow Jinja2: the root frame holds top-level `set`s and macros
  * (render variables sit behind it); each for-loop iteration gets a fresh
  * frame, so a `set` inside a loop body is gone after the iteration; `if`
- * opens no scope; a macro body runs in its own frame whose parent is the
- * root.  namespace() objects are the one way to carry a value out of a loop.
+ * opens no scope; block sets, filter blocks and generation blocks do; a
+ * macro body runs in its own frame whose parent is the scope the macro was
+ * defined in (read at call time, as a closure).  namespace() objects are the one way to carry a value out of a loop.
  */
 #include "jinja_int.h"
 
@@ -587,13 +588,21 @@ static args eval_args(ai__jrun *r, ai__jframe *f, const ai__jnode *n) {
     return a;
 }
 
+/* A macro value: its definition and the scope it was defined in, which its
+ * body reads at call time (Jinja macros are closures). */
+typedef struct jmacro {
+    const ai__jnode *node;
+    ai__jframe *scope;
+} jmacro;
+
 ai__jv ai__jr_call_macro(ai__jrun *rr, ai__jv m, ai__jv *pos, size_t npos, const char **kwn,
                          const size_t *kwl, ai__jv *kwv, size_t nkw) {
-    const ai__jnode *mn = m.u.p;
+    const jmacro *jm = m.u.p;
+    const ai__jnode *mn = jm->node;
     const ai__jtpl *t = rr->tpl;
     if (npos > mn->nn)
         ai__jr_fail(rr, "macro '%s' takes no more than %zu argument(s)", t->syms[mn->sym], mn->nn);
-    ai__jframe *f = frame_new(rr, rr->root);
+    ai__jframe *f = frame_new(rr, jm->scope);
     for (size_t i = 0; i < mn->nn; i++) {
         ai__jv v = {.t = AI__JV_UNDEF};
         v.u.s = t->syms[mn->syms[i]];
@@ -840,20 +849,26 @@ static void exec(ai__jrun *r, ai__jframe *f, const ai__jnode *n, ai__buf *out) {
         break;
     }
     case JN_SETBLOCK: {
+        /* The body has its own scope: what it sets stays inside. */
         ai__buf *b = ai__jr_tmp(r);
-        exec(r, f, n->c, b);
+        exec(r, frame_new(r, f), n->c, b);
         frame_set(r, f, n->sym, ai__jr_tmp_str(r, b));
         break;
     }
     case JN_MACRO: {
+        jmacro *jm = ai__jr_alloc(r, sizeof *jm);
+        jm->node = n;
+        jm->scope = f;
         ai__jv m = {.t = AI__JV_MACRO};
-        m.u.p = n;
+        m.u.p = jm;
         frame_set(r, f, n->sym, m);
         break;
     }
     case JN_FILTERBLOCK: {
+        /* Own scope as for a block set; a NULL chain is a plain scoped
+         * block ({% generation %}). */
         ai__buf *b = ai__jr_tmp(r);
-        exec(r, f, n->c, b);
+        exec(r, frame_new(r, f), n->c, b);
         ai__jv body = ai__jr_tmp_str(r, b);
         /* n->a is a filter chain whose innermost operand is the body */
         const ai__jnode *chain[64];

@@ -109,7 +109,6 @@ size_t ai__ju8_count(const char *s, size_t n); /* code points */
 /* Decodes the code point at s[*i] (valid UTF-8 assumed; a stray byte counts
  * as one code point) and advances *i. */
 uint32_t ai__ju8_next(const char *s, size_t n, size_t *i);
-size_t ai__ju8_put(char out[4], uint32_t cp);
 /* Python str.isspace() for one code point. */
 int ai__jisspace(uint32_t cp);
 

@@ -11,6 +11,7 @@
  * The parser is recursive descent with Jinja's operator precedence.
  */
 #include "jinja_int.h"
+#include "unicode.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -121,7 +122,7 @@ static void lex_string(parser *p, tok *t, const char *s, size_t n, int line) {
                 while (k < 3 && i < n && s[i] >= '0' && s[i] <= '7') cp = cp * 8 + (uint32_t)(s[i++] - '0'), k++;
                 i--;
                 char u[4];
-                size_t ul = ai__ju8_put(u, cp);
+                size_t ul = ai__utf8_encode(cp, u);
                 memcpy(out + o, u, ul);
                 o += ul;
                 continue;
@@ -142,7 +143,7 @@ static void lex_string(parser *p, tok *t, const char *s, size_t n, int line) {
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
             ai__jfailf(&p->fail, AI_E_UNSUPPORTED, line, "string escape U+%X is not a character", cp);
         char u[4];
-        size_t ul = ai__ju8_put(u, cp);
+        size_t ul = ai__utf8_encode(cp, u);
         memcpy(out + o, u, ul);
         o += ul;
     }
@@ -1073,7 +1074,9 @@ static ai__jnode *parse_statement(parser *p) {
     } else if (ai__jnames_eq(t->s, t->n, "generation")) {
         end_tag(p);
         static const char *const ends[] = {"endgeneration", NULL};
-        n = parse_body(p, ends);
+        /* transformers makes it a call block: its body is scoped */
+        n = mk(p, JN_FILTERBLOCK, line);
+        n->c = parse_body(p, ends);
         expect_end(p, "endgeneration");
     } else if (ai__jnames_eq(t->s, t->n, "break") || ai__jnames_eq(t->s, t->n, "continue")) {
         if (!p->loops) ai__jfailf(&p->fail, AI_E_FORMAT, line, "'%.*s' outside a loop", (int)t->n, t->s);

@@ -10,6 +10,7 @@
  * by hand may be deeper than the parse limit.
  */
 #include "json.h"
+#include "unicode.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -60,29 +61,6 @@ int ai__utf8_valid(const char *s, size_t len) {
         i += n;
     }
     return 1;
-}
-
-static size_t put_utf8(char *d, uint32_t cp) {
-    if (cp < 0x80) {
-        d[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (char)(0xC0 | (cp >> 6));
-        d[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (char)(0xE0 | (cp >> 12));
-        d[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        d[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    d[0] = (char)(0xF0 | (cp >> 18));
-    d[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    d[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    d[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -532,7 +510,7 @@ static char *read_string(parser *p, size_t *out_len) {
                     i += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
-                o += put_utf8(d + o, cp);
+                o += ai__utf8_encode(cp, d + o);
                 break;
             }
             default:

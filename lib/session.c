@@ -8,42 +8,13 @@
 #include "kernels.h"
 #include "model.h"
 #include "runtime.h"
+#include "session.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct ai_session {
-    const ai_model *model;
-    const struct ai__weights *w;
-    ai__pool *pool;
-    ai__fwd fwd;
-    int64_t n_ctx, n_batch, n_vocab;
-    int32_t *tokens;        /* [n_ctx] the context, tokens[0..n_past)       */
-    int64_t n_past;
-    float *logits;          /* [n_rows][n_vocab] of the last evaluation     */
-    size_t logits_cap;      /* floats allocated                             */
-    int64_t n_rows;         /* 0: no logits                                 */
-    int all;                /* rows are every token of the last evaluation  */
-    int64_t n_eval;         /* tokens of the last evaluation                */
-    ai__sampler smp;
-    int64_t max_tokens;     /* generation limit per ai_session_eval         */
-    int64_t n_gen;          /* tokens generated since                       */
-    ai_cancel_fn cancel;
-    void *cancel_ud;
-    /* text generation (ai_session_step) */
-    ai_detokenizer *detok;  /* created at the first step                    */
-    ai__buf pending;        /* text made but not yet handed out             */
-    char *piece;            /* one token's text, piece_cap bytes            */
-    size_t piece_cap;
-    char **stops;           /* stop strings (copies) and their lengths      */
-    size_t *stop_len;
-    size_t n_stops;
-    int gen_done;           /* the generation ended; only pending is left   */
-    char err[256];
-};
 
 static ai_status fail(ai_session *s, ai_status st, const char *fmt, ...)
     AI__PRINTF(3, 4);
@@ -110,6 +81,7 @@ ai_status ai_session_new(const ai_model *model, const ai_opts *opts,
     s->n_vocab = hp->n_vocab;
     ai__sparams sp;
     read_sparams(opts, &sp, &s->max_tokens);
+    ai__session_state_init(s, opts);
     ai_status st = ai__pool_new((int)n_threads, &s->pool);
     if (st) {
         ai__set_err(err, err_cap, "cannot start %lld threads", (long long)n_threads);

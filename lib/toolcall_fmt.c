@@ -195,6 +195,51 @@ static int json_calls(tc *t, size_t p, ai__json *v, int want_id) {
     return json_call(t, p, v, want_id);
 }
 
+/* A JSON array of call objects (or a single object) at p, read element by
+ * element so that, while streaming, each call shows as soon as its object
+ * is closed.  Returns the offset after the array. */
+static size_t json_call_list(tc *t, size_t p, int want_id, const char *what) {
+    p = skip_ws(t, p);
+    if (p >= t->n) {
+        ai__tc_more(t, p, what);
+        return FAILED;
+    }
+    if (t->s[p] != '[') {
+        ai__json *v;
+        size_t e = json_at(t, p, &v, what);
+        if (e == FAILED) return FAILED;
+        return json_calls(t, p, v, want_id) ? FAILED : e;
+    }
+    size_t q = p + 1;
+    for (int k = 0;; k++) {
+        q = skip_ws(t, q);
+        if (q >= t->n) {
+            ai__tc_more(t, q, what);
+            return FAILED;
+        }
+        if (t->s[q] == ']') {
+            ai__tc_fail(t, q, k ? "invalid JSON (trailing comma) in the list of tool calls"
+                                : "empty list of tool calls");
+            return FAILED;
+        }
+        ai__json *c;
+        size_t e = json_at(t, q, &c, what);
+        if (e == FAILED) return FAILED;
+        if (json_call(t, q, c, want_id)) return FAILED;
+        q = skip_ws(t, e);
+        if (q >= t->n) {
+            ai__tc_more(t, q, what);
+            return FAILED;
+        }
+        if (t->s[q] == ']') return q + 1;
+        if (t->s[q] != ',') {
+            ai__tc_fail(t, q, "invalid JSON (',' or ']' expected) in the list of tool calls");
+            return FAILED;
+        }
+        q++;
+    }
+}
+
 /* Sets key in an arguments object, replacing an earlier value. */
 static int put_arg(tc *t, ai__json *obj, const char *k, size_t kl, ai__json *v) {
     for (size_t i = 0; i < obj->n; i++)
@@ -288,12 +333,9 @@ static void scan_tagged(tc *t, const char *const *starts, size_t ns, block_fn fn
             return;
         }
         text(t, pos, best);
-        size_t nc = t->calls->n;
         size_t e = fn(t, best, which);
-        if (e == FAILED || t->error || t->pending) {
-            while (t->pending && t->calls->n > nc) ai__json_free(t->calls->items[--t->calls->n]);
-            return;
-        }
+        if (e == FAILED || t->error || t->pending) return; /* calls of an unfinished
+                                                              block stay: each is complete */
         pos = e;
     }
 }
@@ -479,7 +521,6 @@ static void scan_pythonic(tc *t) {
         }
         if (r == 1) {
             text(t, pos, q);
-            size_t nc = t->calls->n;
             size_t e = py_list(t, lq);
             if (e != FAILED && wrapped) {
                 size_t f = skip_ws(t, e);
@@ -490,10 +531,7 @@ static void scan_pythonic(tc *t) {
                     e = FAILED;
                 }
             }
-            if (e == FAILED) {
-                while (t->pending && t->calls->n > nc) ai__json_free(t->calls->items[--t->calls->n]);
-                return;
-            }
+            if (e == FAILED) return;
             pos = cur = e;
             /* the rest of that line, if any, is content */
         } else if (wrapped) {
@@ -611,10 +649,8 @@ static size_t lfm2_block(tc *t, size_t p, int which) {
         return FAILED;
     }
     if (t->s[r] == '{') { /* a JSON list, when the system prompt asked for it */
-        ai__json *v;
-        e = json_at(t, q, &v, "<|tool_call_start|>");
+        e = json_call_list(t, q, 0, "<|tool_call_start|>");
         if (e == FAILED) return FAILED;
-        if (json_calls(t, q, v, 0)) return FAILED;
     } else {
         e = py_list(t, q);
         if (e == FAILED) return FAILED;
@@ -626,10 +662,7 @@ static size_t lfm2_block(tc *t, size_t p, int which) {
 
 static size_t mistral_block(tc *t, size_t p, int which) {
     (void)which;
-    ai__json *v;
-    size_t e = json_at(t, p + strlen("[TOOL_CALLS]"), &v, "[TOOL_CALLS]");
-    if (e == FAILED) return FAILED;
-    return json_calls(t, p, v, 1) ? FAILED : e;
+    return json_call_list(t, p + strlen("[TOOL_CALLS]"), 1, "[TOOL_CALLS]");
 }
 
 static size_t mistral_v11_block(tc *t, size_t p, int which) {
@@ -1168,37 +1201,25 @@ static size_t minimax_block(tc *t, size_t p, int which) {
 static size_t cmdr_block(tc *t, size_t p, int which) {
     if (which == 1) return p + strlen("<|START_RESPONSE|>"); /* wrappers */
     if (which == 2) return p + strlen("<|END_RESPONSE|>");
-    ai__json *v;
-    size_t e = json_at(t, p + strlen("<|START_ACTION|>"), &v, "<|START_ACTION|>");
+    size_t e = json_call_list(t, p + strlen("<|START_ACTION|>"), 1, "<|START_ACTION|>");
     if (e == FAILED) return FAILED;
-    e = expect(t, e, "<|END_ACTION|>", "<|START_ACTION|>");
-    if (e == FAILED) {
-        ai__json_free(v);
-        return FAILED;
-    }
-    return json_calls(t, p, v, 1) ? FAILED : e;
+    return expect(t, e, "<|END_ACTION|>", "<|START_ACTION|>");
 }
 
 static size_t granite_block(tc *t, size_t p, int which) {
     (void)which;
-    ai__json *v;
-    size_t e = json_at(t, p + strlen("<|tool_call|>"), &v, "<|tool_call|>");
-    if (e == FAILED) return FAILED;
-    return json_calls(t, p, v, 0) ? FAILED : e;
+    return json_call_list(t, p + strlen("<|tool_call|>"), 0, "<|tool_call|>");
 }
 
 static size_t fire_block(tc *t, size_t p, int which) {
     (void)which;
-    ai__json *v;
     size_t q = p + strlen("functools");
     if (q >= t->n || t->s[q] != '[') {
         if (q >= t->n) ai__tc_more(t, q, "functools[");
         else ai__tc_fail(t, q, "'[' expected after functools");
         return FAILED;
     }
-    size_t e = json_at(t, q, &v, "functools[");
-    if (e == FAILED) return FAILED;
-    return json_calls(t, p, v, 0) ? FAILED : e;
+    return json_call_list(t, q, 0, "functools[");
 }
 
 /* ---- generic_json ------------------------------------------------------- */

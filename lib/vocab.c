@@ -307,6 +307,9 @@ ai_status ai__vocab_load(const ai__gguf *g, struct ai__vocab **out, char *err, s
         case TT_BYTE: t->attr = AI_TOKEN_ATTR_BYTE; break;
         default: t->attr = AI_TOKEN_ATTR_NORMAL; break;
         }
+        /* without token types, SentencePiece byte pieces are known by name */
+        if (!ty && type == AI__VOCAB_SPM && len == 6 && !memcmp(s, "<0x", 3) && s[5] == '>')
+            t->attr = AI_TOKEN_ATTR_BYTE;
         if (len > v->max_token_len) v->max_token_len = len;
         /* insert; a repeated text maps to its last id */
         uint64_t hh = hash_bytes(s, len);

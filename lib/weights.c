@@ -59,7 +59,10 @@ static ai_status hp_int(binder *b, const char *suffix, int64_t def,
         }
         v = def;
     }
-    if (v <= 0 || v > ((int64_t)1 << 32)) {
+    /* dimensions up to 2^24 keep every product of two or three of them
+     * far from overflow; context lengths may be larger */
+    int64_t max = strstr(suffix, "context_length") ? (int64_t)1 << 31 : (int64_t)1 << 24;
+    if (v <= 0 || v > max) {
         ai__set_err(b->err, b->err_cap, "metadata %s = %lld is out of range",
                     key, (long long)v);
         return AI_E_FORMAT;
@@ -355,6 +358,14 @@ ai_status ai__weights_load(const ai__gguf *g, const char *arch,
         (st = vec(&b, &w->rope_short, "rope_factors_short.weight", half, 0)))
         goto fail;
 
+    /* every layer has at least 6 tensors (phi3): refuse a block count the file
+     * cannot hold before allocating for it */
+    if ((uint64_t)hp->n_layer * 6 > (uint64_t)g->n_tensors) {
+        ai__set_err(err, err_cap, "%s.block_count = %lld, but the file has only %zu "
+                    "tensors", arch, (long long)hp->n_layer, g->n_tensors);
+        st = AI_E_FORMAT;
+        goto fail;
+    }
     w->layers = calloc((size_t)hp->n_layer, sizeof *w->layers);
     if (!w->layers) {
         st = AI_E_NOMEM;

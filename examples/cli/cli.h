@@ -27,10 +27,12 @@ int cmd_bench_kernels(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_chat_render(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_bench_agent(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 
@@ -49,5 +51,11 @@ int cli_parse_tokens(const char *list, int32_t **out, size_t *n);
 /* ai_tokenize into a malloc'd array (free with free). */
 ai_status cli_tokenize(const ai_model *m, const char *text, uint32_t flags, int32_t **out,
                        size_t *n);
+
+/* Session state files (session_file.c).  Load: a missing file is fine (a
+ * first run); an invalid one prints the reason and gives EXIT_INPUT.  Save:
+ * prints the reason on failure.  cmd names the subcommand in messages. */
+int cli_session_load(ai_session *s, const char *path, const char *cmd);
+int cli_session_save(ai_session *s, const char *path, const char *cmd);
 
 #endif

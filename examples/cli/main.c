@@ -12,11 +12,14 @@ static const cli_cmd commands[] = {
     {"tokenize", "print the token ids (or pieces) of a text", cmd_tokenize},
     {"detokenize", "print the text of token ids", cmd_detokenize},
     {"chat-render", "render a conversation with the model's chat template", cmd_chat_render},
+    {"chat", "interactive chat with the model's template, tool calls shown", cmd_chat},
     {"generate", "stream a model's continuation of a prompt", cmd_generate},
     {"embed", "print the embedding of a text (or of each line of a file) as JSON", cmd_embed},
     {"similarity", "print the cosine similarity of two texts' embeddings", cmd_similarity},
     {"logits", "print a prompt's logits and greedy steps as JSON (the refs schema)", cmd_logits},
     {"bench", "measure prompt processing and generation speed", cmd_bench},
+    {"bench-agent", "time a scripted agent conversation with and without prefix reuse",
+     cmd_bench_agent},
     /* later subcommands are added here, one line each */
 };
 

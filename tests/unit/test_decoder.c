@@ -677,6 +677,15 @@ static void test_arch_equivalence(void **state) {
                   max_diff(a, c, n));
     assert_true(max_diff(b, c, n) <= 1e-6);
     assert_true(max_diff(a, c, n) > 1e-3); /* scaling does change the result */
+    /* a block count the file cannot hold is refused before any allocation */
+    kvp big[7] = {KVS("llama")};
+    big[2].v = 1000000;
+    write_model(pa, big, 7, all, nc + 5);
+    ai_model *mb = NULL;
+    char berr[256];
+    assert_int_equal(ai_model_load(pa, NULL, &mb, berr, sizeof berr), AI_E_FORMAT);
+    assert_non_null(strstr(berr, "block_count"));
+    remove(pa);
     /* YaRN is refused at load, naming the key */
     kl[7].s = "yarn";
     write_model(pa, kl, 9, all, nc + 5);

@@ -210,8 +210,17 @@ static const tcase cases[] = {
     {"{{ undefined_x is callable }} {{ n is callable }} {{ range is callable }}", "True False True"},
     /* tuples stay tuples through + and * (only repr() shows it) */
     {"{{ (1,) + (2,) }} {{ (1,) * 2 }} {{ d | items | first }}", "(1, 2) (1, 1) ('b', 1)"},
-    /* transformers' generation tag renders its body */
-    {"{% generation %}gen {{ n }}{% endgeneration %}", "gen 7"},
+    /* block scopes and macro closures */
+    {"{% set v = 1 %}{% filter upper %}{% set v = 2 %}{{ v }}{% endfilter %}{{ v }}|{% set c %}{% set v = 3 %}{{ v }}{% endset %}{{ c }}{{ v }}",
+     "21|31"},
+    {"{% set v = 5 %}{% for i in [1, 2] %}{% macro m() %}{{ v }}{% endmacro %}{{ m() }}{% set v = i %}{{ m() }}{% endfor %}",
+     "5152"},
+    {"{% for i in [1, 2] %}{% macro m() %}{{ i }}{% endmacro %}{{ m() }}{% endfor %} {% macro outer(x) %}{% macro inner() %}{{ x }}{% endmacro %}{{ inner() }}{% endmacro %}{{ outer(3) }}",
+     "12 3"},
+    {"{% set v = 1 %}{% macro m() %}{{ v }}{% endmacro %}{% set v = 2 %}{{ m() }}",
+     "2"},
+    /* transformers' generation tag renders its body, in its own scope */
+    {"{% generation %}gen {{ n }}{% set n = 1 %}{% endgeneration %}{{ n }}", "gen 77"},
 };
 
 /* s="héllo wörld" n=7 f=2.5 l=[3,1,2] d={"b":1,"a":[1,{"x":None}],"c":"é\n\"q\""}

@@ -296,6 +296,27 @@ static void test_stream_holds_marker_prefix(void **state) {
     ai_toolcall_stream_free(s);
 }
 
+/* Calls of a list show one by one, before the list closes. */
+static void test_stream_list_calls_one_by_one(void **state) {
+    (void)state;
+    ai_toolcall_stream *s = NULL;
+    assert_int_equal(ai_toolcall_stream_new(AI_TOOLCALL_MISTRAL, NULL, 0, &s, NULL, 0), AI_OK);
+    char buf[512];
+    size_t need;
+    const char *a = "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\", \"argu";
+    assert_int_equal(ai_toolcall_stream_feed(s, a, strlen(a)), AI_OK);
+    assert_int_equal(ai_toolcall_stream_read(s, buf, sizeof buf, &need), AI_OK);
+    assert_string_equal(buf, "{\"content\":\"\",\"tool_calls\":[{\"name\":\"a\",\"arguments\":{}}]}");
+    const char *b = "ments\": {\"x\": 1}}]";
+    assert_int_equal(ai_toolcall_stream_feed(s, b, strlen(b)), AI_OK);
+    assert_int_equal(ai_toolcall_stream_read(s, buf, sizeof buf, &need), AI_OK);
+    assert_string_equal(buf, "{\"content\":\"\",\"tool_calls\":[{\"name\":\"b\",\"arguments\":{\"x\":1}}]}");
+    assert_int_equal(ai_toolcall_stream_finish(s), AI_OK);
+    assert_int_equal(ai_toolcall_stream_read(s, buf, sizeof buf, &need), AI_OK);
+    assert_string_equal(buf, "{\"content\":\"\",\"tool_calls\":[]}");
+    ai_toolcall_stream_free(s);
+}
+
 static void test_stream_reasoning_open_flag(void **state) {
     (void)state;
     ai_toolcall_stream *s = NULL;
@@ -494,6 +515,7 @@ int main(void) {
         cmocka_unit_test(test_cases_split_everywhere),
         cmocka_unit_test(test_cases_byte_by_byte),
         cmocka_unit_test(test_stream_holds_marker_prefix),
+        cmocka_unit_test(test_stream_list_calls_one_by_one),
         cmocka_unit_test(test_stream_reasoning_open_flag),
         cmocka_unit_test(test_stream_utf8),
         cmocka_unit_test(test_api_contract),
