@@ -308,6 +308,7 @@ ai_status ai__state_write(const char *path, const ai__state *st, int level, int 
 
     writer w = {.fd = -1, .msg = msg, .cap = cap, .tmp = tmp};
     ai_status rc = AI_E_NOMEM;
+    int created = 0; /* the temporary file exists and is ours to remove */
     w.cctx = ZSTD_createCCtx();
     w.out_cap = ZSTD_CStreamOutSize();
     w.out = malloc(w.out_cap);
@@ -329,6 +330,7 @@ ai_status ai__state_write(const char *path, const ai__state *st, int level, int 
         rc = AI_E_IO;
         goto out;
     }
+    created = 1;
     uint8_t hdr[HDR_SIZE];
     memset(hdr, 0, sizeof hdr); /* placeholder: the real header goes in last */
     if ((rc = put(&w, hdr, sizeof hdr)) ||
@@ -362,7 +364,7 @@ ai_status ai__state_write(const char *path, const ai__state *st, int level, int 
         rc = AI_E_IO;
         goto out;
     }
-    tmp[0] = 0; /* renamed: nothing to remove */
+    created = 0; /* renamed: nothing to remove */
     /* make the rename itself durable */
     char dir[4096];
     dir_of(path, dir, sizeof dir);
@@ -374,7 +376,7 @@ ai_status ai__state_write(const char *path, const ai__state *st, int level, int 
     rc = AI_OK;
 out:
     if (w.fd >= 0) close(w.fd);
-    if (tmp[0]) unlink(tmp);
+    if (created) unlink(tmp);
     free(tmp);
     free(w.out);
     ZSTD_freeCCtx(w.cctx);
