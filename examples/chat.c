@@ -55,7 +55,10 @@ static void put_json(str *b, const char *s, size_t n) {
             esc[0] = '\\';
             esc[1] = (char)c;
             put(b, esc, 2);
-        } else if (c < 0x20) {
+        } else if (c == '\n') put(b, "\\n", 2);
+        else if (c == '\t') put(b, "\\t", 2);
+        else if (c == '\r') put(b, "\\r", 2);
+        else if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
             put(b, esc, 6);
         } else put(b, s + i, 1);
