@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
     const char *path = NULL, *system = NULL, *tpl_path = NULL;
     ai_opts *so = NULL, *ro = NULL;
     if (ai_opts_new(&so) != AI_OK || ai_opts_new(&ro) != AI_OK) return 2;
-    for (int i = 1; i + 1 < argc + 1; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         ai_status st = AI_OK;
         if (!v) st = AI_E_INVAL;
