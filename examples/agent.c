@@ -23,8 +23,9 @@
  *                             has side effects, so it only runs after the
  *                             user says yes on the terminal, or with --yes;
  *                             without a terminal the answer is no.
- * Paths are relative to the sandbox; "..", absolute paths and symbolic links
- * (anywhere on the path) are refused, so a tool cannot leave the folder.
+ * Paths are relative to the sandbox; "..", absolute paths, symbolic links
+ * (anywhere on the path) and files that are not plain single-link files are
+ * refused, so a tool cannot leave the folder.
  *
  * Each question is its own conversation.  One round: render the conversation
  * with the template (tools included), generate, parse the output with
@@ -490,10 +491,22 @@ static int sandbox_open(const char *root, const char *rel, size_t rel_len, int f
             return -1;
         }
         if (last) {
+            /* Only plain files: no FIFO (could block), no device, and no
+             * file with a second name (a hard link could lead outside). */
             struct stat st;
             if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
                 *why = "not a regular file";
+                return -1;
+            }
+            if (st.st_nlink > 1) {
+                close(fd);
+                *why = "the file has several hard links; refused";
+                return -1;
+            }
+            if ((flags & O_ACCMODE) != O_RDONLY && ftruncate(fd, 0) != 0) {
+                close(fd);
+                *why = "cannot truncate the file";
                 return -1;
             }
             return fd;
@@ -564,7 +577,7 @@ static void tool_write_file(const char *sandbox, int yes, const char *args, str 
         return;
     }
     const char *why = "";
-    int fd = sandbox_open(sandbox, path, n, O_WRONLY | O_CREAT | O_TRUNC, &why);
+    int fd = sandbox_open(sandbox, path, n, O_WRONLY | O_CREAT | O_NONBLOCK, &why);
     if (fd < 0) {
         res_error(out, why);
     } else {

@@ -161,6 +161,39 @@ run_agent --yes --script "$tmp/s1.txt" "again" || bad "agent --yes exit"
 grep -q '^\[result [0-9.]*s\] {"path": "out.txt", "bytes_written": 12}$' "$tmp/err" || bad "agent --yes: result"
 rm -f "$sb/out.txt"
 
+# FIFOs (which would block), hard links (a second name of an outside file)
+# and a longer file being overwritten (truncated, not merged)
+mkfifo "$sb/fifo"
+ln "$tmp/outside/o.txt" "$sb/hard.txt" 2>/dev/null || echo x >"$sb/hard.txt"
+printf 'a much longer old content\n' >"$sb/old.txt"
+{
+    call read_file '{"path": "fifo"}'
+    call write_file '{"path": "fifo", "content": "x"}'
+    call read_file '{"path": "hard.txt"}'
+    call write_file '{"path": "hard.txt", "content": "overwritten"}'
+    call write_file '{"path": "old.txt", "content": "new\n"}'
+    call write_file '{"path": "dirlink/o.txt", "content": "escaped"}'
+    echo "---"
+    echo "done"
+} >"$tmp/s11.txt"
+if [ "$(stat -c %h "$sb/hard.txt")" -gt 1 ]; then
+    timeout 60 "$A" -m "$M/qwen2-f16.gguf" $QWEN --sandbox "$sb" --yes --script "$tmp/s11.txt" q </dev/null \
+        >"$tmp/out" 2>"$tmp/err" || { bad "agent special files exit"; cat "$tmp/err"; }
+    sed -n 's/^\[result [0-9.]*s\] //p' "$tmp/err" >"$tmp/res"
+    cat >"$tmp/want" <<'W'
+{"error": "not a regular file"}
+{"error": "cannot open the file"}
+{"error": "the file has several hard links; refused"}
+{"error": "the file has several hard links; refused"}
+{"path": "old.txt", "bytes_written": 4}
+{"error": "a component of the path is not a folder (or is a link)"}
+W
+    diff "$tmp/want" "$tmp/res" >/dev/null || { bad "agent special files"; diff "$tmp/want" "$tmp/res"; }
+    [ "$(cat "$sb/old.txt")" = new ] || bad "agent: overwritten file not truncated"
+    [ "$(cat "$tmp/outside/o.txt")" = "outside the sandbox" ] || bad "agent: wrote outside the sandbox"
+fi
+rm -f "$sb/fifo" "$sb/hard.txt" "$sb/old.txt"
+
 # a terminal that answers: y writes, n does not (script(1) provides the pty)
 if command -v script >/dev/null 2>&1 && [ "${SANITIZE:-}" != 1 ]; then
     for ans in y n; do
