@@ -5,7 +5,8 @@
 #    functions at the top level is compiled alone (-c); any other block is a
 #    snippet and is wrapped into main(), its #include lines hoisted.
 #  - ```sh blocks are syntax-checked (sh -n); a block preceded by the line
-#    <!-- test: run --> is also run with sh -e from the checkout, with
+#    <!-- test: run --> is also run with sh -e from the checkout (build/
+#    read as $BUILD/, so that SANITIZE=1 runs the instrumented build), with
 #    $BUILD/bin and $BUILD/examples on PATH, and MODEL / EMBED_MODEL naming
 #    a chat model and an embedding model (skipped with a note when the
 #    fixtures are absent).
@@ -106,7 +107,8 @@ for f in "$tmp"/*.mode; do
             if [ ! -d "$AI_FIXTURES" ]; then echo "note: line $line not run (fixtures absent)"
             else
                 PATH="$ROOT/$BUILD/bin:$ROOT/$BUILD/examples:$PATH" AI_FIXTURES="$AI_FIXTURES" BUILD="$BUILD" \
-                    sh -e "$b.sh" </dev/null >"$b.out" 2>&1 || { bad "$line" "sh block failed"; tail -n 30 "$b.out"; continue; }
+                    sh -e -c "$(sed "s|build/|$BUILD/|g" "$b.sh")" </dev/null >"$b.out" 2>&1 ||
+                    { bad "$line" "sh block failed"; tail -n 30 "$b.out"; continue; }
             fi
         fi
         n_ok=$((n_ok + 1))
