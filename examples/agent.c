@@ -3,28 +3,37 @@
  * the way; this program runs the tools and feeds their results back until the
  * model gives an answer.
  *
- *   agent -m MODEL [--sandbox DIR] [--yes] [--template FILE] [--format NAME]
- *         [--system TEXT] [--script FILE] [-n N] [--temp T] [--rounds N] [-v]
- *         QUESTION...
+ *   agent -m MODEL [--sandbox DIR] [--yes] [--verses FILE] [--tools LIST]
+ *         [--template FILE] [--format NAME] [--system TEXT] [--script FILE]
+ *         [-n N] [--temp T] [-c CTX] [--rounds N] [-v] QUESTION...
  *
- * Tools (declared to the model through its chat template):
+ * Tools (declared to the model through its chat template; --tools picks
+ * them by name, comma-separated; the default is the four below, or with
+ * --verses lookup_verse,search_verses,calculator,current_time, the set the
+ * default model models/default.gguf was trained with).  Each result is a
+ * JSON object, {"error": "..."} when the call failed:
  *   calculator(expression)    arithmetic (+ - * / % ^, parentheses), our own
  *                             parser: nothing is ever handed to a shell
- *   current_time()            the current UTC time, ISO 8601
+ *   current_time()            the local date, weekday and time
+ *   lookup_verse(ref), search_verses(query)
+ *                             over a file of Book<TAB>chapter<TAB>verse<TAB>
+ *                             text lines (--verses FILE)
  *   read_file(path)           a file inside the sandbox folder (--sandbox)
  *   write_file(path, content) writes a file inside the sandbox folder.  It
  *                             has side effects, so it only runs after the
  *                             user says yes on the terminal, or with --yes;
  *                             without a terminal the answer is no.
- * Paths are relative to the sandbox; "..", absolute paths and symbolic links
- * (anywhere on the path) are refused, so a tool cannot leave the folder.
+ * Paths are relative to the sandbox; "..", absolute paths, symbolic links
+ * (anywhere on the path) and files that are not plain single-link files are
+ * refused, so a tool cannot leave the folder.
  *
  * Each question is its own conversation.  One round: render the conversation
  * with the template (tools included), generate, parse the output with
  * ai_toolcalls_parse() in the format detected from the template (hermes when
  * none is recognised), and either print the answer (no tool call) or run
  * each call and append the results as "tool" messages.  The answer goes to
- * stdout; the steps ([model], [call], [result], timings) go to stderr.
+ * stdout; the steps ([model], [call], [result], timings) go to stderr;
+ * -v adds prompt sizes, -v -v the rendered prompts.
  *
  * Test hook: --script FILE (or the environment variable AI_AGENT_SCRIPT)
  * replaces generation with canned assistant turns, one per round, separated
@@ -86,7 +95,10 @@ static void put_json(str *b, const char *s, size_t n) {
             esc[0] = '\\';
             esc[1] = (char)c;
             put(b, esc, 2);
-        } else if (c < 0x20) {
+        } else if (c == '\n') put(b, "\\n", 2);
+        else if (c == '\t') put(b, "\\t", 2);
+        else if (c == '\r') put(b, "\\r", 2);
+        else if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
             put(b, esc, 6);
         } else put(b, s + i, 1);
@@ -364,11 +376,18 @@ static double c_expr(calc *c) {
     return v;
 }
 
+/* A tool's result is one JSON object: the value(s), or {"error": text}. */
+static void res_error(str *out, const char *msg) {
+    puts_(out, "{\"error\": ");
+    put_json(out, msg, strlen(msg));
+    puts_(out, "}");
+}
+
 static void tool_calculator(const char *args, str *out) {
     size_t n = 0;
     char *e = obj_str(args, "expression", &n);
     if (!e) {
-        puts_(out, "error: calculator needs a string argument \"expression\"");
+        res_error(out, "calculator needs a string argument \"expression\"");
         return;
     }
     calc c = {e, NULL, 0};
@@ -381,22 +400,36 @@ static void tool_calculator(const char *args, str *out) {
         if (!c.err && !isfinite(v)) c.err = "the result is not a finite number";
     }
     char buf[128];
-    if (c.err) snprintf(buf, sizeof buf, "error: %s at offset %d", c.err, (int)(c.p - e));
-    else if (v == floor(v) && fabs(v) < 1e15) snprintf(buf, sizeof buf, "%.0f", v);
-    else snprintf(buf, sizeof buf, "%.12g", v);
-    puts_(out, buf);
+    if (c.err) {
+        snprintf(buf, sizeof buf, "%s at offset %d", c.err, (int)(c.p - e));
+        res_error(out, buf);
+    } else {
+        /* integers plainly, other values with up to 4 decimals */
+        if (v == floor(v) && fabs(v) < 1e15) snprintf(buf, sizeof buf, "%.0f", v);
+        else {
+            snprintf(buf, sizeof buf, "%.4f", v);
+            size_t k = strlen(buf);
+            while (k > 0 && buf[k - 1] == '0') buf[--k] = '\0';
+            if (k > 0 && buf[k - 1] == '.') buf[--k] = '\0';
+        }
+        if (!strcmp(buf, "-0") || !buf[0]) strcpy(buf, "0");
+        puts_(out, "{\"result\": ");
+        puts_(out, buf);
+        puts_(out, "}");
+    }
     free(e);
 }
 
-/* ---- tool: current_time --------------------------------------------------- */
+/* ---- tool: current_time (the local clock; TZ applies) --------------------- */
 
 static void tool_current_time(str *out) {
     time_t t = time(NULL);
     struct tm tm;
-    char buf[64];
-    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ (%A)", &tm))
-        snprintf(buf, sizeof buf, "error: no clock");
-    puts_(out, buf);
+    char buf[128];
+    if (!localtime_r(&t, &tm) ||
+        !strftime(buf, sizeof buf, "{\"date\": \"%Y-%m-%d\", \"weekday\": \"%A\", \"time\": \"%H:%M\"}", &tm))
+        res_error(out, "no clock");
+    else puts_(out, buf);
 }
 
 /* ---- tools: read_file, write_file (inside the sandbox) -------------------- */
@@ -458,10 +491,22 @@ static int sandbox_open(const char *root, const char *rel, size_t rel_len, int f
             return -1;
         }
         if (last) {
+            /* Only plain files: no FIFO (could block), no device, and no
+             * file with a second name (a hard link could lead outside). */
             struct stat st;
             if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
                 *why = "not a regular file";
+                return -1;
+            }
+            if (st.st_nlink > 1) {
+                close(fd);
+                *why = "the file has several hard links; refused";
+                return -1;
+            }
+            if ((flags & O_ACCMODE) != O_RDONLY && ftruncate(fd, 0) != 0) {
+                close(fd);
+                *why = "cannot truncate the file";
                 return -1;
             }
             return fd;
@@ -478,8 +523,7 @@ static void tool_read_file(const char *sandbox, const char *args, str *out) {
     const char *why = "read_file needs a string argument \"path\"";
     int fd = path ? sandbox_open(sandbox, path, n, O_RDONLY | O_NONBLOCK, &why) : -1;
     if (fd < 0) {
-        puts_(out, "error: ");
-        puts_(out, why);
+        res_error(out, why);
         free(path);
         return;
     }
@@ -488,8 +532,11 @@ static void tool_read_file(const char *sandbox, const char *args, str *out) {
     ssize_t r;
     while (got < sizeof buf && (r = read(fd, buf + got, sizeof buf - got)) > 0) got += (size_t)r;
     close(fd);
-    put(out, buf, got > READ_MAX ? READ_MAX : got);
-    if (got > READ_MAX) puts_(out, "\n[truncated]");
+    puts_(out, "{\"path\": ");
+    put_json(out, path, n);
+    puts_(out, ", \"content\": ");
+    put_json(out, buf, got > READ_MAX ? READ_MAX : got);
+    puts_(out, got > READ_MAX ? ", \"truncated\": true}" : "}");
     free(path);
 }
 
@@ -516,7 +563,7 @@ static void tool_write_file(const char *sandbox, int yes, const char *args, str 
     char *path = obj_str(args, "path", &n);
     char *content = obj_str(args, "content", &clen);
     if (!path || !content) {
-        puts_(out, "error: write_file needs string arguments \"path\" and \"content\"");
+        res_error(out, "write_file needs string arguments \"path\" and \"content\"");
         free(path);
         free(content);
         return;
@@ -524,24 +571,25 @@ static void tool_write_file(const char *sandbox, int yes, const char *args, str 
     char what[256];
     snprintf(what, sizeof what, "write_file: write %zu bytes to \"%.150s\" in the sandbox", clen, path);
     if (!confirm(what, yes)) {
-        puts_(out, "error: the user did not allow this write; nothing was written");
+        res_error(out, "the user did not allow this write; nothing was written");
         free(path);
         free(content);
         return;
     }
     const char *why = "";
-    int fd = sandbox_open(sandbox, path, n, O_WRONLY | O_CREAT | O_TRUNC, &why);
+    int fd = sandbox_open(sandbox, path, n, O_WRONLY | O_CREAT | O_NONBLOCK, &why);
     if (fd < 0) {
-        puts_(out, "error: ");
-        puts_(out, why);
+        res_error(out, why);
     } else {
         size_t done = 0;
         ssize_t w = 0;
         while (done < clen && (w = write(fd, content + done, clen - done)) > 0) done += (size_t)w;
-        if (close(fd) != 0 || done < clen) puts_(out, "error: the write failed");
+        if (close(fd) != 0 || done < clen) res_error(out, "the write failed");
         else {
             char buf[64];
-            snprintf(buf, sizeof buf, "wrote %zu bytes", clen);
+            puts_(out, "{\"path\": ");
+            put_json(out, path, n);
+            snprintf(buf, sizeof buf, ", \"bytes_written\": %zu}", clen);
             puts_(out, buf);
         }
     }
@@ -549,34 +597,280 @@ static void tool_write_file(const char *sandbox, int yes, const char *args, str 
     free(content);
 }
 
-/* The tool definitions handed to the template and to the parser. */
-static const char TOOLS[] =
-    "[{\"type\": \"function\", \"function\": {\"name\": \"calculator\", "
-    "\"description\": \"Evaluate an arithmetic expression (+ - * / % ^ and parentheses).\", "
-    "\"parameters\": {\"type\": \"object\", \"properties\": {\"expression\": {\"type\": \"string\", "
-    "\"description\": \"for example (2 + 3) * 4\"}}, \"required\": [\"expression\"]}}}, "
-    "{\"type\": \"function\", \"function\": {\"name\": \"current_time\", "
-    "\"description\": \"The current date and time (UTC).\", "
-    "\"parameters\": {\"type\": \"object\", \"properties\": {}}}}, "
-    "{\"type\": \"function\", \"function\": {\"name\": \"read_file\", "
-    "\"description\": \"Read a text file from the working folder.\", "
-    "\"parameters\": {\"type\": \"object\", \"properties\": {\"path\": {\"type\": \"string\", "
-    "\"description\": \"path relative to the working folder\"}}, \"required\": [\"path\"]}}}, "
-    "{\"type\": \"function\", \"function\": {\"name\": \"write_file\", "
-    "\"description\": \"Write a text file in the working folder (asks the user first).\", "
-    "\"parameters\": {\"type\": \"object\", \"properties\": {\"path\": {\"type\": \"string\"}, "
-    "\"content\": {\"type\": \"string\"}}, \"required\": [\"path\", \"content\"]}}}]";
+/* ---- tools: lookup_verse, search_verses (over a verse file) --------------
+ * --verses FILE names a text file of "Book<TAB>chapter<TAB>verse<TAB>text"
+ * lines (the KJV as tools/train caches it).  The results have the shape the
+ * default model (models/default.gguf) was trained on. */
 
-/* Runs one call; the result text goes to out. */
-static void run_tool(const char *name, const char *args, const char *sandbox, int yes, str *out) {
+typedef struct verse {
+    const char *book, *text;
+    int ch, v;
+} verse;
+
+typedef struct bible {
+    char *data;      /* the file, cut into strings in place */
+    verse *v;
+    size_t n;
+} bible;
+
+static void bible_free(bible *b) {
+    free(b->data);
+    free(b->v);
+}
+
+/* 0 ok, -1 unreadable or malformed (message printed). */
+static int bible_load(bible *b, const char *path) {
+    if (!(b->data = slurp(path))) {
+        fprintf(stderr, "agent: %s: cannot read the verse file\n", path);
+        return -1;
+    }
+    size_t cap = 0;
+    char *line = b->data;
+    size_t lineno = 0;
+    while (*line) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = '\0';
+        lineno++;
+        if (*line) {
+            char *f[4];
+            f[0] = line;
+            for (int i = 1; i < 4; i++) {
+                char *tab = f[i - 1] ? strchr(f[i - 1], '\t') : NULL;
+                if (tab) *tab = '\0';
+                f[i] = tab ? tab + 1 : NULL;
+            }
+            if (!f[3] || atoi(f[1]) <= 0 || atoi(f[2]) <= 0) {
+                fprintf(stderr, "agent: %s:%zu: not Book<TAB>chapter<TAB>verse<TAB>text\n", path, lineno);
+                return -1;
+            }
+            if (b->n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                verse *nv = realloc(b->v, cap * sizeof *nv);
+                if (!nv) return -1;
+                b->v = nv;
+            }
+            b->v[b->n++] = (verse){f[0], f[3], atoi(f[1]), atoi(f[2])};
+        }
+        if (!nl) break;
+        line = nl + 1;
+    }
+    return 0;
+}
+
+static int ieq(const char *a, const char *b, size_t n) { /* n bytes, ASCII case-insensitive */
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
+        if (x != y || !x) return 0;
+    }
+    return 1;
+}
+
+/* The book a name means: the full name, a few common short forms, or an
+ * unambiguous prefix; NULL otherwise. */
+static const char *find_book(const bible *b, const char *name, size_t n) {
+    static const char *const abbrev[][2] = {
+        {"jn", "John"}, {"mt", "Matthew"}, {"mk", "Mark"}, {"lk", "Luke"}, {"ps", "Psalms"},
+        {"psalm", "Psalms"}, {"dt", "Deuteronomy"}, {"song of songs", "Song of Solomon"},
+        {"revelations", "Revelation"}, {"1 jn", "1 John"}, {"2 jn", "2 John"}, {"3 jn", "3 John"}};
+    for (size_t i = 0; i < sizeof abbrev / sizeof abbrev[0]; i++)
+        if (strlen(abbrev[i][0]) == n && ieq(name, abbrev[i][0], n)) name = abbrev[i][1], n = strlen(name);
+    const char *hit = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        const char *bk = b->v[i].book;
+        if (i > 0 && !strcmp(bk, b->v[i - 1].book)) continue;
+        if (strlen(bk) == n && ieq(bk, name, n)) return bk;
+        if (n >= 2 && strlen(bk) > n && ieq(bk, name, n)) {
+            if (hit && strcmp(hit, bk)) return NULL; /* ambiguous */
+            hit = bk;
+        }
+    }
+    return hit;
+}
+
+static void tool_lookup_verse(const bible *b, const char *args, str *out) {
+    size_t n = 0;
+    char *ref = obj_str(args, "ref", &n);
+    if (!ref) {
+        res_error(out, "lookup_verse needs a string argument \"ref\"");
+        return;
+    }
+    /* "Book C:V" or "Book C V": the numbers from the end, the rest is the book */
+    size_t e = n;
+    while (e > 0 && ref[e - 1] == ' ') e--;
+    size_t vend = e;
+    while (e > 0 && ref[e - 1] >= '0' && ref[e - 1] <= '9') e--;
+    size_t vstart = e;
+    int ok = vstart < vend && e > 0 && (ref[e - 1] == ':' || ref[e - 1] == ' ' || ref[e - 1] == '.');
+    size_t cend = ok ? --e : 0;
+    while (ok && e > 0 && ref[e - 1] >= '0' && ref[e - 1] <= '9') e--;
+    ok = ok && e < cend && vend - vstart < 5 && cend - e < 5;
+    int ch = ok ? atoi(ref + e) : 0, vn = ok ? atoi(ref + vstart) : 0;
+    size_t blen = e;
+    while (blen > 0 && ref[blen - 1] == ' ') blen--;
+    size_t bstart = 0;
+    while (bstart < blen && ref[bstart] == ' ') bstart++;
+    const char *book = ok && blen > bstart ? find_book(b, ref + bstart, blen - bstart) : NULL;
+    char msg[256];
+    if (!book) {
+        snprintf(msg, sizeof msg, "cannot parse reference: %.200s", ref);
+        res_error(out, msg);
+        free(ref);
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->v[i].book == book || !strcmp(b->v[i].book, book)) {
+            if (b->v[i].ch != ch || b->v[i].v != vn) continue;
+            snprintf(msg, sizeof msg, "%s %d:%d", book, ch, vn);
+            puts_(out, "{\"ref\": ");
+            put_json(out, msg, strlen(msg));
+            puts_(out, ", \"text\": ");
+            put_json(out, b->v[i].text, strlen(b->v[i].text));
+            puts_(out, "}");
+            free(ref);
+            return;
+        }
+    }
+    snprintf(msg, sizeof msg, "no such verse: %s %d:%d", book, ch, vn);
+    res_error(out, msg);
+    free(ref);
+}
+
+/* Does `text` hold the lower-case ASCII word w[0..n) as a whole word? */
+static int has_word(const char *text, const char *w, size_t n) {
+    for (const char *p = text; *p; p++) {
+        int start = p == text || !((p[-1] | 32) >= 'a' && (p[-1] | 32) <= 'z');
+        if (start && ieq(p, w, n) && !((p[n] | 32) >= 'a' && (p[n] | 32) <= 'z')) return 1;
+    }
+    return 0;
+}
+
+static void tool_search_verses(const bible *b, const char *args, str *out) {
+    size_t n = 0;
+    char *q = obj_str(args, "query", &n);
+    if (!q) {
+        res_error(out, "search_verses needs a string argument \"query\"");
+        return;
+    }
+    /* the query's words: runs of ASCII letters, lower-cased */
+    char *words[16];
+    size_t lens[16], nw = 0;
+    for (char *p = q; *p && nw < 16;) {
+        while (*p && !((*p | 32) >= 'a' && (*p | 32) <= 'z')) p++;
+        char *w = p;
+        while ((*p | 32) >= 'a' && (*p | 32) <= 'z') *p = (char)(*p | 32), p++;
+        if (p > w) words[nw] = w, lens[nw++] = (size_t)(p - w);
+    }
+    if (nw == 0) {
+        res_error(out, "empty query");
+        free(q);
+        return;
+    }
+    size_t count = 0;
+    str matches = {0};
+    put(&matches, "", 0);
+    for (size_t i = 0; i < b->n; i++) {
+        size_t k = 0;
+        while (k < nw && has_word(b->v[i].text, words[k], lens[k])) k++;
+        if (k < nw) continue;
+        if (count++ < 2) {
+            char ref[160];
+            snprintf(ref, sizeof ref, "%.120s %d:%d", b->v[i].book, b->v[i].ch, b->v[i].v);
+            puts_(&matches, count > 1 ? ", {\"ref\": " : "{\"ref\": ");
+            put_json(&matches, ref, strlen(ref));
+            puts_(&matches, ", \"text\": ");
+            put_json(&matches, b->v[i].text, strlen(b->v[i].text));
+            puts_(&matches, "}");
+        }
+    }
+    char head[64];
+    snprintf(head, sizeof head, "{\"count\": %zu, \"matches\": [", count);
+    puts_(out, head);
+    put(out, matches.p, matches.len);
+    puts_(out, "]}");
+    if (matches.oom) out->oom = 1;
+    free(matches.p);
+    free(q);
+}
+
+/* ---- the tool table ------------------------------------------------------
+ * The definitions handed to the template and to the parser (the OpenAI
+ * "tools" form).  calculator, current_time and the verse tools are worded
+ * exactly as in the default model's training dialogues. */
+
+typedef struct tool {
+    const char *name;
+    const char *def;
+    int side_effects; /* asks before running (write_file) */
+} tool;
+
+static const tool TOOL_TABLE[] = {
+    {"lookup_verse", "{\"type\": \"function\", \"function\": {\"name\": \"lookup_verse\", "
+                     "\"description\": \"Get the text of one verse of the King James Bible.\", "
+                     "\"parameters\": {\"type\": \"object\", \"properties\": {\"ref\": {\"type\": \"string\", "
+                     "\"description\": \"Reference like John 3:16\"}}, \"required\": [\"ref\"]}}}", 0},
+    {"search_verses", "{\"type\": \"function\", \"function\": {\"name\": \"search_verses\", "
+                      "\"description\": \"Find King James Bible verses containing all the given words.\", "
+                      "\"parameters\": {\"type\": \"object\", \"properties\": {\"query\": {\"type\": \"string\", "
+                      "\"description\": \"Words to search for\"}}, \"required\": [\"query\"]}}}", 0},
+    {"calculator", "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", "
+                   "\"description\": \"Evaluate an arithmetic expression with + - * / ^ and parentheses.\", "
+                   "\"parameters\": {\"type\": \"object\", \"properties\": {\"expression\": {\"type\": \"string\", "
+                   "\"description\": \"Expression like (2 + 3) * 4\"}}, \"required\": [\"expression\"]}}}", 0},
+    {"current_time", "{\"type\": \"function\", \"function\": {\"name\": \"current_time\", "
+                     "\"description\": \"Get the current date, weekday and time.\", "
+                     "\"parameters\": {\"type\": \"object\", \"properties\": {}, \"required\": []}}}", 0},
+    {"read_file", "{\"type\": \"function\", \"function\": {\"name\": \"read_file\", "
+                  "\"description\": \"Read a text file from the working folder.\", "
+                  "\"parameters\": {\"type\": \"object\", \"properties\": {\"path\": {\"type\": \"string\", "
+                  "\"description\": \"Path relative to the working folder\"}}, \"required\": [\"path\"]}}}", 0},
+    {"write_file", "{\"type\": \"function\", \"function\": {\"name\": \"write_file\", "
+                   "\"description\": \"Write a text file in the working folder (the user is asked first).\", "
+                   "\"parameters\": {\"type\": \"object\", \"properties\": {\"path\": {\"type\": \"string\"}, "
+                   "\"content\": {\"type\": \"string\"}}, \"required\": [\"path\", \"content\"]}}}", 1},
+};
+enum { N_TOOLS = sizeof TOOL_TABLE / sizeof TOOL_TABLE[0] };
+
+/* Builds the tools JSON array for a comma-separated list of names into
+ * out; returns 0, or -1 naming the unknown tool on stderr. */
+static int tools_json(const char *list, str *out) {
+    puts_(out, "[");
+    int first = 1;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        int found = 0;
+        for (int i = 0; i < N_TOOLS; i++) {
+            if (strlen(TOOL_TABLE[i].name) == n && !strncmp(TOOL_TABLE[i].name, p, n)) {
+                if (!first) puts_(out, ", ");
+                puts_(out, TOOL_TABLE[i].def);
+                first = 0;
+                found = 1;
+            }
+        }
+        if (!found && n) {
+            fprintf(stderr, "agent: unknown tool '%.*s'\n", (int)n, p);
+            return -1;
+        }
+        p += n + (comma != NULL);
+    }
+    puts_(out, "]");
+    return out->oom ? -1 : 0;
+}
+
+/* Runs one call; the result JSON goes to out. */
+static void run_tool(const char *name, const char *args, const char *sandbox, const bible *bib, int yes,
+                     str *out) {
     if (!strcmp(name, "calculator")) tool_calculator(args, out);
     else if (!strcmp(name, "current_time")) tool_current_time(out);
     else if (!strcmp(name, "read_file")) tool_read_file(sandbox, args, out);
     else if (!strcmp(name, "write_file")) tool_write_file(sandbox, yes, args, out);
-    else {
-        puts_(out, "error: no tool named ");
-        puts_(out, name);
-    }
+    else if (!strcmp(name, "lookup_verse") && bib->n) tool_lookup_verse(bib, args, out);
+    else if (!strcmp(name, "search_verses") && bib->n) tool_search_verses(bib, args, out);
+    else if (!strcmp(name, "lookup_verse") || !strcmp(name, "search_verses"))
+        res_error(out, "no verse file was given (--verses FILE)");
+    else res_error(out, "no such tool");
 }
 
 /* ---- the loop ------------------------------------------------------------ */
@@ -591,6 +885,8 @@ typedef struct agent {
     char *script;         /* canned turns (test hook), or NULL */
     const char *script_pos;
     char *bos;            /* the BOS token's text, "" when none */
+    char *tools;          /* the tools JSON array */
+    bible bib;            /* --verses, or empty */
 } agent;
 
 static double now_s(void) {
@@ -626,11 +922,11 @@ static char *render(agent *a, const char *msgs) {
     char err[512] = "";
     size_t need = 0;
     uint32_t fl = AI_CHAT_ADD_GENERATION_PROMPT;
-    ai_status st = ai_chat_render(a->m, msgs, TOOLS, a->ro, fl, NULL, 0, &need, err, sizeof err);
+    ai_status st = ai_chat_render(a->m, msgs, a->tools, a->ro, fl, NULL, 0, &need, err, sizeof err);
     if (st == AI_E_RANGE) {
         char *out = malloc(need);
         if (!out) return NULL;
-        st = ai_chat_render(a->m, msgs, TOOLS, a->ro, fl, out, need, &need, err, sizeof err);
+        st = ai_chat_render(a->m, msgs, a->tools, a->ro, fl, out, need, &need, err, sizeof err);
         if (st == AI_OK) return out;
         free(out);
     }
@@ -681,9 +977,9 @@ static int model_turn(agent *a, const char *prompt, str *out) {
 /* Parses the model's output into a malloc'd result JSON (NULL on error). */
 static char *parse_calls(agent *a, const str *text) {
     size_t need = 0;
-    ai_status st = ai_toolcalls_parse(a->format, text->p, text->len, TOOLS, NULL, 0, &need);
+    ai_status st = ai_toolcalls_parse(a->format, text->p, text->len, a->tools, NULL, 0, &need);
     char *res = st == AI_E_RANGE ? malloc(need) : NULL;
-    if (res && ai_toolcalls_parse(a->format, text->p, text->len, TOOLS, res, need, &need) == AI_OK) return res;
+    if (res && ai_toolcalls_parse(a->format, text->p, text->len, a->tools, res, need, &need) == AI_OK) return res;
     free(res);
     fprintf(stderr, "agent: cannot parse the output: %s\n", ai_status_string(st));
     return NULL;
@@ -782,7 +1078,7 @@ static int ask(agent *a, const char *system, const char *question) {
                 if (args_copy) {
                     memcpy(args_copy, args, (size_t)(args_end - args));
                     args_copy[args_end - args] = '\0';
-                    run_tool(name, args_copy, a->sandbox, a->yes, &out);
+                    run_tool(name, args_copy, a->sandbox, &a->bib, a->yes, &out);
                     free(args_copy);
                 } else out.oom = 1;
                 fprintf(stderr, "[result %.3fs] %s\n", now_s() - t2, out.oom ? "" : out.p);
@@ -823,8 +1119,9 @@ static int ask(agent *a, const char *system, const char *question) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: agent -m MODEL [--sandbox DIR] [--yes] [--template FILE] [--format NAME]\n"
-            "             [--system TEXT] [--script FILE] [-n N] [--temp T] [--rounds N] [-v] QUESTION...\n");
+            "usage: agent -m MODEL [--sandbox DIR] [--yes] [--verses FILE] [--tools LIST]\n"
+            "             [--template FILE] [--format NAME] [--system TEXT] [--script FILE]\n"
+            "             [-n N] [--temp T] [-c CTX] [--rounds N] [-v] QUESTION...\n");
 }
 
 int main(int argc, char **argv) {
@@ -832,6 +1129,7 @@ int main(int argc, char **argv) {
     a.rounds = 8;
     const char *path = NULL, *tpl_path = NULL, *fmt_name = NULL, *system = NULL;
     const char *script_path = getenv("AI_AGENT_SCRIPT");
+    const char *tool_list = NULL, *verses = NULL;
     ai_opts *so = NULL;
     if (ai_opts_new(&so) != AI_OK || ai_opts_new(&a.ro) != AI_OK) return 2;
     int i = 1;
@@ -857,6 +1155,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(o, "--format")) fmt_name = v;
         else if (!strcmp(o, "--system")) system = v;
         else if (!strcmp(o, "--script")) script_path = v;
+        else if (!strcmp(o, "--tools")) tool_list = v;
+        else if (!strcmp(o, "--verses")) verses = v;
         else if (!strcmp(o, "--rounds")) a.rounds = atoi(v);
         else if (!strcmp(o, "-n")) st = ai_opts_set_int(so, AI_OPT_MAX_TOKENS, atoll(v));
         else if (!strcmp(o, "--temp")) st = ai_opts_set_double(so, AI_OPT_TEMPERATURE, atof(v));
@@ -871,6 +1171,15 @@ int main(int argc, char **argv) {
         rc = 1;
     }
     char err[512] = "";
+    /* The default tool set: the default model's four with a verse file, the
+     * file tools otherwise. */
+    if (!tool_list)
+        tool_list = verses ? "lookup_verse,search_verses,calculator,current_time"
+                           : "calculator,current_time,read_file,write_file";
+    str tj = {0};
+    if (!rc && tools_json(tool_list, &tj) != 0) rc = 1;
+    a.tools = tj.p;
+    if (!rc && verses && bible_load(&a.bib, verses) != 0) rc = 2;
     if (!rc && tpl_path) {
         char *tpl = slurp(tpl_path);
         if (!tpl || ai_opts_set_str(a.ro, AI_OPT_CHAT_TEMPLATE, tpl) != AI_OK) {
@@ -922,6 +1231,8 @@ int main(int argc, char **argv) {
     }
     free(a.bos);
     free(a.script);
+    free(a.tools);
+    bible_free(&a.bib);
     ai_opts_free(a.ro);
     ai_session_free(a.s);
     ai_model_free(a.m);

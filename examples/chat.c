@@ -55,7 +55,10 @@ static void put_json(str *b, const char *s, size_t n) {
             esc[0] = '\\';
             esc[1] = (char)c;
             put(b, esc, 2);
-        } else if (c < 0x20) {
+        } else if (c == '\n') put(b, "\\n", 2);
+        else if (c == '\t') put(b, "\\t", 2);
+        else if (c == '\r') put(b, "\\r", 2);
+        else if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
             put(b, esc, 6);
         } else put(b, s + i, 1);
@@ -111,7 +114,7 @@ int main(int argc, char **argv) {
     const char *path = NULL, *system = NULL, *tpl_path = NULL;
     ai_opts *so = NULL, *ro = NULL;
     if (ai_opts_new(&so) != AI_OK || ai_opts_new(&ro) != AI_OK) return 2;
-    for (int i = 1; i + 1 < argc + 1; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         ai_status st = AI_OK;
         if (!v) st = AI_E_INVAL;

@@ -101,12 +101,12 @@ class Basics(unittest.TestCase):
         # AGENTINFER_LIB is honoured: a wrong path fails to import, the
         # right one imports.
         env = dict(os.environ, AGENTINFER_LIB="/nonexistent/libagentinfer.so")
-        p = subprocess.run([sys.executable, "-c", "import agentinfer"], cwd=HERE, env=env,
+        p = subprocess.run([sys.executable, "-B", "-c", "import agentinfer"], cwd=HERE, env=env,
                            capture_output=True, text=True)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("AGENTINFER_LIB", p.stderr)
         env["AGENTINFER_LIB"] = ai.library_path
-        p = subprocess.run([sys.executable, "-c", "import agentinfer as a; print(a.library_path)"],
+        p = subprocess.run([sys.executable, "-B", "-c", "import agentinfer as a; print(a.library_path)"],
                            cwd=HERE, env=env, capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.strip(), ai.library_path)

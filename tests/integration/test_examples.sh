@@ -139,27 +139,60 @@ rc=$?
 [ $rc -eq 0 ] || { bad "agent exit $rc"; cat "$tmp/err"; }
 [ "$(cat "$tmp/out")" = "The answer is 12." ] || bad "agent answer: $(cat "$tmp/out")"
 grep -q '^\[format\] hermes$' "$tmp/err" || bad "agent: hermes not detected from the Qwen template"
-grep -q '^\[result [0-9.]*s\] 12$' "$tmp/err" || bad "agent: calculator result"
-grep -q '^\[result [0-9.]*s\] secret plans$' "$tmp/err" || bad "agent: read_file in the sandbox"
-grep -q '^\[result [0-9.]*s\] nested$' "$tmp/err" || bad "agent: read_file in a sub-folder"
-[ "$(grep -c '^\[result [0-9.]*s\] error: ' "$tmp/err")" -eq 6 ] || bad "agent: not 6 refusals"
-grep -q 'error: ".." is not allowed' "$tmp/err" || bad "agent: .. escape"
-grep -q 'error: absolute paths are not allowed' "$tmp/err" || bad "agent: absolute path"
-[ "$(grep -c '^\[result [0-9.]*s\] error: \(symbolic links are not followed\|a component of the path is not a folder (or is a link)\)$' "$tmp/err")" -eq 2 ] ||
+grep -q '^\[result [0-9.]*s\] {"result": 12}$' "$tmp/err" || bad "agent: calculator result"
+grep -q '^\[result [0-9.]*s\] {"path": "notes.txt", "content": "secret plans\\n"}$' "$tmp/err" || bad "agent: read_file in the sandbox"
+grep -q '^\[result [0-9.]*s\] {"path": "sub/./deep.txt", "content": "nested\\n"}$' "$tmp/err" || bad "agent: read_file in a sub-folder"
+[ "$(grep -c '^\[result [0-9.]*s\] {"error": ' "$tmp/err")" -eq 6 ] || bad "agent: not 6 refusals"
+grep -q '{"error": "\\"..\\" is not allowed in paths"}' "$tmp/err" || bad "agent: .. escape"
+grep -q '{"error": "absolute paths are not allowed' "$tmp/err" || bad "agent: absolute path"
+[ "$(grep -c '^\[result [0-9.]*s\] {"error": "\(symbolic links are not followed\|a component of the path is not a folder (or is a link)\)"}$' "$tmp/err")" -eq 2 ] ||
     bad "agent: symlink escapes"
 grep -q 'outside the sandbox' "$tmp/err" && bad "agent: read a file outside the sandbox"
 grep -q 'no terminal to ask, not run' "$tmp/err" || bad "agent: no confirmation refusal"
 [ -e "$sb/out.txt" ] && bad "agent: write_file ran without confirmation"
 # the results went back to the model as tool messages, rendered by the template
-grep -q '^<tool_response>$' "$tmp/err" && grep -A1 '^<tool_response>$' "$tmp/err" | grep -q '^12$' ||
+grep -q '^<tool_response>$' "$tmp/err" && grep -A1 '^<tool_response>$' "$tmp/err" | grep -q '^{"result": 12}$' ||
     bad "agent: the tool result is not in the next prompt"
 grep -q 'the user did not allow this write' "$tmp/err" || bad "agent: the refusal is not fed back"
 
 # --yes: the write happens, inside the sandbox
 run_agent --yes --script "$tmp/s1.txt" "again" || bad "agent --yes exit"
 [ "$(cat "$sb/out.txt" 2>/dev/null)" = "$(printf 'hello\nworld')" ] || bad "agent --yes: file not written"
-grep -q '^\[result [0-9.]*s\] wrote 12 bytes$' "$tmp/err" || bad "agent --yes: result"
+grep -q '^\[result [0-9.]*s\] {"path": "out.txt", "bytes_written": 12}$' "$tmp/err" || bad "agent --yes: result"
 rm -f "$sb/out.txt"
+
+# FIFOs (which would block), hard links (a second name of an outside file)
+# and a longer file being overwritten (truncated, not merged)
+mkfifo "$sb/fifo"
+ln "$tmp/outside/o.txt" "$sb/hard.txt" 2>/dev/null || echo x >"$sb/hard.txt"
+printf 'a much longer old content\n' >"$sb/old.txt"
+{
+    call read_file '{"path": "fifo"}'
+    call write_file '{"path": "fifo", "content": "x"}'
+    call read_file '{"path": "hard.txt"}'
+    call write_file '{"path": "hard.txt", "content": "overwritten"}'
+    call write_file '{"path": "old.txt", "content": "new\n"}'
+    call write_file '{"path": "dirlink/o.txt", "content": "escaped"}'
+    echo "---"
+    echo "done"
+} >"$tmp/s11.txt"
+if [ "$(stat -c %h "$sb/hard.txt")" -gt 1 ]; then
+    timeout 60 "$A" -m "$M/qwen2-f16.gguf" $QWEN --sandbox "$sb" --yes --script "$tmp/s11.txt" q </dev/null \
+        >"$tmp/out" 2>"$tmp/err" || { bad "agent special files exit"; cat "$tmp/err"; }
+    sed -n 's/^\[result [0-9.]*s\] //p' "$tmp/err" >"$tmp/res"
+    cat >"$tmp/want" <<'W'
+{"error": "not a regular file"}
+{"error": "cannot open the file"}
+{"error": "the file has several hard links; refused"}
+{"error": "the file has several hard links; refused"}
+{"path": "old.txt", "bytes_written": 4}
+{"error": "a component of the path is not a folder (or is a link)"}
+W
+    diff "$tmp/want" "$tmp/res" >/dev/null || { bad "agent special files"; diff "$tmp/want" "$tmp/res"; }
+    [ "$(cat "$sb/old.txt")" = new ] || bad "agent: overwritten file not truncated"
+    [ "$(cat "$tmp/outside/o.txt")" = "outside the sandbox" ] || bad "agent: wrote outside the sandbox"
+fi
+rm -f "$sb/fifo" "$sb/hard.txt" "$sb/old.txt"
 
 # a terminal that answers: y writes, n does not (script(1) provides the pty)
 if command -v script >/dev/null 2>&1 && [ "${SANITIZE:-}" != 1 ]; then
@@ -186,29 +219,30 @@ fi
 run_agent --script "$tmp/s2.txt" "calc" || bad "agent calc exit"
 sed -n 's/^\[result [0-9.]*s\] //p' "$tmp/err" >"$tmp/res"
 cat >"$tmp/want" <<'W'
-0.333333333333
-512
-14
-3.5
-error: division by zero at offset 3
-error: unexpected character at offset 0
-error: unexpected end at offset 3
-1
-9
-999
-error: missing ')' at offset 2
+{"result": 0.3333}
+{"result": 512}
+{"result": 14}
+{"result": 3.5}
+{"error": "division by zero at offset 3"}
+{"error": "unexpected character at offset 0"}
+{"error": "unexpected end at offset 3"}
+{"result": 1}
+{"result": 9}
+{"result": 999}
+{"error": "missing ')' at offset 2"}
 W
 diff "$tmp/want" "$tmp/res" >/dev/null || { bad "agent calculator results"; diff "$tmp/want" "$tmp/res"; }
 # nesting is bounded: an error, never a crash
 deep=$(printf '%0500d' 0 | tr 0 '(')
 printf '<tool_call>\n{"name": "calculator", "arguments": {"expression": "%s1"}}\n</tool_call>\n---\nok\n' "$deep" >"$tmp/s3.txt"
 run_agent --script "$tmp/s3.txt" "deep" || bad "agent deep exit"
-grep -q '^\[result [0-9.]*s\] error: expression nested too deeply' "$tmp/err" || bad "agent: nesting limit"
+grep -q '^\[result [0-9.]*s\] {"error": "expression nested too deeply' "$tmp/err" || bad "agent: nesting limit"
 
 # current_time: ISO 8601 UTC
 printf '<tool_call>\n{"name": "current_time", "arguments": {}}\n</tool_call>\n---\nok\n' >"$tmp/s4.txt"
-run_agent --script "$tmp/s4.txt" "time" || bad "agent time exit"
-grep -q "^\[result [0-9.]*s\] $(date -u +%Y-%m-%d)T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z" "$tmp/err" || bad "agent: current_time"
+TZ=UTC LC_ALL=C run_agent --script "$tmp/s4.txt" "time" || bad "agent time exit"
+grep -q "^\[result [0-9.]*s\] {\"date\": \"$(date -u +%Y-%m-%d)\", \"weekday\": \"$(LC_ALL=C date -u +%A)\", \"time\": \"[0-2][0-9]:[0-5][0-9]\"}$" \
+    "$tmp/err" || bad "agent: current_time"
 
 # malformed output and unknown tools end the loop with the text, not a crash
 printf '<tool_call>\n{"name": "calculator", "arguments": {\n</tool_call>\n' >"$tmp/s5.txt"
@@ -229,7 +263,7 @@ printf '{"name": "calculator", "parameters": {"expression": "6*7"}}\n---\nIt is 
 AI_AGENT_SCRIPT="$tmp/s8.txt" "$A" -m "$M/llama-f16.gguf" --template "$T/meta-llama-Llama-3.1-8B-Instruct.jinja" \
     "6 times 7?" </dev/null >"$tmp/out" 2>"$tmp/err" || { bad "agent llama3 exit"; cat "$tmp/err"; }
 grep -q '^\[format\] llama3_json$' "$tmp/err" || bad "agent: llama3_json not detected"
-grep -q '^\[result [0-9.]*s\] 42$' "$tmp/err" || bad "agent llama3: calculator"
+grep -q '^\[result [0-9.]*s\] {"result": 42}$' "$tmp/err" || bad "agent llama3: calculator"
 [ "$(cat "$tmp/out")" = "It is 42." ] || bad "agent llama3 answer"
 
 # a model without a template: ChatML and the hermes fallback
@@ -237,7 +271,7 @@ printf '<tool_call>{"name": "calculator", "arguments": {"expression": "1+1"}}</t
 "$EX/agent-shared" -m "$M/llama-q8_0.gguf" --script "$tmp/s9.txt" "1+1?" </dev/null >"$tmp/out" 2>"$tmp/err" ||
     bad "agent no-template exit"
 grep -q '^\[format\] hermes$' "$tmp/err" || bad "agent: no hermes fallback"
-grep -q '^\[result [0-9.]*s\] 2$' "$tmp/err" || bad "agent fallback: calculator"
+grep -q '^\[result [0-9.]*s\] {"result": 2}$' "$tmp/err" || bad "agent fallback: calculator"
 
 # live generation (no script) runs to an answer or a round limit, never a crash
 "$A" -m "$M/qwen2-q8_0.gguf" $QWEN --sandbox "$sb" -n 24 --temp 0 --rounds 2 "What time is it?" </dev/null \
@@ -247,4 +281,39 @@ rc=$?
 grep -q '^\[model [0-9.]*s\]' "$tmp/err" || bad "agent live: no model step"
 
 "$A" >/dev/null 2>&1; [ $? -eq 1 ] || bad "agent: no arguments not exit 1"
+"$A" -m "$M/qwen2-f16.gguf" --tools calculator,rm q </dev/null >/dev/null 2>&1; [ $? -eq 1 ] || bad "agent: unknown tool not exit 1"
+
+# the verse tools over a hand-written verse file; --tools narrows the set
+printf '%s\t%s\t%s\t%s\n' Genesis 1 1 "In the beginning God created the heaven and the earth." \
+    Genesis 1 3 "And God said, Let there be light: and there was light." \
+    John 3 16 "For God so loved the world." "1 John" 4 8 "He that loveth not knoweth not God; for God is love." >"$tmp/v.tsv"
+{
+    for r in "John 3:16" "jn 3 16" "1 Jn 4:8" "gen 1:3" "John 3:99" "Hezekiah 1:1" "3:16"; do
+        call lookup_verse "{\"ref\": \"$r\"}"
+    done
+    for q in "God LIGHT" "god" "!!" "lov"; do call search_verses "{\"query\": \"$q\"}"; done
+    echo "---"
+    echo "done"
+} >"$tmp/s10.txt"
+"$A" -m "$M/qwen2-f16.gguf" $QWEN --verses "$tmp/v.tsv" -v -v --script "$tmp/s10.txt" q </dev/null >"$tmp/out" 2>"$tmp/err" ||
+    { bad "agent verses exit"; cat "$tmp/err"; }
+sed -n 's/^\[result [0-9.]*s\] //p' "$tmp/err" >"$tmp/res"
+cat >"$tmp/want" <<'W'
+{"ref": "John 3:16", "text": "For God so loved the world."}
+{"ref": "John 3:16", "text": "For God so loved the world."}
+{"ref": "1 John 4:8", "text": "He that loveth not knoweth not God; for God is love."}
+{"ref": "Genesis 1:3", "text": "And God said, Let there be light: and there was light."}
+{"error": "no such verse: John 3:99"}
+{"error": "cannot parse reference: Hezekiah 1:1"}
+{"error": "cannot parse reference: 3:16"}
+{"count": 1, "matches": [{"ref": "Genesis 1:3", "text": "And God said, Let there be light: and there was light."}]}
+{"count": 4, "matches": [{"ref": "Genesis 1:1", "text": "In the beginning God created the heaven and the earth."}, {"ref": "Genesis 1:3", "text": "And God said, Let there be light: and there was light."}]}
+{"error": "empty query"}
+{"count": 0, "matches": []}
+W
+diff "$tmp/want" "$tmp/res" >/dev/null || { bad "agent verse tools"; diff "$tmp/want" "$tmp/res"; }
+grep -q '"name": "lookup_verse"' "$tmp/err" || bad "agent --verses: lookup_verse not declared"
+grep -q '"name": "read_file"' "$tmp/err" && bad "agent --verses: read_file declared"
+printf 'x\tnot a number\n' >"$tmp/bad.tsv"
+"$A" -m "$M/qwen2-f16.gguf" --verses "$tmp/bad.tsv" q </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || bad "agent: malformed verse file not exit 2"
 exit $fail

@@ -41,7 +41,7 @@ if [ -d "$AI_FIXTURES/models" ]; then
     for bin in "$tmp/agent" "$tmp/agent-static"; do
         LD_LIBRARY_PATH="$tmp/stage/usr/lib" "$bin" -m "$AI_FIXTURES/models/llama-q8_0.gguf" --script "$tmp/s" q \
             </dev/null >"$tmp/out" 2>"$tmp/err" || { bad "$bin run"; cat "$tmp/err"; }
-        grep -q '^\[result [0-9.]*s\] 42$' "$tmp/err" || bad "$bin: tool result"
+        grep -q '^\[result [0-9.]*s\] {"result": 42}$' "$tmp/err" || bad "$bin: tool result"
         [ "$(cat "$tmp/out")" = 42 ] || bad "$bin: answer"
     done
 fi

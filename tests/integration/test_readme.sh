@@ -5,9 +5,11 @@
 #    functions at the top level is compiled alone (-c); any other block is a
 #    snippet and is wrapped into main(), its #include lines hoisted.
 #  - ```sh blocks are syntax-checked (sh -n); a block preceded by the line
-#    <!-- test: run --> is also run with sh -e from the checkout, with
-#    $BUILD/bin and $BUILD/examples on PATH and AI_FIXTURES set (skipped
-#    with a note when the fixtures are absent).
+#    <!-- test: run --> is also run with sh -e from the checkout (build/
+#    read as $BUILD/, so that SANITIZE=1 runs the instrumented build), with
+#    $BUILD/bin and $BUILD/examples on PATH, and MODEL / EMBED_MODEL naming
+#    a chat model and an embedding model (skipped with a note when the
+#    fixtures are absent).
 #  - ```python blocks are byte-compiled; <!-- test: run --> runs them with
 #    examples/python on the path and AGENTINFER_LIB set.
 # Other blocks (plain ``` text, file trees) are not code and are listed.
@@ -24,6 +26,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 SAN=""
 [ "${SANITIZE:-}" = 1 ] && SAN="-fsanitize=address,undefined"
+# Runnable blocks name their models through these variables, which a reader
+# sets to their own files; here they point at the fixtures (or the default
+# model once models/default.gguf exists).
+if [ -f "$ROOT/models/default.gguf" ]; then MODEL=${MODEL:-$ROOT/models/default.gguf}
+else MODEL=${MODEL:-$AI_FIXTURES/models/qwen2-q8_0.gguf}; fi
+EMBED_MODEL=${EMBED_MODEL:-$AI_FIXTURES/models/bert-f16.gguf}
+export MODEL EMBED_MODEL
 
 # Split README.md into $tmp/NNN.{c,sh,py} plus NNN.mode (compile | run) and
 # NNN.line (where the block starts).
@@ -98,7 +107,8 @@ for f in "$tmp"/*.mode; do
             if [ ! -d "$AI_FIXTURES" ]; then echo "note: line $line not run (fixtures absent)"
             else
                 PATH="$ROOT/$BUILD/bin:$ROOT/$BUILD/examples:$PATH" AI_FIXTURES="$AI_FIXTURES" BUILD="$BUILD" \
-                    sh -e "$b.sh" </dev/null >"$b.out" 2>&1 || { bad "$line" "sh block failed"; tail -n 30 "$b.out"; continue; }
+                    sh -e -c "$(sed "s|build/|$BUILD/|g" "$b.sh")" </dev/null >"$b.out" 2>&1 ||
+                    { bad "$line" "sh block failed"; tail -n 30 "$b.out"; continue; }
             fi
         fi
         n_ok=$((n_ok + 1))
