@@ -113,6 +113,21 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(DEPS_LIBS)
 
+# ---- examples ------------------------------------------------------------------
+# examples/*.c use only the public header; each is linked twice, against the
+# static archive (build/examples/NAME) and against the shared library
+# (build/examples/NAME-shared, which finds it in $(BUILD) through its rpath).
+EX_SRC := $(wildcard examples/*.c)
+EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%) $(EX_SRC:examples/%.c=$(BUILD)/examples/%-shared)
+-include $(EX_SRC:%.c=$(BUILD)/obj/%.d)
+examples: $(EX_BIN)
+$(BUILD)/examples/%-shared: $(BUILD)/obj/examples/%.o $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< -L$(BUILD) -lagentinfer -Wl,-rpath,$(abspath $(BUILD)) -lm
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< $(STATIC) $(DEPS_LIBS)
+
 # ---- tests -------------------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_COMMON_OBJ) $(INTERNAL)
 	@mkdir -p $(dir $@)
@@ -161,7 +176,8 @@ bench-model: $(BUILD)/bench_model
 # Random weights in the BERT-base shape of issue 6 (768 wide, 12 layers, 12
 # heads, FFN 3072; tokenizer copied from the fixtures' WordPiece vocabulary)
 # and 256 texts of 10-40 words, made by tools/bench_encoder.c; then the texts
-# are embedded one at a time and 32 at a time (texts/s and tokens/s on stderr).
+# are embedded one at a time, 32 at a time, and 32 at a time with passes of
+# 64+ tokens through OpenBLAS sgemm (texts/s and tokens/s on stderr).
 BENCH_EMBED_TYPE ?= f16
 BENCH_THREADS ?= 2
 $(BUILD)/bench_encoder: tools/bench_encoder.c $(INTERNAL)
@@ -173,7 +189,8 @@ bench-embed: $(BUILD)/bench_encoder $(CLI)
 	  [ -f $$f ] || $(BUILD)/bench_encoder $(BENCH_EMBED_TYPE) \
 	    $${AI_FIXTURES:-../shared/fixtures}/vocab/ggml-vocab-bert-bge.gguf $$f $$x; \
 	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 1 --time > /dev/null; \
-	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null; \
+	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --blas 64 --time > /dev/null
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library is rebuilt with clang in build-fuzz/ (ISA files keep their own

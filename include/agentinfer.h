@@ -191,6 +191,14 @@ typedef enum ai_opt {
                                     pooling get the EOS token appended when
                                     the tokenizer did not add it; 0 never,
                                     1 always (any model)                    */
+    AI_OPT_EMBD_BLAS_MIN_BATCH = 134, /* "embd_blas_min_batch" = -1: encoder
+                                    passes of at least this many tokens
+                                    multiply through OpenBLAS sgemm (several
+                                    times faster on big batches, but a text's
+                                    vector then depends in the last bits on
+                                    the texts batched with it); 0 never; -1
+                                    as the AI_BLAS_MIN_BATCH environment
+                                    variable says (off when unset)          */
     /* sections 6-8 append their keys here */
     /* kernel benchmark (section 9) */
     AI_OPT_BENCH_MIB = 145,   /* "bench_mib" = 64: MiB of weights for the

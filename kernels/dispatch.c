@@ -30,15 +30,44 @@ static int have[N_SETS];
 static int chosen;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+unsigned ai__x86_features(void) {
+    unsigned a, b, c, d, f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    if (!osxsave || !avx) return 0;
+    unsigned lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 0x6) != 0x6) return 0; /* the OS saves no YMM state */
+    if ((c >> 12) & 1) f |= AI__X86_FMA;
+    if ((c >> 29) & 1) f |= AI__X86_F16C;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+    if ((b >> 5) & 1) f |= AI__X86_AVX2;
+    if ((lo & 0xe0) == 0xe0) { /* opmask and ZMM state saved */
+        if ((b >> 16) & 1) f |= AI__X86_AVX512F;
+        if ((b >> 17) & 1) f |= AI__X86_AVX512DQ;
+        if ((b >> 30) & 1) f |= AI__X86_AVX512BW;
+        if ((b >> 31) & 1) f |= AI__X86_AVX512VL;
+        if ((c >> 11) & 1) f |= AI__X86_AVX512VNNI;
+    }
+    return f;
+}
+#else
+unsigned ai__x86_features(void) { return 0; }
+#endif
+
 static void detect(void) {
     have[SET_REF] = 1;
 #if defined(AI__HAVE_X86_KERNELS) && defined(__x86_64__)
-    __builtin_cpu_init();
-    have[SET_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                     __builtin_cpu_supports("f16c");
-    have[SET_AVX512] = have[SET_AVX2] && __builtin_cpu_supports("avx512f") &&
-                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+    unsigned f = ai__x86_features();
+    const unsigned avx2 = AI__X86_AVX2 | AI__X86_FMA | AI__X86_F16C;
+    const unsigned avx512 = AI__X86_AVX512F | AI__X86_AVX512BW | AI__X86_AVX512VL | AI__X86_AVX512DQ |
+                            AI__X86_AVX512VNNI;
+    have[SET_AVX2] = (f & avx2) == avx2;
+    have[SET_AVX512] = have[SET_AVX2] && (f & avx512) == avx512;
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
     have[SET_NEON] = 1; /* Advanced SIMD is part of the aarch64 baseline */

@@ -63,6 +63,65 @@ ai_status ai__matmul(ai__pool *pool, uint32_t wtype, const void *w,
                      int64_t n_rows, int64_t k, const float *x,
                      int64_t n_batch, float *y, int64_t ldy);
 
+/* ai__matmul with the OpenBLAS threshold chosen by the caller instead of
+ * the process-wide AI_BLAS_MIN_BATCH: batches of at least blas_min_batch
+ * rows go through dequantize + sgemm (faster on large batches, but a row's
+ * result then depends in the last bits on the batch it is in); 0 never,
+ * -1 as AI_BLAS_MIN_BATCH says.  Without BLAS in the build, or with the
+ * reference kernels, the same as ai__matmul. */
+ai_status ai__matmul_blas(ai__pool *pool, int64_t blas_min_batch, uint32_t wtype,
+                          const void *w, int64_t n_rows, int64_t k, const float *x,
+                          int64_t n_batch, float *y, int64_t ldy);
+
+/* ---- matrix multiplication with a caller-owned workspace --------------- */
+
+/*
+ * A workspace holds what ai__matmul would otherwise allocate on every call:
+ * the job and the activation rows converted to each weight type's form.  Its
+ * buffers grow to the largest (k, n_batch) seen and are then reused, so a
+ * session that keeps one performs no allocation per product.  One caller at a
+ * time (like the pool it is used with).
+ */
+typedef struct ai__mm_ws ai__mm_ws;
+
+ai_status ai__mm_ws_new(ai__mm_ws **out);
+void ai__mm_ws_free(ai__mm_ws *ws);       /* NULL is fine */
+
+/* ai__matmul through a workspace (same contract; AI_E_NOMEM only while the
+ * workspace grows). */
+ai_status ai__matmul_ws(ai__pool *pool, ai__mm_ws *ws, uint32_t wtype, const void *w,
+                        int64_t n_rows, int64_t k, const float *x,
+                        int64_t n_batch, float *y, int64_t ldy);
+
+/* One product of a group that shares its input x: y = x W^T as above. */
+typedef struct ai__mm {
+    uint32_t wtype;
+    const void *w;           /* n_rows rows of k elements                    */
+    int64_t n_rows;
+    float *y;                /* n_batch rows of stride ldy                   */
+    int64_t ldy;
+} ai__mm;
+
+/* Called once per finished tile: rows [r0, r1) of every product of the group
+ * are final for batch rows [b0, b1).  Runs on any thread of the pool, tiles
+ * never overlap, so it may update those elements (and only those). */
+typedef void (*ai__mm_post_fn)(void *ctx, int64_t r0, int64_t r1, int64_t b0,
+                               int64_t b1);
+
+/*
+ * Up to AI__MM_GROUP_MAX products of one input x[n_batch][k] in a single
+ * pass over the pool (one barrier instead of one per product): q, k and v of
+ * an attention block, or gate and up of a feed-forward block.  The input is
+ * converted once per activation form.  Each row's result is exactly that of
+ * ai__matmul.  With post, every product must have the same n_rows, and post
+ * sees each row range once all products have it (e.g. SwiGLU of gate and up,
+ * or a residual add); post may be NULL.
+ */
+#define AI__MM_GROUP_MAX 4
+ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int n_mm,
+                           int64_t k, const float *x, int64_t n_batch,
+                           ai__mm_post_fn post, void *post_ctx);
+
 /* ---- vector helpers (attention over an f16 KV cache) ------------------- */
 
 /* sum_i a[i]*b[i] over n f16 values (products and sums in f32): the F16

@@ -113,6 +113,16 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
 #endif
 #endif
 
+/* x86 features usable by this process (CPU and OS both), from cpuid and
+ * xgetbv directly (compilers disagree on __builtin_cpu_supports names);
+ * 0 elsewhere (dispatch.c). */
+enum {
+    AI__X86_AVX2 = 1 << 0, AI__X86_FMA = 1 << 1, AI__X86_F16C = 1 << 2, AI__X86_AVX512F = 1 << 3,
+    AI__X86_AVX512BW = 1 << 4, AI__X86_AVX512VL = 1 << 5, AI__X86_AVX512DQ = 1 << 6,
+    AI__X86_AVX512VNNI = 1 << 7
+};
+unsigned ai__x86_features(void);
+
 /* Number of online CPUs, 1..1024: the default thread count (system.c). */
 int ai__default_threads(void);
 

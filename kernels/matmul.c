@@ -9,6 +9,11 @@
  *      from a shared counter, so a thread that is descheduled on a busy
  *      machine does not hold the others up.  A tile calls the set's gemm (or
  *      loops over its dot product when the set has none).
+ *
+ * ai__matmul_group runs several products of one input the same way in one
+ * pass (tiles over their concatenated rows), with the job and the activation
+ * rows kept in a caller-owned workspace (ai__mm_ws) instead of allocated per
+ * call.  ai__matmul itself is a group of one with a workspace of its own.
  */
 #include "kimpl.h"
 #include "threads.h"
@@ -17,10 +22,19 @@
 #include <cblas.h>
 #endif
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+static int mul_overflows(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 1;
+    *out = a * b;
+    return 0;
+}
+
+#ifdef AI__USE_BLAS
+/* The (opt-in) BLAS path of one product. */
 typedef struct job {
     const ai__type_ops *ops;
     ai__act_fn act_fn;
@@ -31,10 +45,6 @@ typedef struct job {
     size_t ws;              /* bytes per weight row */
     int64_t n_rows, k, n_batch, ldy;
     float *y;
-    int64_t rt, bt;         /* tile: rows, batch columns */
-    int64_t n_rt, n_tiles;
-    atomic_llong next;      /* next tile to take */
-    /* BLAS path */
     float *xf;              /* n_batch x k: the act rows decoded back to f32 */
     float *wf;              /* tile rows x k: dequantized weights */
     int64_t t0, tn;         /* the weight rows of the current tile */
@@ -51,12 +61,6 @@ static void act_decode(int kind, const uint8_t *a, int64_t k, float *out) {
     }
 }
 
-static int mul_overflows(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > SIZE_MAX / a) return 1;
-    *out = a * b;
-    return 0;
-}
-
 static void convert_task(void *ctx, int ith, int nth) {
     job *j = ctx;
     int64_t b0 = j->n_batch * ith / nth, b1 = j->n_batch * (ith + 1) / nth;
@@ -67,7 +71,6 @@ static void convert_task(void *ctx, int ith, int nth) {
     }
 }
 
-#ifdef AI__USE_BLAS
 static void dequant_task(void *ctx, int ith, int nth) {
     job *j = ctx;
     int64_t r0 = j->tn * ith / nth, r1 = j->tn * (ith + 1) / nth;
@@ -98,47 +101,235 @@ static ai_status blas_path(job *j, ai__pool *pool) {
 }
 #endif
 
-static void tile(const job *j, int64_t r0, int64_t nr, int64_t b0, int64_t nb) {
-    const uint8_t *w = j->w + (size_t)r0 * j->ws;
-    const uint8_t *a = j->act + (size_t)b0 * j->as;
-    float *y = j->y + b0 * j->ldy + r0;
-    if (j->ops->gemm) {
-        j->ops->gemm(w, j->ws, nr, a, j->as, nb, j->k, y, j->ldy);
+/* ---- groups of products through a workspace ---------------------------------- */
+
+typedef struct gmat {
+    const ai__type_ops *ops;
+    const uint8_t *w;
+    size_t ws;               /* bytes per weight row */
+    int64_t n_rows, ldy;
+    float *y;
+    const uint8_t *act;      /* the input in this type's act form */
+    size_t as;
+    int64_t t0, nt;          /* its row tiles in the concatenation */
+} gmat;
+
+typedef struct gjob {
+    const ai__kset *ks;
+    gmat m[AI__MM_GROUP_MAX];
+    int n_mm;
+    const float *x;
+    int64_t k, n_batch;
+    uint8_t *kact[ACT_KINDS]; /* converted input per act kind (NULL: unused) */
+    size_t kas[ACT_KINDS];
+    int64_t rt, bt, n_rt, n_tiles;
+    ai__mm_post_fn post;
+    void *post_ctx;
+    atomic_llong next;
+} gjob;
+
+struct ai__mm_ws {
+    uint8_t *buf[ACT_KINDS]; /* act rows per kind, 64-byte aligned */
+    size_t cap[ACT_KINDS];
+    gjob j;
+};
+
+ai_status ai__mm_ws_new(ai__mm_ws **out) {
+    if (!out) return AI_E_INVAL;
+    *out = calloc(1, sizeof **out);
+    return *out ? AI_OK : AI_E_NOMEM;
+}
+
+static void ws_release(ai__mm_ws *ws) {
+    for (int i = 0; i < ACT_KINDS; i++) free(ws->buf[i]);
+}
+
+void ai__mm_ws_free(ai__mm_ws *ws) {
+    if (!ws) return;
+    ws_release(ws);
+    free(ws);
+}
+
+static uint8_t *ws_act(ai__mm_ws *ws, int kind, size_t bytes) {
+    if (ws->cap[kind] < bytes) {
+        free(ws->buf[kind]);
+        ws->cap[kind] = 0;
+        if (!(ws->buf[kind] = aligned_alloc(64, bytes))) return NULL;
+        ws->cap[kind] = bytes;
+    }
+    return ws->buf[kind];
+}
+
+static void gconvert_task(void *ctx, int ith, int nth) {
+    gjob *j = ctx;
+    int64_t b0 = j->n_batch * ith / nth, b1 = j->n_batch * (ith + 1) / nth;
+    for (int kind = 0; kind < ACT_KINDS; kind++) {
+        if (!j->kact[kind] || kind == ACT_F32) continue;
+        for (int64_t b = b0; b < b1; b++)
+            j->ks->act[kind](j->x + b * j->k, j->kact[kind] + (size_t)b * j->kas[kind], j->k);
+    }
+}
+
+static void gtile(const gmat *m, int64_t k, int64_t r0, int64_t nr, int64_t b0, int64_t nb) {
+    const uint8_t *w = m->w + (size_t)r0 * m->ws;
+    const uint8_t *a = m->act + (size_t)b0 * m->as;
+    float *y = m->y + b0 * m->ldy + r0;
+    if (m->ops->gemm) {
+        m->ops->gemm(w, m->ws, nr, a, m->as, nb, k, y, m->ldy);
         return;
     }
     for (int64_t b = 0; b < nb; b++)
         for (int64_t r = 0; r < nr; r++)
-            y[b * j->ldy + r] = j->ops->dot(w + (size_t)r * j->ws, a + (size_t)b * j->as, j->k);
+            y[b * m->ldy + r] = m->ops->dot(w + (size_t)r * m->ws, a + (size_t)b * m->as, k);
 }
 
-static void compute_task(void *ctx, int ith, int nth) {
+/* Tiles come from a shared counter (see compute_task).  Without post, a
+ * tile is a row range of one product; with post, the same row range of
+ * every product, then post. */
+static void gcompute_task(void *ctx, int ith, int nth) {
     (void)ith;
     (void)nth;
-    job *j = ctx;
+    gjob *j = ctx;
     for (;;) {
         int64_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (t >= j->n_tiles) break;
-        int64_t r0 = (t % j->n_rt) * j->rt, b0 = (t / j->n_rt) * j->bt;
-        int64_t nr = j->n_rows - r0 < j->rt ? j->n_rows - r0 : j->rt;
+        int64_t rti = t % j->n_rt, b0 = (t / j->n_rt) * j->bt;
         int64_t nb = j->n_batch - b0 < j->bt ? j->n_batch - b0 : j->bt;
-        tile(j, r0, nr, b0, nb);
+        if (j->post) {
+            int64_t r0 = rti * j->rt, rows = j->m[0].n_rows;
+            int64_t nr = rows - r0 < j->rt ? rows - r0 : j->rt;
+            for (int i = 0; i < j->n_mm; i++) gtile(&j->m[i], j->k, r0, nr, b0, nb);
+            j->post(j->post_ctx, r0, r0 + nr, b0, b0 + nb);
+            continue;
+        }
+        int i = 0;
+        while (rti >= j->m[i].t0 + j->m[i].nt) i++;
+        const gmat *m = &j->m[i];
+        int64_t r0 = (rti - m->t0) * j->rt;
+        int64_t nr = m->n_rows - r0 < j->rt ? m->n_rows - r0 : j->rt;
+        gtile(m, j->k, r0, nr, b0, nb);
     }
 }
 
-/* Tile shape.  Rows: enough tiles that every thread gets several (load
- * balance), in multiples of 8 (the register tiles of the ISA kernels).
- * Batch columns: up to 64, so that a tile's weights stay in L2 while its
- * activation rows stream past. */
-static void plan(job *j, int nth) {
+/* Validates a product of the group; 0 when fine. */
+static ai_status gcheck(const ai__kset *ks, const ai__mm *m, int64_t k) {
+    if (!ks || m->wtype >= AI__TYPE_COUNT || !ks->ops[m->wtype].dot) return AI_E_UNSUPPORTED;
+    if (m->n_rows < 0 || k <= 0 || ai__row_size(m->wtype, k) == 0 || m->ldy < m->n_rows) return AI_E_INVAL;
+    if (m->n_rows > 0 && (!m->w || !m->y)) return AI_E_INVAL;
+    return AI_OK;
+}
+
+/* The integer path of a group (no BLAS). */
+static ai_status group_run(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm,
+                           int n_mm, int64_t k, const float *x, int64_t n_batch,
+                           ai__mm_post_fn post, void *post_ctx) {
+    gjob *j = &ws->j;
+    memset(j, 0, offsetof(gjob, next));
+    j->ks = ks;
+    j->n_mm = n_mm;
+    j->x = x;
+    j->k = k;
+    j->n_batch = n_batch;
+    j->post = post;
+    j->post_ctx = post_ctx;
+    int64_t total_rows = 0;
+    double bytes = 0;
+    for (int i = 0; i < n_mm; i++) {
+        gmat *m = &j->m[i];
+        m->ops = &ks->ops[mm[i].wtype];
+        m->w = mm[i].w;
+        m->ws = ai__row_size(mm[i].wtype, k);
+        m->n_rows = mm[i].n_rows;
+        m->y = mm[i].y;
+        m->ldy = mm[i].ldy;
+        int kind = m->ops->act;
+        if (kind == ACT_F32) {
+            j->kact[kind] = (uint8_t *)(uintptr_t)x; /* read only: the rows as they are */
+            j->kas[kind] = (size_t)k * sizeof(float);
+        } else if (!j->kact[kind]) {
+            size_t total;
+            j->kas[kind] = ai__act_row_size(kind, k);
+            if (mul_overflows(j->kas[kind], (size_t)n_batch, &total) || !(j->kact[kind] = ws_act(ws, kind, total)))
+                return AI_E_NOMEM;
+        }
+        m->act = j->kact[kind];
+        m->as = j->kas[kind];
+        total_rows = post ? m->n_rows : total_rows + m->n_rows;
+        bytes += (double)m->ws * (double)m->n_rows;
+    }
+    if (n_batch == 1) gconvert_task(j, 0, 1); /* waking the pool costs more */
+    else ai__pool_run(pool, gconvert_task, j);
+
+    /* tile shape as in plan(), over the concatenated (or shared) rows */
+    int nth = ai__pool_size(pool);
     int64_t want = (int64_t)nth * 8;
-    int64_t rt = (j->n_rows + want - 1) / want;
+    int64_t rt = (total_rows + want - 1) / want;
     rt = (rt + 7) & ~(int64_t)7;
     if (rt < 8) rt = 8;
     if (rt > 256) rt = 256;
     j->rt = rt;
-    j->bt = j->n_batch < 64 ? j->n_batch : 64;
-    j->n_rt = (j->n_rows + rt - 1) / rt;
-    j->n_tiles = j->n_rt * ((j->n_batch + j->bt - 1) / j->bt);
+    j->bt = n_batch < 64 ? n_batch : 64;
+    if (post) {
+        j->n_rt = (total_rows + rt - 1) / rt;
+    } else {
+        for (int i = 0; i < n_mm; i++) {
+            j->m[i].t0 = j->n_rt;
+            j->m[i].nt = (j->m[i].n_rows + rt - 1) / rt;
+            j->n_rt += j->m[i].nt;
+        }
+    }
+    j->n_tiles = j->n_rt * ((n_batch + j->bt - 1) / j->bt);
+    atomic_init(&j->next, 0);
+    if (j->n_tiles == 1 || bytes * (double)n_batch < 16384.0) gcompute_task(j, 0, 1);
+    else ai__pool_run(pool, gcompute_task, j);
+    return AI_OK;
+}
+
+/* 1 when the (opt-in) BLAS path would take this product. */
+static int blas_takes(const ai__kset *ks, uint32_t wtype, int64_t n_rows, int64_t k, int64_t n_batch, int64_t ldy) {
+#ifdef AI__USE_BLAS
+    /* sgemm takes int sizes.  Q4_1 and Q5_1 stay on the integer path: their
+     * block minimum meets the activation sum rounded to f16 (as the peer
+     * computes it), which a product of decoded floats cannot reproduce. */
+    return wtype != AI_TYPE_Q4_1 && wtype != AI_TYPE_Q5_1 && ks->blas_min_batch > 0 &&
+           n_batch >= ks->blas_min_batch && n_batch <= INT32_MAX && n_rows <= INT32_MAX && k <= INT32_MAX &&
+           ldy <= INT32_MAX;
+#else
+    (void)ks, (void)wtype, (void)n_rows, (void)k, (void)n_batch, (void)ldy;
+    return 0;
+#endif
+}
+
+ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int n_mm,
+                           int64_t k, const float *x, int64_t n_batch,
+                           ai__mm_post_fn post, void *post_ctx) {
+    const ai__kset *ks = ai__kset_get();
+    if (!ws || !mm || n_mm < 1 || n_mm > AI__MM_GROUP_MAX || n_batch < 0) return AI_E_INVAL;
+    int blas = 0;
+    ai_status st;
+    for (int i = 0; i < n_mm; i++) {
+        if ((st = gcheck(ks, &mm[i], k))) return st;
+        if (post && mm[i].n_rows != mm[0].n_rows) return AI_E_INVAL;
+        blas |= blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy);
+    }
+    if (n_batch == 0) return AI_OK;
+    if (!x) return AI_E_INVAL;
+    if (blas) { /* opt-in, large batches only: product by product */
+        for (int i = 0; i < n_mm; i++)
+            if ((st = ai__matmul_ks(ks, pool, mm[i].wtype, mm[i].w, mm[i].n_rows, k, x, n_batch, mm[i].y,
+                                    mm[i].ldy)))
+                return st;
+        if (post && mm[0].n_rows > 0) post(post_ctx, 0, mm[0].n_rows, 0, n_batch);
+        return AI_OK;
+    }
+    return group_run(ks, pool, ws, mm, n_mm, k, x, n_batch, post, post_ctx);
+}
+
+ai_status ai__matmul_ws(ai__pool *pool, ai__mm_ws *ws, uint32_t wtype, const void *w,
+                        int64_t n_rows, int64_t k, const float *x,
+                        int64_t n_batch, float *y, int64_t ldy) {
+    ai__mm m = {wtype, w, n_rows, y, ldy};
+    return ai__matmul_group(pool, ws, &m, 1, k, x, n_batch, NULL, NULL);
 }
 
 ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
@@ -150,6 +341,16 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
     if (n_rows == 0 || n_batch == 0) return AI_OK;
     if (!w || !x || !y) return AI_E_INVAL;
 
+    if (!blas_takes(ks, wtype, n_rows, k, n_batch, ldy)) {
+        /* a group of one with a workspace that lives for this call */
+        ai__mm_ws tmp;
+        memset(&tmp, 0, sizeof tmp);
+        ai__mm m = {wtype, w, n_rows, y, ldy};
+        ai_status st = group_run(ks, pool, &tmp, &m, 1, k, x, n_batch, NULL, NULL);
+        ws_release(&tmp);
+        return st;
+    }
+#ifdef AI__USE_BLAS
     job *j = calloc(1, sizeof *j);
     if (!j) return AI_E_NOMEM;
     j->ops = &ks->ops[wtype];
@@ -162,65 +363,41 @@ ai_status ai__matmul_ks(const ai__kset *ks, ai__pool *pool, uint32_t wtype,
     j->n_batch = n_batch;
     j->y = y;
     j->ldy = ldy;
+    size_t total;
     void *scratch = NULL;
-    int blas = 0;
-#ifdef AI__USE_BLAS
-    /* sgemm takes int sizes.  Q4_1 and Q5_1 stay on the integer path: their
-     * block minimum meets the activation sum rounded to f16 (as the peer
-     * computes it), which a product of decoded floats cannot reproduce. */
-    blas = wtype != AI_TYPE_Q4_1 && wtype != AI_TYPE_Q5_1 && ks->blas_min_batch > 0 && n_batch >= ks->blas_min_batch && n_batch <= INT32_MAX &&
-           n_rows <= INT32_MAX && k <= INT32_MAX && ldy <= INT32_MAX;
-#endif
-    if (blas) {
-        size_t total;
-        j->as = ai__act_row_size(j->ops->act, k);
-        if (mul_overflows(j->as + (size_t)k * sizeof(float), (size_t)n_batch, &total) ||
-            !(scratch = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
-            free(j);
-            return AI_E_NOMEM;
-        }
-        j->act = scratch;
-        j->xf = (float *)(j->act + j->as * (size_t)n_batch);
-        ai__pool_run(pool, convert_task, j);
-#ifdef AI__USE_BLAS
-        ai_status st = blas_path(j, pool);
-#else
-        ai_status st = AI_E_INTERNAL;
-#endif
-        free(scratch);
+    j->as = ai__act_row_size(j->ops->act, k);
+    if (mul_overflows(j->as + (size_t)k * sizeof(float), (size_t)n_batch, &total) ||
+        !(scratch = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
         free(j);
-        return st;
+        return AI_E_NOMEM;
     }
-    if (j->ops->act == ACT_F32) {
-        j->act = (uint8_t *)(uintptr_t)x; /* read only: the rows as they are */
-        j->as = (size_t)k * sizeof(float);
-    } else {
-        j->as = ai__act_row_size(j->ops->act, k);
-        size_t total;
-        if (mul_overflows(j->as, (size_t)n_batch, &total) ||
-            !(scratch = aligned_alloc(64, total))) {
-            free(j);
-            return AI_E_NOMEM;
-        }
-        j->act = scratch;
-        if (n_batch == 1) convert_task(j, 0, 1);
-        else ai__pool_run(pool, convert_task, j);
-    }
-    plan(j, ai__pool_size(pool));
-    atomic_init(&j->next, 0);
-    /* Below ~16 KiB of weight bytes per product, waking the pool costs more
-     * than the work itself. */
-    if (j->n_tiles == 1 || (double)ws * (double)n_rows * (double)n_batch < 16384.0) compute_task(j, 0, 1);
-    else ai__pool_run(pool, compute_task, j);
+    j->act = scratch;
+    j->xf = (float *)(j->act + j->as * (size_t)n_batch);
+    ai__pool_run(pool, convert_task, j);
+    ai_status st = blas_path(j, pool);
     free(scratch);
     free(j);
-    return AI_OK;
+    return st;
+#else
+    return AI_E_INTERNAL;
+#endif
 }
 
 ai_status ai__matmul(ai__pool *pool, uint32_t wtype, const void *w,
                      int64_t n_rows, int64_t k, const float *x,
                      int64_t n_batch, float *y, int64_t ldy) {
     return ai__matmul_ks(ai__kset_get(), pool, wtype, w, n_rows, k, x, n_batch, y, ldy);
+}
+
+ai_status ai__matmul_blas(ai__pool *pool, int64_t blas_min_batch, uint32_t wtype,
+                          const void *w, int64_t n_rows, int64_t k, const float *x,
+                          int64_t n_batch, float *y, int64_t ldy) {
+    const ai__kset *ks = ai__kset_get();
+    if (blas_min_batch < 0 || !ks || !strcmp(ks->name, "ref") || ks->blas_min_batch == blas_min_batch)
+        return ai__matmul_ks(ks, pool, wtype, w, n_rows, k, x, n_batch, y, ldy);
+    ai__kset copy = *ks; /* the same kernels, another threshold */
+    copy.blas_min_batch = blas_min_batch;
+    return ai__matmul_ks(&copy, pool, wtype, w, n_rows, k, x, n_batch, y, ldy);
 }
 
 int ai__type_supported(uint32_t type) {

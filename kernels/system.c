@@ -24,14 +24,15 @@ static void cpu_features(ai__buf *b) {
         first = 0;                                                             \
     }
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    FEAT("avx2", __builtin_cpu_supports("avx2"))
-    FEAT("fma", __builtin_cpu_supports("fma"))
-    FEAT("f16c", __builtin_cpu_supports("f16c"))
-    FEAT("avx512f", __builtin_cpu_supports("avx512f"))
-    FEAT("avx512bw", __builtin_cpu_supports("avx512bw"))
-    FEAT("avx512vl", __builtin_cpu_supports("avx512vl"))
-    FEAT("avx512vnni", __builtin_cpu_supports("avx512vnni"))
+    unsigned f = ai__x86_features();
+    FEAT("avx2", f & AI__X86_AVX2)
+    FEAT("fma", f & AI__X86_FMA)
+    FEAT("f16c", f & AI__X86_F16C)
+    FEAT("avx512f", f & AI__X86_AVX512F)
+    FEAT("avx512bw", f & AI__X86_AVX512BW)
+    FEAT("avx512vl", f & AI__X86_AVX512VL)
+    FEAT("avx512dq", f & AI__X86_AVX512DQ)
+    FEAT("avx512vnni", f & AI__X86_AVX512VNNI)
 #elif defined(__aarch64__) && defined(__linux__)
     unsigned long hw = getauxval(AT_HWCAP);
     FEAT("neon", 1)

@@ -114,8 +114,12 @@ ai_status ai_embedder_new(const ai_model *model, const ai_opts *opts, ai_embedde
         ai__set_err(err, err_cap, "cannot start %lld threads", (long long)n_threads);
         goto out;
     }
-    if (e->enc) st = ai__enc_fwd_init(&e->ef, e->enc, e->pool, e->n_batch, e->n_ctx);
-    else st = ai__fwd_init(&e->df, e->dec, e->pool, e->n_ctx, e->n_batch, (uint32_t)kv_type);
+    if (e->enc) {
+        st = ai__enc_fwd_init(&e->ef, e->enc, e->pool, e->n_batch, e->n_ctx);
+        e->ef.blas_min = ai__opts_int(opts, AI_OPT_EMBD_BLAS_MIN_BATCH, -1);
+    } else {
+        st = ai__fwd_init(&e->df, e->dec, e->pool, e->n_ctx, e->n_batch, (uint32_t)kv_type);
+    }
     if (st) {
         ai__set_err(err, err_cap, "%s", e->enc ? e->ef.err : e->df.err);
         goto out;
@@ -158,6 +162,7 @@ int32_t ai_embedder_pooling(const ai_embedder *e) { return e ? e->pooling : -1; 
 
 static ai_status grow_texts(ai_embedder *e, size_t n) {
     if (n <= e->text_cap) return AI_OK;
+    if (n > SIZE_MAX / sizeof(int64_t)) return AI_E_NOMEM;
     int64_t *s = realloc(e->start, n * sizeof *s);
     if (s) e->start = s;
     int64_t *l = realloc(e->len, n * sizeof *l);
@@ -188,16 +193,30 @@ static int is_control(const ai_embedder *e, int32_t id) {
 }
 
 /* Tokenizes text i to the end of the token buffer (at offset at) and applies
- * the EOS and length rules. */
+ * the EOS and length rules.  The first try has room for n_ctx tokens only:
+ * a text that needs more is either an error or cut, and only a cut needs
+ * all of its tokens (3 * len + 3 at most). */
 static ai_status tokenize_one(ai_embedder *e, size_t i, const char *text, size_t len,
                               size_t at) {
     size_t cap, n = 0;
-    if (ai__mul_size(len, 3, &cap) || ai__add_size(cap, 4, &cap) ||
-        ai__add_size(cap, at, &cap) || grow_tokens(e, cap))
-        return fail(e, AI_E_NOMEM, "text %zu: out of memory for its tokens", i);
-    ai_status st = ai_tokenize(e->model, text, len, AI_TOKENIZE_ADD_SPECIAL, e->tok + at,
-                               e->tok_cap - at, &n);
-    if (st) return fail(e, st, "text %zu: tokenizing failed: %s", i, ai_status_string(st));
+    if (ai__mul_size(len, 3, &cap) || ai__add_size(cap, 4, &cap))
+        return fail(e, AI_E_NOMEM, "text %zu is too long", i);
+    if (cap > (size_t)e->n_ctx + 2) cap = (size_t)e->n_ctx + 2;
+    for (;;) {
+        if (ai__add_size(cap, at, &cap) || grow_tokens(e, cap))
+            return fail(e, AI_E_NOMEM, "text %zu: out of memory for its tokens", i);
+        /* one slot stays free for an EOS */
+        ai_status st = ai_tokenize(e->model, text, len, AI_TOKENIZE_ADD_SPECIAL,
+                                   e->tok + at, e->tok_cap - at - 1, &n);
+        if (st == AI_OK) break;
+        if (st != AI_E_RANGE)
+            return fail(e, st, "text %zu: tokenizing failed: %s", i, ai_status_string(st));
+        if (!e->truncate)
+            return fail(e, AI_E_CONTEXT_FULL, "text %zu has %zu tokens, more than the "
+                        "context of %lld (set embd_truncate to cut it)", i, n,
+                        (long long)e->n_ctx);
+        if (ai__add_size(n, 1, &cap)) return fail(e, AI_E_NOMEM, "text %zu is too long", i);
+    }
     /* decoder embedders pooled at the last token are trained with EOS last */
     int want_eos = e->add_eos == 1 || (e->add_eos < 0 && !e->enc && e->pooling == AI__POOL_LAST);
     int32_t eos;

@@ -306,6 +306,7 @@ ai_status ai__enc_fwd_init(ai__enc_fwd *f, const ai__encoder *e, ai__pool *pool,
     f->pool = pool;
     f->n_batch = n_batch;
     f->max_seq = max_seq;
+    f->blas_min = -1;
     int64_t E = e->n_embd, hd = e->head_dim;
     int nth = ai__pool_size(pool);
     ai_status st = AI_OK;
@@ -346,7 +347,8 @@ void ai__enc_fwd_free(ai__enc_fwd *f) {
 
 static ai_status linear(ai__enc_fwd *f, const ai__mat *m, const float *bias,
                         const float *x, int64_t n, float *y, int64_t ldy) {
-    ai_status st = ai__matmul(f->pool, m->type, m->data, m->rows, m->cols, x, n, y, ldy);
+    ai_status st = ai__matmul_blas(f->pool, f->blas_min, m->type, m->data, m->rows, m->cols,
+                                   x, n, y, ldy);
     if (st != AI_OK) {
         snprintf(f->err, sizeof f->err, "matmul of %lldx%lld %s failed: %s",
                  (long long)m->rows, (long long)m->cols,

@@ -10,10 +10,15 @@
  *       h = rmsnorm(x) ; x += (silu(h Wgate) * h Wup) Wdown
  *   logits = rmsnorm(x) Wout
  *
- * Every linear layer is one ai__matmul over the whole batch (so prompts are
- * processed as matrix-matrix products), spread over the thread pool; the
- * attention is spread over (row, head) pairs.  All buffers are allocated once
- * in ai__fwd_init, none per token.
+ * Every linear layer is one matrix product over the whole batch (so prompts
+ * are processed as matrix-matrix products), spread over the thread pool.
+ * Products that share an input run as one group (q, k, v; gate, up), and the
+ * cheap elementwise steps ride along with the pass before or after them
+ * (SwiGLU and the residual adds as the products' per-tile epilogue; q/k
+ * norms, RoPE and the cache writes in the attention's per-head tasks), so a
+ * generated token waits on five pool barriers per layer.  The attention is
+ * spread over kv heads (and row chunks).  All buffers, the products'
+ * workspace included, are allocated once in ai__fwd_init, none per token.
  */
 #include "runtime.h"
 
@@ -22,6 +27,7 @@
 #include "types.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +90,7 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
     f->hb2 = falloc(n_batch * hp->n_ff, &st);
     f->cs = falloc(n_batch * hp->n_rot, &st);
     f->scratch = falloc((int64_t)f->scratch_n * nth, &st);
+    if (ai__mm_ws_new(&f->mmws) != AI_OK) st = AI_E_NOMEM;
     if (!kv->k || !kv->v || st != AI_OK) {
         snprintf(f->err, sizeof f->err, "out of memory for the KV cache (%zu MB) "
                  "and activations", (kb + vb) >> 20);
@@ -105,15 +112,14 @@ void ai__fwd_free(ai__fwd *f) {
     free(f->hb2);
     free(f->cs);
     free(f->scratch);
+    ai__mm_ws_free(f->mmws);
     memset(f, 0, sizeof *f);
 }
 
 /* ---- pieces of a layer ----------------------------------------------------------- */
 
 /* y[b][0..m->rows) for b < n, rows of y ldy apart. */
-static ai_status linear(ai__fwd *f, const ai__mat *m, const float *x,
-                        int64_t n, float *y, int64_t ldy) {
-    ai_status st = ai__matmul(f->pool, m->type, m->data, m->rows, m->cols, x, n, y, ldy);
+static ai_status mm_failed(ai__fwd *f, const ai__mat *m, ai_status st) {
     if (st != AI_OK)
         snprintf(f->err, sizeof f->err, "matmul of %lldx%lld %s failed: %s",
                  (long long)m->rows, (long long)m->cols,
@@ -122,11 +128,53 @@ static ai_status linear(ai__fwd *f, const ai__mat *m, const float *x,
     return st;
 }
 
-static void add_bias(float *y, const float *bias, int64_t dim, int64_t n,
-                     int64_t ldy) {
+static ai_status linear(ai__fwd *f, const ai__mat *m, const float *x,
+                        int64_t n, float *y, int64_t ldy) {
+    return mm_failed(f, m, ai__matmul_ws(f->pool, f->mmws, m->type, m->data, m->rows,
+                                         m->cols, x, n, y, ldy));
+}
+
+/* Epilogues of a product's tiles (ai__mm_post_fn): rows [r0, r1) of batch
+ * rows [b0, b1) are final. */
+typedef struct post_ctx {
+    float *a;                /* updated                                    */
+    const float *b;          /* read                                       */
+    int64_t ld;              /* stride of both                             */
+} post_ctx;
+
+/* a += b: the residual add after wo and w_down (a = x, b = xb). */
+static void post_residual(void *ctx, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
+    const post_ctx *c = ctx;
+    for (int64_t b = b0; b < b1; b++)
+        for (int64_t r = r0; r < r1; r++) c->a[b * c->ld + r] += c->b[b * c->ld + r];
+}
+
+/* a = silu(a) * b: SwiGLU of gate (a) and up (b). */
+static void post_swiglu(void *ctx, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
+    const post_ctx *c = ctx;
+    for (int64_t b = b0; b < b1; b++)
+        ai__swiglu(c->a + b * c->ld + r0, c->b + b * c->ld + r0, r1 - r0);
+}
+
+/* Products of one input in one pass; mats[i] -> ys[i] (stride ldy[i]). */
+static ai_status linear_group(ai__fwd *f, const ai__mat *mats, int n_mats,
+                              const float *x, int64_t n, float *const *ys,
+                              const int64_t *ldy, ai__mm_post_fn post, void *ctx) {
+    ai__mm mm[AI__MM_GROUP_MAX];
+    for (int i = 0; i < n_mats; i++) {
+        mm[i].wtype = mats[i].type;
+        mm[i].w = mats[i].data;
+        mm[i].n_rows = mats[i].rows;
+        mm[i].y = ys[i];
+        mm[i].ldy = ldy[i];
+    }
+    return mm_failed(f, &mats[0], ai__matmul_group(f->pool, f->mmws, mm, n_mats,
+                                                   mats[0].cols, x, n, post, ctx));
+}
+
+static void add_bias(float *y, const float *bias, int64_t dim) {
     if (!bias) return;
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t i = 0; i < dim; i++) y[b * ldy + i] += bias[i];
+    for (int64_t i = 0; i < dim; i++) y[i] += bias[i];
 }
 
 /* Writes row (layer il, kv head h, position p) of a cache half. */
@@ -148,29 +196,78 @@ typedef struct att_job {
     ai__fwd *f;
     int64_t il, n, pos;
     int64_t chunk;           /* batch rows per task                        */
-    int64_t n_tasks;         /* n_head_kv * ceil(n / chunk)                */
+    int64_t n_chunks;        /* ceil(n / chunk)                            */
+    int64_t n_tasks;         /* n_head_kv * n_chunks                       */
+    int prep;                /* 1: a task first prepares its head's rows   */
+    atomic_llong next;       /* next task to take                          */
 } att_job;
 
+/* What the attention of kv head kh needs from rows [b0, b1) of q | k | v,
+ * done in place: biases, qwen3's per-head norms and RoPE on the query heads
+ * of its group and on its key head, then its key and value rows written to
+ * the cache.  Each head's numbers do not depend on which task does them. */
+static void prep_head(ai__fwd *f, int64_t il, int64_t kh, int64_t b0, int64_t b1, int64_t pos) {
+    const ai__hparams *hp = &f->w->hp;
+    const ai__layer *L = &f->w->layers[il];
+    int64_t hd = hp->head_dim, hdv = hp->head_dim_v;
+    int64_t q_dim = hp->n_head * hd, k_dim = hp->n_head_kv * hd;
+    int64_t qkv_dim = q_dim + k_dim + hp->n_head_kv * hdv;
+    int64_t group = hp->n_head / hp->n_head_kv;
+    for (int64_t b = b0; b < b1; b++) {
+        float *q = f->qkv + b * qkv_dim, *k = q + q_dim + kh * hd, *v = q + q_dim + k_dim + kh * hdv;
+        const float *cs = f->cs + b * hp->n_rot;
+        for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
+            float *qh = q + h * hd;
+            add_bias(qh, L->bq ? L->bq + h * hd : NULL, hd);
+            if (L->q_norm) ai__rmsnorm(qh, qh, L->q_norm, hd, hp->rms_eps);
+            ai__rope_apply(qh, 1, hd, hp->n_rot, hp->rope_mode, cs);
+        }
+        add_bias(k, L->bk ? L->bk + kh * hd : NULL, hd);
+        add_bias(v, L->bv ? L->bv + kh * hdv : NULL, hdv);
+        if (L->k_norm) ai__rmsnorm(k, k, L->k_norm, hd, hp->rms_eps);
+        ai__rope_apply(k, 1, hd, hp->n_rot, hp->rope_mode, cs);
+        kv_store(&f->kv, f->kv.k, f->kv.k_row, hp->n_head_kv, il, kh, pos + b, k, hd);
+        kv_store(&f->kv, f->kv.v, f->kv.v_row, hp->n_head_kv, il, kh, pos + b, v, hdv);
+    }
+}
+
+/* Preparation as a pass of its own (when row chunks of one head run as
+ * separate tasks, all its rows must be in the cache first). */
+static void prep_task(void *ctx, int ith, int nth) {
+    (void)ith;
+    (void)nth;
+    att_job *j = ctx;
+    int64_t n_kv_heads = j->f->w->hp.n_head_kv;
+    for (;;) {
+        int64_t kh = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (kh >= n_kv_heads) break;
+        prep_head(j->f, j->il, kh, 0, j->n, j->pos);
+    }
+}
+
 /* A task is one kv head and a run of batch rows: its keys and values are
- * converted to f32 once, then serve every query head of the group.  Thread
- * ith takes tasks ith, ith + nth, ... (later rows see more positions, so
- * interleaving balances the work). */
+ * converted to f32 once, then serve every query head of the group.  Tasks
+ * come from a shared counter, so a thread that is descheduled holds nobody
+ * up. */
 static void att_task(void *ctx, int ith, int nth) {
-    const att_job *j = ctx;
+    (void)nth;
+    att_job *j = ctx;
     ai__fwd *f = j->f;
     const ai__hparams *hp = &f->w->hp;
     const ai__kv *kv = &f->kv;
     int64_t hd = hp->head_dim, hdv = hp->head_dim_v;
     int64_t qkv_dim = (hp->n_head + hp->n_head_kv) * hd + hp->n_head_kv * hdv;
     int64_t group = hp->n_head / hp->n_head_kv;
-    int64_t n_chunks = (j->n + j->chunk - 1) / j->chunk;
     float scale = 1.0f / sqrtf((float)hd);
     float *kf = f->scratch + (size_t)ith * f->scratch_n;  /* [n_ctx][hd]  */
     float *vf = kf + kv->n_ctx * hd;                       /* [n_ctx][hdv] */
     float *scratch = vf + kv->n_ctx * hdv;
-    for (int64_t task = ith; task < j->n_tasks; task += nth) {
-        int64_t kh = task / n_chunks, b0 = (task % n_chunks) * j->chunk;
+    for (;;) {
+        int64_t task = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (task >= j->n_tasks) break;
+        int64_t kh = task / j->n_chunks, b0 = (task % j->n_chunks) * j->chunk;
         int64_t b1 = b0 + j->chunk < j->n ? b0 + j->chunk : j->n;
+        if (j->prep) prep_head(f, j->il, kh, b0, b1, j->pos);
         int64_t n_kv = j->pos + b1; /* positions the last row sees */
         size_t first = ((size_t)j->il * (size_t)hp->n_head_kv + (size_t)kh) * (size_t)kv->n_ctx;
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);
@@ -186,72 +283,56 @@ static void att_task(void *ctx, int ith, int nth) {
 static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
     const ai__hparams *hp = &f->w->hp;
     const ai__layer *L = &f->w->layers[il];
-    int64_t E = hp->n_embd, hd = hp->head_dim, hdv = hp->head_dim_v;
+    int64_t E = hp->n_embd, hd = hp->head_dim;
     int64_t q_dim = hp->n_head * hd, k_dim = hp->n_head_kv * hd;
-    int64_t v_dim = hp->n_head_kv * hdv;
+    int64_t v_dim = hp->n_head_kv * hp->head_dim_v;
     int64_t qkv_dim = q_dim + k_dim + v_dim, ff = hp->n_ff;
     ai_status st;
 
-    /* attention */
+    /* attention: q | k | v in one pass */
     for (int64_t b = 0; b < n; b++)
         ai__rmsnorm(f->xb + b * E, f->x + b * E, L->attn_norm, E, hp->rms_eps);
     if (L->wqkv.data) {
         if ((st = linear(f, &L->wqkv, f->xb, n, f->qkv, qkv_dim))) return st;
     } else {
-        if ((st = linear(f, &L->wq, f->xb, n, f->qkv, qkv_dim)) ||
-            (st = linear(f, &L->wk, f->xb, n, f->qkv + q_dim, qkv_dim)) ||
-            (st = linear(f, &L->wv, f->xb, n, f->qkv + q_dim + k_dim, qkv_dim)))
-            return st;
-        add_bias(f->qkv, L->bq, q_dim, n, qkv_dim);
-        add_bias(f->qkv + q_dim, L->bk, k_dim, n, qkv_dim);
-        add_bias(f->qkv + q_dim + k_dim, L->bv, v_dim, n, qkv_dim);
+        ai__mat mats[3] = {L->wq, L->wk, L->wv};
+        float *ys[3] = {f->qkv, f->qkv + q_dim, f->qkv + q_dim + k_dim};
+        int64_t ld[3] = {qkv_dim, qkv_dim, qkv_dim};
+        if ((st = linear_group(f, mats, 3, f->xb, n, ys, ld, NULL, NULL))) return st;
     }
-    for (int64_t b = 0; b < n; b++) {
-        float *q = f->qkv + b * qkv_dim, *k = q + q_dim, *v = k + k_dim;
-        if (L->q_norm) {
-            for (int64_t h = 0; h < hp->n_head; h++)
-                ai__rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, hp->rms_eps);
-            for (int64_t h = 0; h < hp->n_head_kv; h++)
-                ai__rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, hp->rms_eps);
-        }
-        const float *cs = f->cs + b * hp->n_rot;
-        ai__rope_apply(q, hp->n_head, hd, hp->n_rot, hp->rope_mode, cs);
-        ai__rope_apply(k, hp->n_head_kv, hd, hp->n_rot, hp->rope_mode, cs);
-        for (int64_t h = 0; h < hp->n_head_kv; h++) {
-            kv_store(&f->kv, f->kv.k, f->kv.k_row, hp->n_head_kv, il, h, pos + b, k + h * hd, hd);
-            kv_store(&f->kv, f->kv.v, f->kv.v_row, hp->n_head_kv, il, h, pos + b, v + h * hdv, hdv);
-        }
-    }
-    /* enough tasks for every thread to get several */
+    /* enough tasks for every thread to get several; a head whose rows are
+     * all in one task prepares them itself, else a pass does it first */
     int64_t nth = ai__pool_size(f->pool);
     int64_t per_head = (4 * nth + hp->n_head_kv - 1) / hp->n_head_kv;
     int64_t chunk = (n + per_head - 1) / per_head;
-    att_job job = {f, il, n, pos, chunk, hp->n_head_kv * ((n + chunk - 1) / chunk)};
+    att_job job = {f, il, n, pos, chunk, (n + chunk - 1) / chunk, 0, 0, 0};
+    job.n_tasks = hp->n_head_kv * job.n_chunks;
+    job.prep = job.n_chunks == 1;
+    if (!job.prep) {
+        atomic_init(&job.next, 0);
+        ai__pool_run(f->pool, prep_task, &job);
+    }
+    atomic_init(&job.next, 0);
     ai__pool_run(f->pool, att_task, &job);
-    if ((st = linear(f, &L->wo, f->att, n, f->xb, E))) return st;
-    for (int64_t i = 0; i < n * E; i++) f->x[i] += f->xb[i];
+    post_ctx res = {f->x, f->xb, E};
+    if ((st = linear_group(f, &L->wo, 1, f->att, n, &f->xb, &E, post_residual, &res)))
+        return st;
 
-    /* feed-forward: down(silu(gate) * up) */
+    /* feed-forward: x += down(silu(gate) * up), gate and up in one pass */
     for (int64_t b = 0; b < n; b++)
         ai__rmsnorm(f->xb + b * E, f->x + b * E, L->ffn_norm, E, hp->rms_eps);
-    float *act;
+    ai__mat gu[2] = {L->w_gate, L->w_up};
     if (!L->w_gate.data) { /* phi3: one matrix gives gate | up */
-        if ((st = linear(f, &L->w_up, f->xb, n, f->hb, 2 * ff))) return st;
-        for (int64_t b = 0; b < n; b++) {
-            float *g = f->hb + b * 2 * ff;
-            ai__swiglu(g, g + ff, ff);
-            memcpy(f->hb2 + b * ff, g, (size_t)ff * sizeof(float));
-        }
-        act = f->hb2;
-    } else {
-        if ((st = linear(f, &L->w_gate, f->xb, n, f->hb, ff)) ||
-            (st = linear(f, &L->w_up, f->xb, n, f->hb2, ff)))
-            return st;
-        ai__swiglu(f->hb, f->hb2, n * ff);
-        act = f->hb;
+        gu[0] = L->w_up;
+        gu[0].rows = gu[1].rows = ff;
+        gu[1].data = (const uint8_t *)L->w_up.data + (size_t)ff * ai__row_size(L->w_up.type, E);
     }
-    if ((st = linear(f, &L->w_down, act, n, f->xb, E))) return st;
-    for (int64_t i = 0; i < n * E; i++) f->x[i] += f->xb[i];
+    float *ys[2] = {f->hb, f->hb2};
+    int64_t ld[2] = {ff, ff};
+    post_ctx glu = {f->hb, f->hb2, ff};
+    if ((st = linear_group(f, gu, 2, f->xb, n, ys, ld, post_swiglu, &glu))) return st;
+    if ((st = linear_group(f, &L->w_down, 1, f->hb, n, &f->xb, &E, post_residual, &res)))
+        return st;
     return AI_OK;
 }
 

@@ -48,6 +48,7 @@ static const spec specs[] = {
     {AI_OPT_EMBD_NORMALIZE, "embd_normalize", 0, 1},
     {AI_OPT_EMBD_TRUNCATE, "embd_truncate", 0, 1},
     {AI_OPT_EMBD_ADD_EOS, "embd_add_eos", -1, 1},
+    {AI_OPT_EMBD_BLAS_MIN_BATCH, "embd_blas_min_batch", -1, 1e9},
 };
 
 typedef struct entry {

@@ -160,9 +160,13 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
                    int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                    uint32_t kv_type, float scale, float *scratch);
 
+typedef struct ai__mm_ws ai__mm_ws; /* kernels/kernels.h */
+
 typedef struct ai__fwd {
     const struct ai__weights *w;
     ai__pool *pool;          /* borrowed                                   */
+    ai__mm_ws *mmws;         /* owned: the products' job and converted
+                                inputs, reused by every matmul            */
     int64_t n_batch;         /* rows the buffers hold                      */
     ai__kv kv;
     /* activations, [n_batch][width] */

@@ -6,6 +6,8 @@ BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 : "${AI_FIXTURES:=$ROOT/../shared/fixtures}"
 export AI_FIXTURES BUILD ROOT
+# Debian's python3 (with the packages .ci/run installs) before any other on PATH
+[ -x /usr/bin/python3 ] && export PATH="/usr/bin:$PATH"
 export AI_BIN="$ROOT/$BUILD/bin/agentinfer"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

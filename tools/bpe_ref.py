@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bpe_ref.py - a plain, slow byte-level BPE written from the textbook
 definition, as an independent check of lib/tok_bpe.c (which uses a heap,
-per-call caches and a Bloom filter).  Used by tests/unit/test_bpe_ref.c.
+per-call caches and a Bloom filter).  Used by tests/unit/test_tokenizer_ref.c.
 
   python3 tools/bpe_ref.py VOCAB.gguf IN OUT
 

@@ -3,7 +3,7 @@
  *
  *   agentinfer embed -m MODEL (-p TEXT | -f FILE) [-t N] [-c N] [--batch N]
  *                    [--pooling none|mean|cls|last] [--no-normalize]
- *                    [--truncate] [--time]
+ *                    [--truncate] [--blas N] [--time]
  *   agentinfer similarity -m MODEL [-t N] TEXT1 TEXT2
  *
  * embed prints {"embedding": [...], "n_tokens": N} (plus "truncated": true
@@ -11,6 +11,8 @@
  * object per line, the texts embedded --batch at a time (default 32).
  * --time adds a line on stderr: texts/s and tokens/s of the embedding calls,
  * per second of wall time and per second of this process's CPU time.
+ * --blas N sends encoder passes of N tokens or more through OpenBLAS sgemm
+ * (AI_OPT_EMBD_BLAS_MIN_BATCH: faster big batches, last-bit differences).
  * similarity prints the cosine similarity of the two texts' embeddings.
  */
 #include "cli.h"
@@ -23,7 +25,7 @@
 static int usage_embed(FILE *f) {
     fprintf(f, "usage: agentinfer embed -m MODEL (-p TEXT | -f FILE) [-t N] [-c N] [--batch N]\n"
                "                        [--pooling none|mean|cls|last] [--no-normalize]\n"
-               "                        [--truncate] [--time]\n"
+               "                        [--truncate] [--blas N] [--time]\n"
                "  prints {\"embedding\": [...], \"n_tokens\": N}, one line per text (-f: one\n"
                "  text per line); --time prints texts/s and tokens/s on stderr\n");
     return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -215,6 +217,11 @@ int cmd_embed(int argc, char **argv) {
         } else if (!strcmp(a, "--no-normalize")) ai_opts_set_int(o, AI_OPT_EMBD_NORMALIZE, 0);
         else if (!strcmp(a, "--truncate")) ai_opts_set_int(o, AI_OPT_EMBD_TRUNCATE, 1);
         else if (!strcmp(a, "--time")) timing = 1;
+        else if (!strcmp(a, "--blas") && i + 1 < argc) {
+            char *end;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (*end || ai_opts_set_int(o, AI_OPT_EMBD_BLAS_MIN_BATCH, v) != AI_OK) goto bad;
+        }
         else goto bad;
     }
     if (!model || (!prompt) == (!file)) goto bad;

@@ -168,7 +168,53 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
         for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
     }
 
+#if ISA_VNNI
+/*
+ * Q4_0 in the AVX-512 build: two blocks per 512-bit step.  The nibbles stay
+ * unsigned and the offset comes off in integers: (n-8).a = n.a - 8.a, two
+ * vpdpbusd and a subtraction, since AVX-512 has no 512-bit sign trick.  An
+ * odd last block goes through the 256-bit code.  nc = 1 and nc > 1 run the
+ * same arithmetic per column (batch invariance).
+ */
+INLINE void q4_0_cols(COLS_ARGS) {
+    __m512 acc[MAXC];
+    __m256 acc2[MAXC];
+    for (int c = 0; c < nc; c++) {
+        acc[c] = _mm512_setzero_ps();
+        acc2[c] = _mm256_setzero_ps();
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    /* 64-bit lanes of [qs_i, qs_j, qs_i>>4, qs_j>>4] -> [lo_i, hi_i, lo_j, hi_j] */
+    const __m512i perm = _mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7);
+    const int64_t nb = k / 32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, w += 36) {
+        __m256i x = _mm256_set_m128i(load128(w + 20), load128(w + 2));
+        __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1);
+        z = _mm512_and_si512(_mm512_permutexvar_epi64(perm, z), m4);
+        float d0 = f16(w), d1 = f16(w + 18);
+        for (int c = 0; c < nc; c++) {
+            __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 32 * i));
+            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
+                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
+            const float *da = act_d(a[c], k) + i;
+            __m512 sc = _mm512_insertf32x8(_mm512_set1_ps(d0 * da[0]), _mm256_set1_ps(d1 * da[1]), 1);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
+        }
+    }
+    for (; i < nb; i++, w += 18) {
+        __m256i q = dec_q4_0(w), aq = _mm256_sign_epi8(q, q);
+        float dw = f16(w);
+        for (int c = 0; c < nc; c++) {
+            __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i));
+            acc2[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * act_d(a[c], k)[i]), acc2[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]) + hsum(acc2[c]);
+}
+#else
 SYM32_COLS(q4_0, 18)
+#endif
 SYM32_COLS(q5_0, 22)
 SYM32_COLS(q8_0, 34)
 SYM32_COLS(iq4_nl, 18)
@@ -420,6 +466,44 @@ FLOAT_COLS(f32, 4)
 FLOAT_COLS(f16, 2)
 FLOAT_COLS(bf16, 2)
 
+/* The same for two weight rows at once: each activation load feeds both
+ * rows (loads, not FMAs, limit the one-row version).  Every output keeps
+ * exactly the arithmetic of T_cols, so results do not depend on the tile.
+ * Needs 4 x NC accumulators: used by the AVX-512 build (32 registers). */
+#define FLOAT_COLS2(T, ESZ)                                                                \
+    INLINE void T##_cols2(const uint8_t *w, const uint8_t *v, const uint8_t *const *a,      \
+                          int nc, int64_t k, float *out, float *outv) {                    \
+        __m256 p0[4], p1[4], q0[4], q1[4];                                                 \
+        for (int c = 0; c < nc; c++) p0[c] = p1[c] = q0[c] = q1[c] = _mm256_setzero_ps();  \
+        int64_t i = 0;                                                                     \
+        for (; i + 16 <= k; i += 16) {                                                     \
+            __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
+            __m256 v0 = ld_##T(v + ESZ * i), v1 = ld_##T(v + ESZ * (i + 8));               \
+            for (int c = 0; c < nc; c++) {                                                 \
+                __m256 x0 = ld_##T(a[c] + ESZ * i), x1 = ld_##T(a[c] + ESZ * (i + 8));     \
+                p0[c] = _mm256_fmadd_ps(w0, x0, p0[c]);                                    \
+                p1[c] = _mm256_fmadd_ps(w1, x1, p1[c]);                                    \
+                q0[c] = _mm256_fmadd_ps(v0, x0, q0[c]);                                    \
+                q1[c] = _mm256_fmadd_ps(v1, x1, q1[c]);                                    \
+            }                                                                              \
+        }                                                                                  \
+        for (int c = 0; c < nc; c++) {                                                     \
+            float s = hsum(_mm256_add_ps(p0[c], p1[c])), t = hsum(_mm256_add_ps(q0[c], q1[c])); \
+            for (int64_t j = i; j < k; j++) {                                              \
+                s += sc_##T(w, j) * sc_##T(a[c], j);                                       \
+                t += sc_##T(v, j) * sc_##T(a[c], j);                                       \
+            }                                                                              \
+            out[c] = s;                                                                    \
+            outv[c] = t;                                                                   \
+        }                                                                                  \
+    }
+
+#if ISA_VNNI
+FLOAT_COLS2(f32, 4)
+FLOAT_COLS2(f16, 2)
+FLOAT_COLS2(bf16, 2)
+#endif
+
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
 #define WRAP_N(T, NC)                                                                            \
@@ -465,9 +549,49 @@ WRAP(q4_k)
 WRAP(q5_k)
 WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
+#if ISA_VNNI
+/* Float types: pairs of rows x 4 columns, then what is left as above. */
+#define WRAP_F2(T)                                                                         \
+    static float T##_dot(const void *w, const void *act, int64_t k) {                      \
+        const uint8_t *a[1] = {act};                                                       \
+        float out[1];                                                                      \
+        T##_cols(w, a, 1, k, out);                                                         \
+        return out[0];                                                                     \
+    }                                                                                      \
+    static void T##_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, \
+                         int64_t nb, int64_t k, float *y, int64_t ldy) {                   \
+        const uint8_t *A = act, *W = w;                                                    \
+        int64_t r = 0;                                                                     \
+        for (; r + 2 <= nr; r += 2) {                                                      \
+            const uint8_t *w0 = W + (size_t)r * ws, *w1 = w0 + ws;                         \
+            for (int64_t b = 0; b < nb; b += 4) {                                          \
+                int n = nb - b < 4 ? (int)(nb - b) : 4;                                    \
+                const uint8_t *a4[4];                                                      \
+                float o0[4], o1[4];                                                        \
+                for (int c = 0; c < n; c++) a4[c] = A + (size_t)(b + c) * as;              \
+                T##_cols2(w0, w1, a4, n, k, o0, o1);                                       \
+                for (int c = 0; c < n; c++) {                                              \
+                    y[(b + c) * ldy + r] = o0[c];                                          \
+                    y[(b + c) * ldy + r + 1] = o1[c];                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        for (; r < nr; r++)                                                                \
+            for (int64_t b = 0; b < nb; b++) {                                             \
+                const uint8_t *a1[1] = {A + (size_t)b * as};                               \
+                float out[1];                                                              \
+                T##_cols(W + (size_t)r * ws, a1, 1, k, out);                               \
+                y[b * ldy + r] = out[0];                                                   \
+            }                                                                              \
+    }
+WRAP_F2(f32)
+WRAP_F2(f16)
+WRAP_F2(bf16)
+#else
 WRAP(f32)
 WRAP(f16)
 WRAP(bf16)
+#endif
 
 /* ---- activation conversion (bit-identical to the reference) ------------------- */
 

@@ -19,6 +19,7 @@
 
 #include "agentinfer.h"
 #include "gguf.h"
+#include "gguf_write.h"
 #include "internal.h"
 #include "json.h"
 #include "kernels.h"
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- ops ------------------------------------------------------------------------ */
 
@@ -220,6 +222,48 @@ static void test_batch(void **state) {
     batch_equal("models/llama-q8_0.gguf", 0); /* decoder: one text per pass */
 }
 
+/* The sgemm path (AI_OPT_EMBD_BLAS_MIN_BATCH) trades bit-exact batch
+ * invariance for speed: results must still be the same vectors up to float
+ * rounding, batched or not, and still match the peer. */
+static void test_blas(void **state) {
+    (void)state;
+    ai_model *m = load("models/bert-f16.gguf");
+    size_t dim = (size_t)ai_model_embedding_dim(m), need;
+    ai_opts *o;
+    ai_opts_new(&o);
+    assert_int_equal(ai_opts_set_int(o, AI_OPT_EMBD_BLAS_MIN_BATCH, 16), AI_OK);
+    assert_int_equal(ai_opts_set_int(o, AI_OPT_EMBD_BLAS_MIN_BATCH, -2), AI_E_INVAL);
+    ai_embedder *fast = embedder(m, o), *exact = embedder(m, NULL);
+    float *all = malloc(N_TEXTS * dim * sizeof *all), *one = malloc(dim * sizeof *one);
+    assert_int_equal(ai_embed_batch(fast, (const char *const *)texts, NULL, N_TEXTS, all,
+                                     N_TEXTS * dim, &need, NULL, NULL), AI_OK);
+    double worst = 1, maxd = 0;
+    for (size_t i = 0; i < N_TEXTS; i++) {
+        assert_int_equal(ai_embed(exact, texts[i], strlen(texts[i]), one, dim, &need, NULL,
+                                  NULL), AI_OK);
+        double c = cosine(one, all + i * dim, dim);
+        if (c < worst) worst = c;
+        for (size_t k = 0; k < dim; k++)
+            if (fabs(one[k] - all[i * dim + k]) > maxd) maxd = fabs(one[k] - all[i * dim + k]);
+    }
+    printf("  sgemm batch vs kernels one at a time: min cosine %.9f, max |diff| %.2e\n",
+           worst, maxd);
+    assert_true(worst >= 0.99999);
+    ai__json *r = read_json("refs/bert-f16.e0.json");
+    const ai__json *prompt = ai__json_get(r, "prompt"), *emb = ai__json_get(r, "embedding");
+    const char *two[2] = {prompt->str, texts[3]};
+    assert_int_equal(ai_embed_batch(fast, two, NULL, 2, all, 2 * dim, &need, NULL, NULL), AI_OK);
+    for (size_t i = 0; i < dim; i++) one[i] = (float)ai__json_num(emb->items[i]);
+    assert_true(cosine(all, one, dim) >= 0.999);
+    ai__json_free(r);
+    free(all);
+    free(one);
+    ai_embedder_free(fast);
+    ai_embedder_free(exact);
+    ai_opts_free(o);
+    ai_model_free(m);
+}
+
 /* ---- pooling ----------------------------------------------------------------------------- */
 
 static void test_pooling(void **state) {
@@ -353,6 +397,90 @@ static void test_bad_input(void **state) {
     ai_model_free(m);
 }
 
+/* ---- malformed encoders ------------------------------------------------------------------ */
+
+/* Copies the fixture bert-f16 to path, leaving out tensor `skip` (or NULL),
+ * setting metadata `key` (or NULL) to the u32 `val`, and giving tensor
+ * `reshape` (or NULL) the shape {ne0, ne1} with the first bytes of its data. */
+static void rewrite(const char *path, const char *skip, const char *key, uint32_t val,
+                    const char *reshape, int64_t ne0, int64_t ne1) {
+    ai__gguf *g = NULL;
+    char err[128];
+    assert_int_equal(ai__gguf_open(tu_fixture_path("models/bert-f16.gguf"), 1, &g, err,
+                                   sizeof err), AI_OK);
+    ai__gguf_writer *w = NULL;
+    assert_int_equal(ai__gguf_writer_new(32, &w), AI_OK);
+    for (size_t i = 0; i < g->n_kv; i++) {
+        if (key && !strcmp(g->kv[i].key, key)) continue;
+        assert_int_equal(ai__gguf_w_copy_kv(w, &g->kv[i]), AI_OK);
+    }
+    if (key) assert_int_equal(ai__gguf_w_u32(w, key, val), AI_OK);
+    for (size_t i = 0; i < g->n_tensors; i++) {
+        const ai__gguf_tensor *t = &g->tensors[i];
+        if (skip && !strcmp(t->name, skip)) continue;
+        int64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+        if (reshape && !strcmp(t->name, reshape)) ne[0] = ne0, ne[1] = ne1;
+        assert_int_equal(ai__gguf_w_tensor(w, t->name, t->type, ne[1] > 1 ? 2 : 1, ne), AI_OK);
+    }
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(ai__gguf_w_begin(w, f), AI_OK);
+    for (size_t i = 0; i < g->n_tensors; i++) {
+        const ai__gguf_tensor *t = &g->tensors[i];
+        if (skip && !strcmp(t->name, skip)) continue;
+        int64_t ne[4] = {t->ne[0], t->ne[1], 1, 1};
+        if (reshape && !strcmp(t->name, reshape)) ne[0] = ne0, ne[1] = ne1;
+        size_t n = ai__gguf_tensor_bytes(t->type, ne[1] > 1 ? 2 : 1, ne);
+        assert_true(n <= t->nbytes);
+        assert_int_equal(ai__gguf_w_data(w, f, t->data, n), AI_OK);
+        assert_int_equal(ai__gguf_w_end_tensor(w, f), AI_OK);
+    }
+    assert_int_equal(fclose(f), 0);
+    ai__gguf_writer_free(w);
+    ai__gguf_free(g);
+}
+
+static void expect_load(const char *path, ai_status want, const char *in_msg) {
+    ai_model *m = NULL;
+    char err[256] = "";
+    assert_int_equal(ai_model_load(path, NULL, &m, err, sizeof err), want);
+    assert_null(m);
+    if (!strstr(err, in_msg)) fprintf(stderr, "message: %s\n", err);
+    assert_non_null(strstr(err, in_msg));
+}
+
+static void test_malformed(void **state) {
+    (void)state;
+    char path[] = "/tmp/ai_test_embed_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    rewrite(path, "blk.2.attn_q.bias", NULL, 0, NULL, 0, 0);
+    expect_load(path, AI_E_FORMAT, "blk.2.attn_q.bias");
+    rewrite(path, "token_embd_norm.weight", NULL, 0, NULL, 0, 0);
+    expect_load(path, AI_E_FORMAT, "token_embd_norm.weight");
+    rewrite(path, NULL, "bert.attention.head_count", 7, NULL, 0, 0);
+    expect_load(path, AI_E_FORMAT, "heads");
+    rewrite(path, NULL, "bert.pooling_type", 4, NULL, 0, 0);
+    expect_load(path, AI_E_UNSUPPORTED, "pooling_type");
+    rewrite(path, NULL, NULL, 0, "position_embd.weight", 256, 100);
+    expect_load(path, AI_E_FORMAT, "position_embd.weight");
+    rewrite(path, NULL, NULL, 0, "blk.1.ffn_up.weight", 256, 700);
+    expect_load(path, AI_E_FORMAT, "blk.1.ffn_up.weight");
+    /* the rewrite itself is sound: unchanged, it loads and embeds */
+    rewrite(path, NULL, NULL, 0, NULL, 0, 0);
+    ai_model *m = NULL;
+    char err[128];
+    assert_int_equal(ai_model_load(path, NULL, &m, err, sizeof err), AI_OK);
+    ai_embedder *e = embedder(m, NULL);
+    float v[256];
+    size_t need;
+    assert_int_equal(ai_embed(e, "ok", 2, v, 256, &need, NULL, NULL), AI_OK);
+    ai_embedder_free(e);
+    ai_model_free(m);
+    remove(path);
+}
+
 /* ---- decoders ------------------------------------------------------------------------------- */
 
 /* The decoder's last-token embedding (not normalized) is the normed hidden
@@ -442,8 +570,10 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_blas),
         cmocka_unit_test(test_pooling),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_decoder),
     };
     return rc | cmocka_run_group_tests_name("embed", tests, NULL, NULL);

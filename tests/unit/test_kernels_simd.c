@@ -127,6 +127,36 @@ static void check_set(const ai__kset *vs, ai__pool *pool) {
     }
 }
 
+/* Batch invariance: a row's result must not depend on the other rows of its
+ * batch (the runtime relies on it: a prompt in one batch equals the prompt
+ * in pieces).  Every batch size is compared bit for bit with single rows,
+ * threaded, for every type (the BLAS path, opt-in, is exempt). */
+static void check_batch_invariance(const ai__kset *vs, ai__pool *pool) {
+    uint64_t s = 123;
+    const int64_t rows = 29, k = 512, nbmax = 19;
+    float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nbmax * k) * 4);
+    float *y = malloc((size_t)(rows * nbmax) * 4), *y1 = malloc((size_t)rows * 4);
+    uint8_t *wq = malloc(ai__row_size(AI_TYPE_F32, k) * rows);
+    fill(w, rows * k, 0, &s);
+    fill(x, nbmax * k, 0, &s);
+    for (size_t t = 0; t < N_TYPES; t++) {
+        uint32_t type = all_types[t];
+        size_t rs = ai__row_size(type, k);
+        for (int64_t r = 0; r < rows; r++) ai__kset_ref.ops[type].quant(w + r * k, wq + r * rs, k);
+        for (int64_t nb = 2; nb <= nbmax; nb += 3) {
+            if (vs->blas_min_batch > 0 && nb >= vs->blas_min_batch) continue;
+            assert_int_equal(ai__matmul_ks(vs, pool, type, wq, rows, k, x, nb, y, rows), AI_OK);
+            for (int64_t b = 0; b < nb; b++) {
+                assert_int_equal(ai__matmul_ks(vs, pool, type, wq, rows, k, x + b * k, 1, y1, rows), AI_OK);
+                if (memcmp(y1, y + b * rows, (size_t)rows * 4))
+                    fail_msg("%s %s: row results differ between batch %lld and batch 1", vs->name,
+                             ai__type_get(type)->name, (long long)nb);
+            }
+        }
+    }
+    free(w); free(x); free(y); free(y1); free(wq);
+}
+
 /* axpy over f16: only the rounding of the multiply-add may differ. */
 static void check_axpy(const ai__kset *vs) {
     uint64_t s = 5;
@@ -163,6 +193,7 @@ static void test_variants(void **state) {
         printf("# testing %s against ref\n", variants[v]);
         check_set(vs, pool);
         check_axpy(vs);
+        check_batch_invariance(vs, pool);
         tested++;
     }
     ai__pool_free(pool);

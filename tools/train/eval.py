@@ -182,6 +182,8 @@ def main():
     ap.add_argument("--eval", default=os.path.join(HERE, "out", "eval.jsonl"))
     ap.add_argument("--out", default=os.path.join(HERE, "out", "eval_results.json"))
     ap.add_argument("--ppl-chars", type=int, default=0, help="limit the perplexity text (0: all)")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N questions (quick look)")
+    ap.add_argument("--no-notool", action="store_true", help="skip the no-tool questions")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -190,6 +192,8 @@ def main():
     stop = sp.piece_to_id("<|im_end|>")
     index = kjv.load_index()
     items = [json.loads(l) for l in open(args.eval, encoding="utf-8")]
+    if args.limit:
+        items = items[::max(1, len(items) // args.limit)][:args.limit]
     t0 = time.time()
     results = []
     n_tool = n_ans = n_mal = 0
@@ -227,7 +231,7 @@ def main():
                 it["id"], it["kind"], "ok " if ok_tool else "BAD", "ok " if ok_ans else "BAD",
                 it["user"], out1, answer), flush=True)
     notool = []
-    for q in NOTOOL_QUESTIONS:
+    for q in ([] if args.no_notool else NOTOOL_QUESTIONS):
         msgs = [{"role": "system", "content": chatfmt.DEFAULT_SYSTEM}, {"role": "user", "content": q}]
         out, k = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)), 80, stop)
         n_gen += k

@@ -45,10 +45,24 @@ def load_data(sp):
         for line in f:
             texts.append(json.loads(line)["text"])
     marker = "<|im_end|>\n"
+    start, end = sp.piece_to_id("<|im_start|>"), sp.piece_to_id("<|im_end|>")
+    role, nl = sp.piece_to_id("assistant"), sp.piece_to_id("<0x0A>")
     for t in texts:
         cut = t.index(marker) + len(marker)
         pre = tuple(sp.encode(t[:cut]))
-        groups.setdefault(pre, []).append(np.array(sp.encode(t[cut:]), dtype=np.int32))
+        ids = sp.encode(t[cut:])
+        # mask[i] = 1 for the tokens the assistant writes: everything after
+        # "<|im_start|>assistant\n" up to and including the turn's <|im_end|>.
+        mask = np.zeros(len(ids), dtype=np.float32)
+        inside = False
+        for i, tok in enumerate(ids):
+            if inside:
+                mask[i] = 1.0
+                if tok == end:
+                    inside = False
+            elif tok == nl and i >= 2 and ids[i - 1] == role and ids[i - 2] == start:
+                inside = True
+        groups.setdefault(pre, []).append((np.array(ids, dtype=np.int32), mask))
     return kjv_ids, groups
 
 
@@ -86,8 +100,15 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.05)
     ap.add_argument("--warmup", type=int, default=60)
+    ap.add_argument("--schedule", choices=["cosine", "wsd"], default="cosine",
+                    help="cosine decay over all steps, or warmup-stable-decay: constant lr, then "
+                         "linear decay from --decay-start to the last step")
+    ap.add_argument("--decay-start", type=int, default=0)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--kjv-frac", type=float, default=0.25)
+    ap.add_argument("--loss-on", choices=["all", "assistant"], default="assistant",
+                    help="dialogue tokens in the loss: all after the system turn, or only what "
+                         "the assistant writes (tool calls and answers)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=50)
@@ -109,11 +130,14 @@ def main():
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
     log, step0, elapsed0 = [], 0, 0.0
+    history = [dict(vars(args), from_step=0)]  # every (re)start's arguments, for the record
     if args.resume and os.path.exists(args.out):
         ck = torch.load(args.out, map_location="cpu")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         log, step0, elapsed0 = ck["log"], ck["step"], ck["elapsed"]
+        history = ck.get("args_history", [dict(ck["args"], from_step=0)]) + [
+            dict(vars(args), from_step=step0)]
         rng.setstate(ck["rng"])
         torch.set_rng_state(ck["torch_rng"])
         print("resumed at step", step0)
@@ -128,12 +152,18 @@ def main():
     def lr_at(step):
         if step < args.warmup:
             return args.lr * (step + 1) / args.warmup
+        if args.schedule == "wsd":
+            if step < args.decay_start:
+                return args.lr
+            p = (step - args.decay_start) / max(1, args.steps - args.decay_start)
+            return args.lr * (1 - (1 - args.min_lr_frac) * min(1.0, p))
         p = (step - args.warmup) / max(1, args.steps - args.warmup)
         return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
     def save(step, elapsed):
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg.to_dict(),
               "step": step, "elapsed": elapsed, "log": log, "args": vars(args),
+              "args_history": history,
               "rng": rng.getstate(), "torch_rng": torch.get_rng_state()}
         torch.save(ck, args.out + ".tmp")
         os.replace(args.out + ".tmp", args.out)
@@ -161,15 +191,20 @@ def main():
             P = len(pre)
             L = T - P
             convs = groups[pre]
-            rows = []
+            rows, masks = [], []
             for _ in range(B):
-                parts, n = [], 0
+                parts, mparts, n = [], [], 0
                 while n < L + 1:
-                    c = convs[rng.randrange(len(convs))]
+                    c, cm = convs[rng.randrange(len(convs))]
                     parts.append(c)
+                    mparts.append(cm)
                     n += len(c)
                 rows.append(np.concatenate(parts)[:L + 1])
+                masks.append(np.concatenate(mparts)[:L + 1])
             y = torch.from_numpy(np.stack(rows)).long()            # [B, L+1]
+            w = torch.from_numpy(np.stack(masks))                  # [B, L+1] assistant tokens
+            if args.loss_on == "all":
+                w = torch.ones_like(w)
             caches = [{} for _ in range(cfg.n_layer)]
             pl = model(torch.tensor([pre], dtype=torch.long), caches)  # prefix once: [1, P, V]
             for c in caches:
@@ -177,11 +212,11 @@ def main():
                 c["v"] = c["v"].expand(B, -1, -1, -1)
             logits = model(y[:, :-1], caches)                      # [B, L, V]
             # Targets: the first conversation token is predicted from the prefix's last position.
-            first = F.cross_entropy(pl[0, -1:].expand(B, -1), y[:, 0], reduction="sum")
+            first = F.cross_entropy(pl[0, -1:].expand(B, -1), y[:, 0], reduction="none")
             rest = F.cross_entropy(logits.reshape(-1, cfg.n_vocab), y[:, 1:].reshape(-1),
-                                   reduction="sum")
-            n_tok = B * (L + 1)
-            loss = (first + rest) / n_tok
+                                   reduction="none").view(B, L)
+            n_tok = float(w.sum())
+            loss = ((first * w[:, 0]).sum() + (rest * w[:, 1:]).sum()) / max(1.0, n_tok)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
