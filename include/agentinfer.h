@@ -344,6 +344,11 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
 /* Flag of ai_token_to_piece(), ai_detokenize() and ai_detokenizer_new(). */
 #define AI_DETOKENIZE_RENDER_SPECIAL 4u /* write control tokens' text instead
                                            of nothing                       */
+#define AI_DETOKENIZE_CONTINUE 8u       /* ai_detokenizer_new(): the text goes
+                                           on from earlier text (a prompt), so
+                                           a leading space is kept instead of
+                                           being dropped as at the start of a
+                                           text.  Since 0.1.                */
 
 /* Token attributes (bits), from the GGUF token types. */
 #define AI_TOKEN_ATTR_NORMAL 1u
@@ -393,7 +398,8 @@ AI_API ai_status ai_detokenize(const ai_model *model, const int32_t *tokens, siz
  * The model must outlive it.  One thread at a time. */
 typedef struct ai_detokenizer ai_detokenizer;
 
-/* flags: 0 or AI_DETOKENIZE_RENDER_SPECIAL.  Free with ai_detokenizer_free().
+/* flags: AI_DETOKENIZE_RENDER_SPECIAL and/or AI_DETOKENIZE_CONTINUE.  Free
+ * with ai_detokenizer_free().
  * Errors: AI_E_INVAL, AI_E_UNSUPPORTED, AI_E_NOMEM.  Since 0.1. */
 AI_API ai_status ai_detokenizer_new(const ai_model *model, uint32_t flags,
                                     ai_detokenizer **out);
