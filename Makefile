@@ -186,8 +186,9 @@ bench-embed: $(BUILD)/bench_encoder $(CLI)
 	@mkdir -p $(BUILD)/bench
 	set -e; f=$(BUILD)/bench/bert-base-shape-$(BENCH_EMBED_TYPE).gguf; \
 	  x=$(BUILD)/bench/embed-texts.txt; \
-	  [ -f $$f ] || $(BUILD)/bench_encoder $(BENCH_EMBED_TYPE) \
-	    $${AI_FIXTURES:-../shared/fixtures}/vocab/ggml-vocab-bert-bge.gguf $$f $$x; \
+	  [ -f $$f ] && [ -f $$x ] || { $(BUILD)/bench_encoder $(BENCH_EMBED_TYPE) \
+	    $${AI_FIXTURES:-../shared/fixtures}/vocab/ggml-vocab-bert-bge.gguf $$f.tmp $$x && \
+	    mv $$f.tmp $$f; }; \
 	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 1 --time > /dev/null; \
 	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --time > /dev/null; \
 	  $(CLI) embed -m $$f -f $$x -t $(BENCH_THREADS) --batch 32 --blas 64 --time > /dev/null

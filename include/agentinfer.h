@@ -344,6 +344,11 @@ AI_API ai_status ai_model_tensor_info(const ai_model *model, size_t i,
 /* Flag of ai_token_to_piece(), ai_detokenize() and ai_detokenizer_new(). */
 #define AI_DETOKENIZE_RENDER_SPECIAL 4u /* write control tokens' text instead
                                            of nothing                       */
+#define AI_DETOKENIZE_CONTINUE 8u       /* ai_detokenizer_new(): the text goes
+                                           on from earlier text (a prompt), so
+                                           a leading space is kept instead of
+                                           being dropped as at the start of a
+                                           text.  Since 0.1.                */
 
 /* Token attributes (bits), from the GGUF token types. */
 #define AI_TOKEN_ATTR_NORMAL 1u
@@ -393,7 +398,8 @@ AI_API ai_status ai_detokenize(const ai_model *model, const int32_t *tokens, siz
  * The model must outlive it.  One thread at a time. */
 typedef struct ai_detokenizer ai_detokenizer;
 
-/* flags: 0 or AI_DETOKENIZE_RENDER_SPECIAL.  Free with ai_detokenizer_free().
+/* flags: AI_DETOKENIZE_RENDER_SPECIAL and/or AI_DETOKENIZE_CONTINUE.  Free
+ * with ai_detokenizer_free().
  * Errors: AI_E_INVAL, AI_E_UNSUPPORTED, AI_E_NOMEM.  Since 0.1. */
 AI_API ai_status ai_detokenizer_new(const ai_model *model, uint32_t flags,
                                     ai_detokenizer **out);
@@ -763,7 +769,7 @@ AI_API ai_status ai_prefix_cache_load(ai_prefix_cache *cache, const char *dir_ut
  * similarity of two results is their dot product.
  *
  * Options read by ai_embedder_new(): AI_OPT_EMBD_POOLING, _NORMALIZE,
- * _TRUNCATE, _ADD_EOS; AI_OPT_N_THREADS; AI_OPT_N_CTX (longest text in
+ * _TRUNCATE, _ADD_EOS, _BLAS_MIN_BATCH; AI_OPT_N_THREADS; AI_OPT_N_CTX (longest text in
  * tokens; default and maximum the model's training context for encoders,
  * 4096 capped by it for decoders); AI_OPT_N_BATCH (tokens per forward pass,
  * default 2048 for encoders and 512 for decoders; an encoder pass holds at
@@ -825,7 +831,9 @@ AI_API ai_status ai_embed(ai_embedder *embedder, const char *text, size_t len,
  * lens may be NULL for NUL-terminated texts.  The vectors are written one
  * after another (text i at out + i * dim, or with AI_POOLING_NONE the token
  * rows of text 0, then of text 1, ...), each equal to what ai_embed() gives
- * for that text alone.  n_tokens and truncated (may be NULL) are arrays of
+ * for that text alone (bit for bit, unless AI_OPT_EMBD_BLAS_MIN_BATCH or
+ * AI_BLAS_MIN_BATCH sends big passes through sgemm: then equal up to float
+ * rounding).  n_tokens and truncated (may be NULL) are arrays of
  * n_texts entries.  Errors: as ai_embed(); the message names the first
  * failing text.  Since 0.1. */
 AI_API ai_status ai_embed_batch(ai_embedder *embedder, const char *const *texts,

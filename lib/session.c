@@ -377,7 +377,17 @@ ai_status ai_session_step(ai_session *s, char *buf, size_t cap, size_t *needed) 
     if (!s) return AI_E_INVAL;
     s->err[0] = 0;
     if (!s->detok) {
-        ai_status st = ai_detokenizer_new(s->model, 0, &s->detok);
+        /* Generated text continues the prompt: if the prompt holds any text
+         * (a token that is not a control token), the first generated word
+         * keeps its leading space. */
+        uint32_t flags = 0;
+        for (int64_t i = 0; i < s->n_past && !flags; i++) {
+            uint32_t attr = 0;
+            if (ai_token_attr(s->model, s->tokens[i], &attr) == AI_OK &&
+                !(attr & AI_TOKEN_ATTR_CONTROL))
+                flags = AI_DETOKENIZE_CONTINUE;
+        }
+        ai_status st = ai_detokenizer_new(s->model, flags, &s->detok);
         if (st) return fail(s, st, "the model has no tokenizer to turn tokens into text");
     }
     for (;;) {

@@ -209,13 +209,14 @@ ai_status ai_detokenizer_new(const ai_model *m, uint32_t flags, ai_detokenizer *
     const struct ai__vocab *v;
     if (!out) return AI_E_INVAL;
     *out = NULL;
-    if (flags & ~AI_DETOKENIZE_RENDER_SPECIAL) return AI_E_INVAL;
+    if (flags & ~(AI_DETOKENIZE_RENDER_SPECIAL | AI_DETOKENIZE_CONTINUE)) return AI_E_INVAL;
     ai_status st = get_vocab(m, &v);
     if (st) return st;
     ai_detokenizer *d = calloc(1, sizeof *d);
     if (!d) return AI_E_NOMEM;
     d->v = v;
     d->flags = flags;
+    d->started = (flags & AI_DETOKENIZE_CONTINUE) != 0;
     *out = d;
     return AI_OK;
 }
@@ -259,7 +260,7 @@ static ai_status stream_out(ai_detokenizer *d, ai__buf *in, int final, char *buf
         if (o.len > 0) d->started = 1;
         memcpy(d->held, rest, n_rest);
         d->n_held = n_rest;
-        if (final) d->started = 0;
+        if (final) d->started = (d->flags & AI_DETOKENIZE_CONTINUE) != 0;
     }
     ai__buf_free(&o);
     return st;

@@ -44,16 +44,8 @@ head = m.detokenize_bytes(r["tokens"])
 want = r["prompt"].encode() + full[len(head):] + b"\n"
 got = open(sys.argv[3], "rb").read()
 if got != want:
-    # Known library bug (lib/session.c, ai_session_step): the generation's
-    # streaming detokenizer starts fresh, so SentencePiece's first-word space
-    # rule drops the space of the first generated piece after a prompt.
-    # Everything else must match exactly; this branch goes once it is fixed.
-    lead = full[len(head):]
-    if lead.startswith(b" ") and got == r["prompt"].encode() + lead[1:] + b"\n":
-        print("KNOWN BUG: ai_session_step dropped the leading space of the first piece")
-    else:
-        print("want", want, "\ngot ", got)
-        sys.exit(1)
+    print("want", want, "\ngot ", got)
+    sys.exit(1)
 PY
     done
     "$EX/simple$v" -m "$tmp/none.gguf" >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || bad "simple$v: missing model not exit 2"
