@@ -81,7 +81,9 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    f->scratch_n = (size_t)(((hp->head_dim + hp->head_dim_v + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
+    /* f16: ai__attention_f16's q and scores; else rows converted to f32 too */
+    int64_t conv = kv_type == AI_TYPE_F16 ? 0 : hp->head_dim + hp->head_dim_v;
+    f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -245,8 +247,9 @@ static void prep_task(void *ctx, int ith, int nth) {
     }
 }
 
-/* A task is one kv head and a run of batch rows: its keys and values are
- * converted to f32 once, then serve every query head of the group.  Tasks
+/* A task is one kv head and a run of batch rows.  An f16 cache is read in
+ * place; other cache types are converted to f32 once per task, then serve
+ * every query head of the group.  Tasks
  * come from a shared counter, so a thread that is descheduled holds nobody
  * up. */
 static void att_task(void *ctx, int ith, int nth) {
@@ -270,6 +273,16 @@ static void att_task(void *ctx, int ith, int nth) {
         if (j->prep) prep_head(f, j->il, kh, b0, b1, j->pos);
         int64_t n_kv = j->pos + b1; /* positions the last row sees */
         size_t first = ((size_t)j->il * (size_t)hp->n_head_kv + (size_t)kh) * (size_t)kv->n_ctx;
+        if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
+            const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
+            const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
+            for (int64_t b = b0; b < b1; b++)
+                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+                    ai__attention_f16(f->att + b * hp->n_head * hdv + h * hdv,
+                                      f->qkv + b * qkv_dim + h * hd, k16, v16, j->pos + b + 1,
+                                      hd, hdv, scale, kf);
+            continue;
+        }
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);
         ai__kv_rows_f32(kv->type, kv->v + first * kv->v_row, n_kv, hdv, vf);
         for (int64_t b = b0; b < b1; b++)
