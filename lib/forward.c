@@ -189,8 +189,7 @@ static void kv_store(const ai__kv *kv, uint8_t *base, size_t row, int64_t n_head
     if (kv->type == AI_TYPE_F32) {
         memcpy(dst, src, (size_t)dim * sizeof(float));
     } else if (kv->type == AI_TYPE_F16) {
-        uint16_t *d = (uint16_t *)dst;
-        for (int64_t i = 0; i < dim; i++) d[i] = ai__f32_to_f16(src[i]);
+        ai__f32_to_f16_row(src, (uint16_t *)dst, dim); /* vector, same rounding */
     } else {
         ai__quant_row(kv->type, src, dst, dim);
     }
