@@ -122,6 +122,21 @@ ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int 
                            int64_t k, const float *x, int64_t n_batch,
                            ai__mm_post_fn post, void *post_ctx);
 
+/*
+ * A group split by the caller instead: ai__matmul_prepare converts the input
+ * once (as ai__matmul_group would; pool used only for n_batch > 1), then any
+ * threads call ai__matmul_rows on disjoint row ranges of the products, e.g.
+ * each attention head computing its own q, k and v rows inside one job.
+ * Every row equals ai__matmul's as long as r0 is even.  The prepared state
+ * lives in ws until its next use.  AI_E_UNSUPPORTED when a product would take
+ * the (opt-in) BLAS path: use ai__matmul_group then.
+ */
+ai_status ai__matmul_prepare(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int n_mm,
+                             int64_t k, const float *x, int64_t n_batch);
+/* Rows [r0, r1) of product i of the prepared group, all batch rows, on the
+ * calling thread.  Bad ranges are ignored. */
+void ai__matmul_rows(const ai__mm_ws *ws, int i, int64_t r0, int64_t r1);
+
 /* ---- vector helpers (attention over an f16 KV cache) ------------------- */
 
 /* sum_i a[i]*b[i] over n f16 values (products and sums in f32): the F16

@@ -123,6 +123,7 @@ typedef struct gjob {
     uint8_t *kact[ACT_KINDS]; /* converted input per act kind (NULL: unused) */
     size_t kas[ACT_KINDS];
     int64_t rt, bt, n_rt, n_tiles;
+    int small;               /* too little work to wake the pool for */
     ai__mm_post_fn post;
     void *post_ctx;
     atomic_llong next;
@@ -219,10 +220,11 @@ static ai_status gcheck(const ai__kset *ks, const ai__mm *m, int64_t k) {
     return AI_OK;
 }
 
-/* The integer path of a group (no BLAS). */
-static ai_status group_run(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm,
-                           int n_mm, int64_t k, const float *x, int64_t n_batch,
-                           ai__mm_post_fn post, void *post_ctx) {
+/* The integer path of a group (no BLAS), up to the tiles: fills the job and
+ * converts the input. */
+static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm,
+                        int n_mm, int64_t k, const float *x, int64_t n_batch,
+                        ai__mm_post_fn post, void *post_ctx) {
     gjob *j = &ws->j;
     memset(j, 0, offsetof(gjob, next));
     j->ks = ks;
@@ -279,9 +281,18 @@ static ai_status group_run(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, co
         }
     }
     j->n_tiles = j->n_rt * ((n_batch + j->bt - 1) / j->bt);
+    j->small = j->n_tiles == 1 || bytes * (double)n_batch < 16384.0;
     atomic_init(&j->next, 0);
-    if (j->n_tiles == 1 || bytes * (double)n_batch < 16384.0) gcompute_task(j, 0, 1);
-    else ai__pool_run(pool, gcompute_task, j);
+    return AI_OK;
+}
+
+static ai_status group_run(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm,
+                           int n_mm, int64_t k, const float *x, int64_t n_batch,
+                           ai__mm_post_fn post, void *post_ctx) {
+    ai_status st = gsetup(ks, pool, ws, mm, n_mm, k, x, n_batch, post, post_ctx);
+    if (st != AI_OK) return st;
+    if (ws->j.small) gcompute_task(&ws->j, 0, 1);
+    else ai__pool_run(pool, gcompute_task, &ws->j);
     return AI_OK;
 }
 
@@ -323,6 +334,27 @@ ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int 
         return AI_OK;
     }
     return group_run(ks, pool, ws, mm, n_mm, k, x, n_batch, post, post_ctx);
+}
+
+ai_status ai__matmul_prepare(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int n_mm,
+                             int64_t k, const float *x, int64_t n_batch) {
+    const ai__kset *ks = ai__kset_get();
+    if (!ws || !mm || n_mm < 1 || n_mm > AI__MM_GROUP_MAX || n_batch < 1 || !x) return AI_E_INVAL;
+    ai_status st;
+    for (int i = 0; i < n_mm; i++) {
+        if ((st = gcheck(ks, &mm[i], k))) return st;
+        if (blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy)) return AI_E_UNSUPPORTED;
+    }
+    return gsetup(ks, pool, ws, mm, n_mm, k, x, n_batch, NULL, NULL);
+}
+
+void ai__matmul_rows(const ai__mm_ws *ws, int i, int64_t r0, int64_t r1) {
+    const gjob *j = &ws->j;
+    if (i < 0 || i >= j->n_mm || r0 < 0 || r1 > j->m[i].n_rows || r0 >= r1) return;
+    for (int64_t b0 = 0; b0 < j->n_batch; b0 += j->bt) {
+        int64_t nb = j->n_batch - b0 < j->bt ? j->n_batch - b0 : j->bt;
+        gtile(&j->m[i], j->k, r0, r1 - r0, b0, nb);
+    }
 }
 
 ai_status ai__matmul_ws(ai__pool *pool, ai__mm_ws *ws, uint32_t wtype, const void *w,

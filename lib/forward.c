@@ -15,8 +15,9 @@
  * Products that share an input run as one group (q, k, v; gate, up), and the
  * cheap elementwise steps ride along with the pass before or after them
  * (SwiGLU and the residual adds as the products' per-tile epilogue; q/k
- * norms, RoPE and the cache writes in the attention's per-head tasks), so a
- * generated token waits on five pool barriers per layer.  The attention is
+ * norms, RoPE and the cache writes in the attention's per-head tasks, which
+ * also compute their heads' q, k and v rows when a task holds all rows of a
+ * head), so a generated token waits on four pool barriers per layer.  The attention is
  * spread over kv heads (and row chunks).  All buffers, the products'
  * workspace included, are allocated once in ai__fwd_init, none per token.
  */
@@ -28,6 +29,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +83,9 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    f->scratch_n = (size_t)(((hp->head_dim + hp->head_dim_v + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
+    /* f16: ai__attention_f16's q and scores; else rows converted to f32 too */
+    int64_t conv = kv_type == AI_TYPE_F16 ? 0 : hp->head_dim + hp->head_dim_v;
+    f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -185,8 +189,7 @@ static void kv_store(const ai__kv *kv, uint8_t *base, size_t row, int64_t n_head
     if (kv->type == AI_TYPE_F32) {
         memcpy(dst, src, (size_t)dim * sizeof(float));
     } else if (kv->type == AI_TYPE_F16) {
-        uint16_t *d = (uint16_t *)dst;
-        for (int64_t i = 0; i < dim; i++) d[i] = ai__f32_to_f16(src[i]);
+        ai__f32_to_f16_row(src, (uint16_t *)dst, dim); /* vector, same rounding */
     } else {
         ai__quant_row(kv->type, src, dst, dim);
     }
@@ -199,6 +202,12 @@ typedef struct att_job {
     int64_t n_chunks;        /* ceil(n / chunk)                            */
     int64_t n_tasks;         /* n_head_kv * n_chunks                       */
     int prep;                /* 1: a task first prepares its head's rows   */
+    int rows;                /* 1: ...and before that computes them: q, k
+                                and v rows of its heads from the prepared
+                                products (ai__matmul_rows); 0: done before */
+    int64_t qkv_off[3];      /* fused wqkv: rows of k and v start at
+                                q_dim, q_dim + k_dim (else 0)              */
+    int qkv_mat[3];          /* product of q, k, v in the prepared group   */
     atomic_llong next;       /* next task to take                          */
 } att_job;
 
@@ -245,8 +254,9 @@ static void prep_task(void *ctx, int ith, int nth) {
     }
 }
 
-/* A task is one kv head and a run of batch rows: its keys and values are
- * converted to f32 once, then serve every query head of the group.  Tasks
+/* A task is one kv head and a run of batch rows.  An f16 cache is read in
+ * place; other cache types are converted to f32 once per task, then serve
+ * every query head of the group.  Tasks
  * come from a shared counter, so a thread that is descheduled holds nobody
  * up. */
 static void att_task(void *ctx, int ith, int nth) {
@@ -267,9 +277,28 @@ static void att_task(void *ctx, int ith, int nth) {
         if (task >= j->n_tasks) break;
         int64_t kh = task / j->n_chunks, b0 = (task % j->n_chunks) * j->chunk;
         int64_t b1 = b0 + j->chunk < j->n ? b0 + j->chunk : j->n;
+        if (j->rows) {
+            int64_t group_rows = group * hd;
+            ai__matmul_rows(f->mmws, j->qkv_mat[0], j->qkv_off[0] + kh * group_rows,
+                            j->qkv_off[0] + (kh + 1) * group_rows);
+            ai__matmul_rows(f->mmws, j->qkv_mat[1], j->qkv_off[1] + kh * hd,
+                            j->qkv_off[1] + (kh + 1) * hd);
+            ai__matmul_rows(f->mmws, j->qkv_mat[2], j->qkv_off[2] + kh * hdv,
+                            j->qkv_off[2] + (kh + 1) * hdv);
+        }
         if (j->prep) prep_head(f, j->il, kh, b0, b1, j->pos);
         int64_t n_kv = j->pos + b1; /* positions the last row sees */
         size_t first = ((size_t)j->il * (size_t)hp->n_head_kv + (size_t)kh) * (size_t)kv->n_ctx;
+        if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
+            const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
+            const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
+            for (int64_t b = b0; b < b1; b++)
+                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+                    ai__attention_f16(f->att + b * hp->n_head * hdv + h * hdv,
+                                      f->qkv + b * qkv_dim + h * hd, k16, v16, j->pos + b + 1,
+                                      hd, hdv, scale, kf);
+            continue;
+        }
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);
         ai__kv_rows_f32(kv->type, kv->v + first * kv->v_row, n_kv, hdv, vf);
         for (int64_t b = b0; b < b1; b++)
@@ -289,25 +318,48 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
     int64_t qkv_dim = q_dim + k_dim + v_dim, ff = hp->n_ff;
     ai_status st;
 
-    /* attention: q | k | v in one pass */
+    /* attention.  Tasks: enough for every thread to get several.  When a
+     * head's rows are all in one task, the task computes that head's q, k and
+     * v rows itself and prepares them (one pool pass for projections and
+     * attention); else q | k | v are one pass, the preparation another. */
     for (int64_t b = 0; b < n; b++)
         ai__rmsnorm(f->xb + b * E, f->x + b * E, L->attn_norm, E, hp->rms_eps);
-    if (L->wqkv.data) {
-        if ((st = linear(f, &L->wqkv, f->xb, n, f->qkv, qkv_dim))) return st;
-    } else {
-        ai__mat mats[3] = {L->wq, L->wk, L->wv};
-        float *ys[3] = {f->qkv, f->qkv + q_dim, f->qkv + q_dim + k_dim};
-        int64_t ld[3] = {qkv_dim, qkv_dim, qkv_dim};
-        if ((st = linear_group(f, mats, 3, f->xb, n, ys, ld, NULL, NULL))) return st;
-    }
-    /* enough tasks for every thread to get several; a head whose rows are
-     * all in one task prepares them itself, else a pass does it first */
     int64_t nth = ai__pool_size(f->pool);
     int64_t per_head = (4 * nth + hp->n_head_kv - 1) / hp->n_head_kv;
     int64_t chunk = (n + per_head - 1) / per_head;
-    att_job job = {f, il, n, pos, chunk, (n + chunk - 1) / chunk, 0, 0, 0};
+    att_job job;
+    memset(&job, 0, offsetof(att_job, next));
+    job.f = f;
+    job.il = il;
+    job.n = n;
+    job.pos = pos;
+    job.chunk = chunk;
+    job.n_chunks = (n + chunk - 1) / chunk;
     job.n_tasks = hp->n_head_kv * job.n_chunks;
     job.prep = job.n_chunks == 1;
+    ai__mat mats[3] = {L->wq, L->wk, L->wv};
+    float *ys[3] = {f->qkv, f->qkv + q_dim, f->qkv + q_dim + k_dim};
+    int64_t ld[3] = {qkv_dim, qkv_dim, qkv_dim};
+    int n_mats = 3;
+    if (L->wqkv.data) {
+        mats[0] = L->wqkv;
+        n_mats = 1;
+        job.qkv_off[1] = q_dim;
+        job.qkv_off[2] = q_dim + k_dim;
+    } else {
+        job.qkv_mat[1] = 1;
+        job.qkv_mat[2] = 2;
+    }
+    if (job.prep && hd % 2 == 0 && hp->head_dim_v % 2 == 0) { /* even row starts */
+        ai__mm mm[3];
+        for (int i = 0; i < n_mats; i++)
+            mm[i] = (ai__mm){mats[i].type, mats[i].data, mats[i].rows, ys[i], ld[i]};
+        st = ai__matmul_prepare(f->pool, f->mmws, mm, n_mats, E, f->xb, n);
+        if (st != AI_OK && st != AI_E_UNSUPPORTED) return mm_failed(f, &mats[0], st);
+        job.rows = st == AI_OK;
+    }
+    if (!job.rows && (st = linear_group(f, mats, n_mats, f->xb, n, ys, ld, NULL, NULL)))
+        return st;
     if (!job.prep) {
         atomic_init(&job.next, 0);
         ai__pool_run(f->pool, prep_task, &job);
@@ -327,10 +379,10 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
         gu[0].rows = gu[1].rows = ff;
         gu[1].data = (const uint8_t *)L->w_up.data + (size_t)ff * ai__row_size(L->w_up.type, E);
     }
-    float *ys[2] = {f->hb, f->hb2};
-    int64_t ld[2] = {ff, ff};
+    float *gu_y[2] = {f->hb, f->hb2};
+    int64_t gu_ld[2] = {ff, ff};
     post_ctx glu = {f->hb, f->hb2, ff};
-    if ((st = linear_group(f, gu, 2, f->xb, n, ys, ld, post_swiglu, &glu))) return st;
+    if ((st = linear_group(f, gu, 2, f->xb, n, gu_y, gu_ld, post_swiglu, &glu))) return st;
     if ((st = linear_group(f, &L->w_down, 1, f->hb, n, &f->xb, &E, post_residual, &res)))
         return st;
     return AI_OK;

@@ -155,6 +155,25 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
     }
 }
 
+/*
+ * The same attention straight off an f16 cache: k and v are the cache rows
+ * (uint16 f16), q is rounded to f16 once, and the scores and the weighted
+ * sum go through the kernels' f16 dot product and axpy (vector conversion
+ * in registers, no f32 copy of the rows).  The same numbers as ai__attention
+ * up to float summation order.
+ */
+void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                       int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
+                       float scale, float *scratch) {
+    uint16_t *qh = (uint16_t *)scratch;  /* [head_dim] q as f16          */
+    float *att = scratch + head_dim;     /* [n_kv] scores, then weights  */
+    ai__f32_to_f16_row(q, qh, head_dim);
+    for (int64_t t = 0; t < n_kv; t++) att[t] = ai__dot_f16(qh, k + t * head_dim, head_dim) * scale;
+    ai__softmax(att, n_kv);
+    memset(out, 0, (size_t)head_dim_v * sizeof *out);
+    for (int64_t t = 0; t < n_kv; t++) ai__axpy_f16(att[t], v + t * head_dim_v, out, head_dim_v);
+}
+
 /* Two passes, sums in double as the reference does: the mean, then the
  * variance around it (no cancellation from E[x^2] - E[x]^2). */
 void ai__layernorm(float *out, const float *x, const float *w, const float *b,

@@ -160,6 +160,13 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
                    int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                    uint32_t kv_type, float scale, float *scratch);
 
+/* ai__attention over an f16 cache read in place: k [n_kv][head_dim] and
+ * v [n_kv][head_dim_v] f16 rows.  Equal to ai__attention with the rows
+ * converted, up to float summation order.  scratch: head_dim + n_kv floats. */
+void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                       int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
+                       float scale, float *scratch);
+
 typedef struct ai__mm_ws ai__mm_ws; /* kernels/kernels.h */
 
 typedef struct ai__fwd {
@@ -178,7 +185,8 @@ typedef struct ai__fwd {
     float *hb2;              /* up                       [n_ff]            */
     float *cs;               /* rope angles per row      [n_rot]           */
     float *scratch;          /* per thread: one kv head's keys and values
-                                as f32, then ai__attention's scratch       */
+                                as f32 (not for an f16 cache), then the
+                                attention's scratch                        */
     size_t scratch_n;        /* floats per thread                          */
     char err[160];           /* message of the last failure                */
 } ai__fwd;

@@ -129,6 +129,43 @@ static void test_group_matches_single(void **state) {
     free(u.data);
 }
 
+/* prepare + rows in pieces with even starts, as the attention's per-head
+ * tasks do, equal the whole products. */
+static void test_prepare_rows(void **state) {
+    (void)state;
+    uint64_t s = 11;
+    int64_t k = 256;
+    wmat q, v;
+    make_mat(&q, AI_TYPE_Q4_0, 96, k, &s);
+    make_mat(&v, AI_TYPE_F16, 40, k, &s);
+    ai__mm_ws *ws = NULL;
+    assert_int_equal(ai__mm_ws_new(&ws), AI_OK);
+    const int64_t batches[] = {1, 67};
+    for (int bi = 0; bi < 2; bi++) {
+        int64_t nb = batches[bi];
+        float *x = malloc((size_t)(nb * k) * sizeof *x);
+        float *want = calloc((size_t)(nb * 136), sizeof *want), *got = calloc((size_t)(nb * 136), sizeof *got);
+        assert_true(x && want && got);
+        for (int64_t i = 0; i < nb * k; i++) x[i] = tu_randf(&s);
+        /* q | v side by side in rows of 136 */
+        assert_int_equal(ai__matmul(NULL, q.type, q.data, 96, k, x, nb, want, 136), AI_OK);
+        assert_int_equal(ai__matmul(NULL, v.type, v.data, 40, k, x, nb, want + 96, 136), AI_OK);
+        ai__mm mm[2] = {{q.type, q.data, 96, got, 136}, {v.type, v.data, 40, got + 96, 136}};
+        assert_int_equal(ai__matmul_prepare(NULL, ws, mm, 2, k, x, nb), AI_OK);
+        for (int64_t r = 0; r < 96; r += 32) ai__matmul_rows(ws, 0, r, r + 32);
+        ai__matmul_rows(ws, 1, 0, 14);
+        ai__matmul_rows(ws, 1, 14, 40);
+        ai__matmul_rows(ws, 1, 30, 99); /* out of range: ignored */
+        assert_memory_equal(want, got, (size_t)(nb * 136) * sizeof(float));
+        free(x);
+        free(want);
+        free(got);
+    }
+    ai__mm_ws_free(ws);
+    free(q.data);
+    free(v.data);
+}
+
 static void test_group_rejects(void **state) {
     (void)state;
     uint64_t s = 7;
@@ -157,6 +194,7 @@ static void test_group_rejects(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_matches_single),
+        cmocka_unit_test(test_prepare_rows),
         cmocka_unit_test(test_group_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

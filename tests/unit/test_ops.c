@@ -194,11 +194,41 @@ static void test_attention(void **state) {
     for (int i = 0; i < 128; i++) NEAR(o128[i], w - (1 - w), 1e-6);
 }
 
+/* The in-place f16 attention against the converted-row one: the hand
+ * example above, then random heads of 128 over 37 positions (the same
+ * numbers up to float summation order). */
+static void test_attention_f16(void **state) {
+    (void)state;
+    uint16_t k2[4], v2[4];
+    float kf[4] = {1, 0, 0, 1}, vf[4] = {1, 2, 3, 4}, q[2] = {2, 0}, out[2], scratch[2 + 2];
+    for (int i = 0; i < 4; i++) k2[i] = ai__f32_to_f16(kf[i]), v2[i] = ai__f32_to_f16(vf[i]);
+    ai__attention_f16(out, q, k2, v2, 2, 2, 2, 0.5f, scratch);
+    NEAR(out[0], 1.53788284, 1e-6);
+    NEAR(out[1], 2.53788284, 1e-6);
+
+    enum { D = 128, T = 37 };
+    static uint16_t kh[T * D], vh[T * D];
+    static float kc[T * D], vc[T * D], qq[D], want[D], got[D], s1[2 * D + T], s2[D + T];
+    uint64_t st = 99;
+    for (int i = 0; i < T * D; i++) {
+        kh[i] = ai__f32_to_f16(tu_randf(&st));
+        vh[i] = ai__f32_to_f16(tu_randf(&st) * 4);
+    }
+    for (int i = 0; i < D; i++) qq[i] = tu_randf(&st) * 2;
+    ai__kv_rows_f32(AI_TYPE_F16, (const uint8_t *)kh, T, D, kc);
+    ai__kv_rows_f32(AI_TYPE_F16, (const uint8_t *)vh, T, D, vc);
+    for (int n = 1; n <= T; n += 12) {
+        ai__attention(want, qq, kc, vc, n, D, D, AI_TYPE_F16, 0.125f, s1);
+        ai__attention_f16(got, qq, kh, vh, n, D, D, 0.125f, s2);
+        for (int i = 0; i < D; i++) NEAR(got[i], want[i], 1e-5 * (1 + fabs(want[i])));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rmsnorm),  cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_swiglu),   cmocka_unit_test(test_rope),
-        cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention), cmocka_unit_test(test_attention_f16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
