@@ -37,6 +37,10 @@ int cmd_embed(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 
 /* Helpers (util.c). */
+double cli_wall_seconds(void); /* monotonic clock */
+/* CPU seconds of the whole process (all threads): on a shared machine this
+ * moves less with the load than the wall clock does. */
+double cli_cpu_seconds(void);
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */
 int cli_load_model(const char *path, ai_model **out); /* prints the error line */
 

@@ -17,12 +17,6 @@ static void usage(FILE *f) {
                "       [-b BATCH] [--kv-type f16|f32|q8_0]\n");
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void stats(const double *v, int n, double *mean, double *sd) {
     double s = 0, q = 0;
     for (int i = 0; i < n; i++) s += v[i];
@@ -91,15 +85,15 @@ int cmd_bench(int argc, char **argv) {
         ai_status st = AI_OK;
         if (p > 0) {
             ai_session_rewind(s, 0);
-            double t0 = now();
+            double t0 = cli_wall_seconds();
             st = ai_session_eval(s, toks, (size_t)p, 0);
-            if (k >= 0) pp[k] = (double)p / (now() - t0);
+            if (k >= 0) pp[k] = (double)p / (cli_wall_seconds() - t0);
         }
         if (st == AI_OK && n > 0) {
             ai_session_rewind(s, 0);
-            double t0 = now();
+            double t0 = cli_wall_seconds();
             for (long j = 0; j < n && st == AI_OK; j++) st = ai_session_eval(s, toks + j, 1, 0);
-            if (k >= 0) tg[k] = (double)n / (now() - t0);
+            if (k >= 0) tg[k] = (double)n / (cli_wall_seconds() - t0);
         }
         if (st != AI_OK) {
             fprintf(stderr, "agentinfer bench: %s\n", ai_session_errmsg(s));

@@ -20,20 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* CPU seconds of the whole process (all its threads): on a shared machine
- * this moves less with the load than the wall clock does. */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f) {
     fprintf(f, "usage: agentinfer bench-agent -m MODEL [-t THREADS] [-c CTX] [-b BATCH]\n"
                "         [--kv-type f16|f32|q8_0] [--turns 10] [--system 1500] [--result 60]\n"
@@ -116,12 +102,12 @@ static int run(ai_session *s, ai_model *m, const tokbuf *sys, const tokbuf *resu
     size_t gpos = 0;
     for (int turn = 0; turn < turns; turn++) {
         if (push(&conv, results->t + (size_t)turn * result_len, result_len)) return -1;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = cli_wall_seconds(), c0 = cli_cpu_seconds();
         ai_status st = ai_session_prompt(s, conv.t, conv.n, 0);
         int32_t tok = -1;
         if (st == AI_OK) st = ai_session_sample(s, &tok);
-        ttft[turn] = now() - t0;
-        ttft_cpu[turn] = cpu_now() - c0;
+        ttft[turn] = cli_wall_seconds() - t0;
+        ttft_cpu[turn] = cli_cpu_seconds() - c0;
         if (st != AI_OK) {
             fprintf(stderr, "agentinfer bench-agent: turn %d: %s\n", turn + 1,
                     ai_session_errmsg(s));
@@ -244,19 +230,19 @@ int cmd_bench_agent(int argc, char **argv) {
                 "has %d (use -c)\n", total, ai_session_n_ctx(s));
         goto out;
     }
-    double w0 = now();
+    double w0 = cli_wall_seconds();
     if (run(s, m, &sys, &results, (size_t)res_n, (int)turns, (size_t)gen_n, &script, 0, t_reuse,
             c_reuse, r_reuse, plen))
         goto out;
-    double wall_reuse = now() - w0;
+    double wall_reuse = cli_wall_seconds() - w0;
     double wall_base = 0;
     if (base_turns > 0) {
         if (!(b = open_bench_session(m, o, 0))) goto out;
-        w0 = now();
+        w0 = cli_wall_seconds();
         if (run(b, m, &sys, &results, (size_t)res_n, (int)base_turns, (size_t)gen_n, &script, 1,
                 t_base, c_base, r_base, plen))
             goto out;
-        wall_base = now() - w0;
+        wall_base = cli_wall_seconds() - w0;
     }
     printf("  time to first token, wall ms (CPU ms of all threads)\n"
            "  turn  prompt  reused  with reuse          without reuse       speedup (CPU)\n");
@@ -287,12 +273,12 @@ int cmd_bench_agent(int argc, char **argv) {
         close(fd);
         state = tmpl;
     }
-    double t0 = now();
+    double t0 = cli_wall_seconds();
     if (ai_session_save(s, state) != AI_OK) {
         fprintf(stderr, "agentinfer bench-agent: %s\n", ai_session_errmsg(s));
         goto out;
     }
-    double t_save = now() - t0;
+    double t_save = cli_wall_seconds() - t0;
     FILE *f = fopen(state, "rb");
     long fsize = -1;
     if (f) {
@@ -301,12 +287,12 @@ int cmd_bench_agent(int argc, char **argv) {
         fclose(f);
     }
     if (!(l = open_bench_session(m, o, 1))) goto out;
-    t0 = now();
+    t0 = cli_wall_seconds();
     if (ai_session_load(l, state) != AI_OK) {
         fprintf(stderr, "agentinfer bench-agent: %s\n", ai_session_errmsg(l));
         goto out;
     }
-    double t_load = now() - t0;
+    double t_load = cli_wall_seconds() - t0;
     int32_t a1 = -1, a2 = -2;
     ai_session_sample(s, &a1);
     ai_session_sample(l, &a2);

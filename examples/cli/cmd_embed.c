@@ -31,20 +31,6 @@ static int usage_embed(FILE *f) {
     return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* CPU time of this process (all threads): on a busy machine the wall clock
- * also counts the time other programs had the cores. */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Reads FILE into lines (NUL-terminated, pointing into *buf). */
 static int read_lines(const char *path, char **buf, char ***lines, size_t *n) {
     FILE *f = fopen(path, "rb");
@@ -112,7 +98,7 @@ static int embed_all(ai_embedder *e, int32_t dim, const char *const *texts, size
     }
     for (size_t i = 0; i < n; i += batch) {
         size_t k = n - i < batch ? n - i : batch, need = 0;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = cli_wall_seconds(), c0 = cli_cpu_seconds();
         ai_status st = ai_embed_batch(e, texts + i, NULL, k, v, cap, &need, nt, tr);
         if (st == AI_E_RANGE) { /* pooling none: rows per token */
             float *nv = realloc(v, need * sizeof *v);
@@ -124,8 +110,8 @@ static int embed_all(ai_embedder *e, int32_t dim, const char *const *texts, size
                 st = ai_embed_batch(e, texts + i, NULL, k, v, cap, &need, nt, tr);
             }
         }
-        t_embed += now() - t0;
-        c_embed += cpu_now() - c0;
+        t_embed += cli_wall_seconds() - t0;
+        c_embed += cli_cpu_seconds() - c0;
         if (st != AI_OK) {
             fprintf(stderr, "agentinfer: text %zu: %s (%s)\n", i + 1, ai_embedder_errmsg(e),
                     ai_status_string(st));

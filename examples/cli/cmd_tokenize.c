@@ -55,20 +55,6 @@ static char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* CPU time of this process: on a busy machine the wall clock also counts
- * the time other programs had the core. */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Tokenizes into a malloc'd array; *n tokens. */
 static ai_status tokenize_all(const ai_model *m, const char *text, size_t len, uint32_t flags,
                               int32_t **out, size_t *n) {
@@ -128,17 +114,17 @@ int cmd_tokenize(int argc, char **argv) {
     }
     int32_t *t = NULL;
     size_t n = 0;
-    double t0 = now(), c0 = cpu_now();
+    double t0 = cli_wall_seconds(), c0 = cli_cpu_seconds();
     ai_status st = tokenize_all(m, text, len, flags, &t, &n);
     int reps = 1;
     if (st == AI_OK && bench) {
-        while (now() - t0 < 2.0 && st == AI_OK) {
+        while (cli_wall_seconds() - t0 < 2.0 && st == AI_OK) {
             free(t);
             st = tokenize_all(m, text, len, flags, &t, &n);
             reps++;
         }
     }
-    double dt = now() - t0, dc = cpu_now() - c0;
+    double dt = cli_wall_seconds() - t0, dc = cli_cpu_seconds() - c0;
     if (st != AI_OK) {
         if (st == AI_E_UNSUPPORTED)
             fprintf(stderr, "agentinfer tokenize: %s: the model has no supported tokenizer\n",

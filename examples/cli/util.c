@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <time.h>
 
 void cli_json_str(FILE *f, const char *s) {
     fputc('"', f);
@@ -22,4 +23,16 @@ int cli_load_model(const char *path, ai_model **out) {
     if (st == AI_OK) return EXIT_OK;
     fprintf(stderr, "agentinfer: %s\n", err[0] ? err : ai_status_string(st));
     return st == AI_E_INVAL ? EXIT_USAGE : EXIT_INPUT;
+}
+
+double cli_wall_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double cli_cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
