@@ -302,7 +302,61 @@ MIN32_COLS(q5_1, 24)
         for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);                \
     }
 
+#if ISA_VNNI
+K45_COLS(q4_k_256, 144, 16, 0)
+/*
+ * Q4_K in the AVX-512 build: each 32-byte chunk of nibbles becomes one
+ * 512-bit vector [low nibbles | high nibbles], i.e. 64 consecutive elements
+ * (two sub-blocks), so one vpdpbusd and one scale multiply per 64 elements
+ * instead of two of each.  The two 256-bit halves of the integer sum are
+ * added before the float step, giving exactly the int32 lanes (and so the
+ * float results) of the 256-bit code, so the matrix-vector path (nc = 1,
+ * here) and the register tiles (nc > 1, the 256-bit code, which needs half
+ * the registers per column) stay batch-invariant.
+ */
+INLINE void q4_k_cols(COLS_ARGS) {
+    if (nc > 1) {
+        q4_k_256_cols(w, a, nc, k, out);
+        return;
+    }
+    __m256 acc[MAXC], accm[MAXC];
+    for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int64_t i = 0; i < k / 256; i++, w += 144) {
+        uint8_t sc[8], mn[8];
+        k4_unpack(w + 4, sc, mn);
+        float d = f16(w), dmin = f16(w + 2);
+        __m128i mv = _mm_loadl_epi64((const __m128i *)mn);
+        __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));
+        __m512i sc32 = _mm512_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));
+        __m512i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            __m256i q = load256(w + 16 + 32 * j);
+            __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+            z = _mm512_and_si512(z, m4);
+            /* lanes 0..7: scale 2j, lanes 8..15: scale 2j+1 */
+            __m512i s = _mm512_permutexvar_epi32(
+                _mm512_inserti64x4(_mm512_set1_epi32(2 * j), _mm256_set1_epi32(2 * j + 1), 1), sc32);
+            for (int c = 0; c < nc; c++) {
+                __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 64 * j));
+                isum[c] = _mm512_add_epi32(
+                    isum[c], _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av), s));
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[c]), _mm512_extracti64x4_epi64(isum[c], 1));
+            __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16);
+            float da = act_d(a[c], k)[i];
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(d * da), acc[c]);
+            accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
+}
+#else
 K45_COLS(q4_k, 144, 16, 0)
+#endif
 K45_COLS(q5_k, 176, 48, 1)
 
 /* Q6_K: q stored 0..63 with offset 32: q.a - 32*sum(a), per 16 via bsums. */
