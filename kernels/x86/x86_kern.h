@@ -359,8 +359,68 @@ K45_COLS(q4_k, 144, 16, 0)
 #endif
 K45_COLS(q5_k, 176, 48, 1)
 
+#if ISA_VNNI
+/*
+ * Q6_K matrix-vector in the AVX-512 build: 64 consecutive elements per
+ * 512-bit vector ([q0|q1] and [q2|q3] of q6_k_cols), the shifts of the high
+ * bits chosen per 256-bit half (vpsllvw/vpsrlvw), so one vpdpbusd and one
+ * scale multiply per 64 elements.  Scale lanes: lane l of [q0|q1] of half h
+ * uses scale 8h + l/4 (four int32 lanes per 16 elements), of [q2|q3]
+ * 8h + 4 + l/4.  The halves of the int32 sum are added back to the 256-bit
+ * layout first: bit-identical to the 256-bit q6_k_cols below (kept for
+ * the AVX2 build), so results do not depend on the tile width.
+ */
+INLINE void q6_k_cols512(COLS_ARGS) {
+    __m256 acc[MAXC];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(0x30);
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m128i b0 = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    for (int64_t i = 0; i < k / 256; i++, w += 210) {
+        __m128i sc8 = load128(w + 192);
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        float d = f16(w + 208);
+        __m512i isum[MAXC];
+        for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            __m512i l = _mm512_loadu_si512((const void *)(w + 64 * h));
+            __m512i qh = _mm512_broadcast_i64x4(load256(w + 128 + 32 * h));
+            __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m3));
+            __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                          _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m3));
+            /* scale bytes 8h + l/4 and 8h + 4 + l/4, l = 0..15 */
+            __m128i base = _mm_add_epi8(b0, _mm_set1_epi8((char)(8 * h)));
+            __m512i s01 = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc8, base));
+            __m512i s23 = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc8, _mm_add_epi8(base, _mm_set1_epi8(4))));
+            for (int c = 0; c < nc; c++) {
+                const int8_t *ah = act_q(a[c]) + 256 * i + 128 * h;
+                __m512i p01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, _mm512_loadu_si512((const void *)ah));
+                __m512i p23 =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, _mm512_loadu_si512((const void *)(ah + 64)));
+                isum[c] = _mm512_add_epi32(isum[c],
+                                           _mm512_add_epi32(_mm512_mullo_epi32(p01, s01), _mm512_mullo_epi32(p23, s23)));
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[c]), _mm512_extracti64x4_epi64(isum[c], 1));
+            __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), sc16);
+            __m256i tot = _mm256_sub_epi32(is, _mm256_slli_epi32(corr, 5));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+#endif
+
 /* Q6_K: q stored 0..63 with offset 32: q.a - 32*sum(a), per 16 via bsums. */
 INLINE void q6_k_cols(COLS_ARGS) {
+#if ISA_VNNI
+    if (nc <= 4) {
+        q6_k_cols512(w, a, nc, k, out);
+        return;
+    }
+#endif
     __m256 acc[MAXC];
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x30);
