@@ -184,21 +184,31 @@ INLINE void q4_0_cols(COLS_ARGS) {
         acc2[c] = _mm256_setzero_ps();
     }
     const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
-    /* 64-bit lanes of [qs_i, qs_j, qs_i>>4, qs_j>>4] -> [lo_i, hi_i, lo_j, hi_j] */
-    const __m512i perm = _mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7);
+    /* 128-bit lanes [qs_i, qs_j] -> [qs_i, qs_i, qs_j, qs_j] -> shifted by
+     * 0, 4, 0, 4 and masked: [lo_i, hi_i, lo_j, hi_j] */
+    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    /* float lanes 0..7 <- lane 0 (block i), 8..15 <- lane 1 (block i+1) */
+    const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
     const int64_t nb = k / 32;
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2, w += 36) {
         __m256i x = _mm256_set_m128i(load128(w + 20), load128(w + 2));
-        __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1);
-        z = _mm512_and_si512(_mm512_permutexvar_epi64(perm, z), m4);
-        float d0 = f16(w), d1 = f16(w + 18);
+        __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
+        z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
+        /* both block scales in one conversion: lanes 0, 1 = d_i, d_j */
+        uint16_t h0, h1;
+        memcpy(&h0, w, 2);
+        memcpy(&h1, w + 18, 2);
+        __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
         for (int c = 0; c < nc; c++) {
             __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 32 * i));
             __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
                                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
-            const float *da = act_d(a[c], k) + i;
-            __m512 sc = _mm512_insertf32x8(_mm512_set1_ps(d0 * da[0]), _mm256_set1_ps(d1 * da[1]), 1);
+            /* d_w * d_a per block, the same two float products as before */
+            __m128 dd = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(act_d(a[c], k) + i))));
+            __m512 sc = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(dd));
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
         }
     }
@@ -315,7 +325,7 @@ K45_COLS(q4_k_256, 144, 16, 0)
  * the registers per column) stay batch-invariant.
  */
 INLINE void q4_k_cols(COLS_ARGS) {
-    if (nc > 1) {
+    if (nc > 4) {
         q4_k_256_cols(w, a, nc, k, out);
         return;
     }
@@ -659,7 +669,7 @@ WRAP(q8_0)
 WRAP(iq4_nl)
 WRAP(q2_k)
 WRAP(q3_k)
-WRAP(q4_k)
+WRAP_N(q4_k, 4)
 WRAP(q5_k)
 WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
