@@ -53,6 +53,17 @@ INLINE __m256i dot_u8_sc(__m256i acc, __m256i u, __m256i s, __m256i sc32) {
 #endif
 }
 
+/* The same for the Q4_K/Q5_K sub-blocks only: the scales sc32 are 0..63 and
+ * |u . s| <= 31 * 128 * 4 fits in int16, so in the VNNI build vpdpwssd does
+ * the multiply and the add exactly (see SCALE16 below). */
+INLINE __m256i dot_u8_sc16(__m256i acc, __m256i u, __m256i s, __m256i sc32) {
+#if ISA_VNNI
+    return _mm256_dpwssd_epi32(acc, _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s), sc32);
+#else
+    return dot_u8_sc(acc, u, s, sc32);
+#endif
+}
+
 /* Signed weights w meet signed activations a: |w| . (a with w's sign). */
 INLINE __m256i dot_s8(__m256i acc, __m256i absw, __m256i w, __m256i a) {
     return dot_u8(acc, absw, _mm256_sign_epi8(a, w));
@@ -266,7 +277,7 @@ MIN32_COLS(q5_1, 24)
  */
 
 /* Q4_K and Q5_K share everything but the fifth bit (HB: 0 or 1). */
-#define K45_COLS(T, BYTES, QS, HB)                                                         \
+#define K45_COLS(T, BYTES, QS, HB, DOT)                                                       \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
         __m256 acc[MAXC], accm[MAXC];                                                      \
         for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();               \
@@ -298,8 +309,8 @@ MIN32_COLS(q5_1, 24)
                 __m256i sh = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j + 1)); \
                 for (int c = 0; c < nc; c++) {                                             \
                     const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;                     \
-                    isum[c] = dot_u8_sc(isum[c], lo, load256(qa), sl);                     \
-                    isum[c] = dot_u8_sc(isum[c], hi, load256(qa + 32), sh);                \
+                    isum[c] = DOT(isum[c], lo, load256(qa), sl);                           \
+                    isum[c] = DOT(isum[c], hi, load256(qa + 32), sh);                      \
                 }                                                                          \
             }                                                                              \
             for (int c = 0; c < nc; c++) {                                                 \
@@ -313,7 +324,7 @@ MIN32_COLS(q5_1, 24)
     }
 
 #if ISA_VNNI
-K45_COLS(q4_k_256, 144, 16, 0)
+K45_COLS(q4_k_256, 144, 16, 0, dot_u8_sc) /* vpmulld measured faster here */
 /*
  * Q4_K in the AVX-512 build: each 32-byte chunk of nibbles becomes one
  * 512-bit vector [low nibbles | high nibbles], i.e. 64 consecutive elements
@@ -325,7 +336,7 @@ K45_COLS(q4_k_256, 144, 16, 0)
  * the registers per column) stay batch-invariant.
  */
 INLINE void q4_k_cols(COLS_ARGS) {
-    if (nc > 4) {
+    if (nc > 1) {
         q4_k_256_cols(w, a, nc, k, out);
         return;
     }
@@ -350,8 +361,7 @@ INLINE void q4_k_cols(COLS_ARGS) {
                 _mm512_inserti64x4(_mm512_set1_epi32(2 * j), _mm256_set1_epi32(2 * j + 1), 1), sc32);
             for (int c = 0; c < nc; c++) {
                 __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 64 * j));
-                isum[c] = _mm512_add_epi32(
-                    isum[c], _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av), s));
+                isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av), s);
             }
         }
         for (int c = 0; c < nc; c++) {
@@ -365,11 +375,18 @@ INLINE void q4_k_cols(COLS_ARGS) {
     for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
 }
 #else
-K45_COLS(q4_k, 144, 16, 0)
+K45_COLS(q4_k, 144, 16, 0, dot_u8_sc)
 #endif
-K45_COLS(q5_k, 176, 48, 1)
+K45_COLS(q5_k, 176, 48, 1, dot_u8_sc16)
 
 #if ISA_VNNI
+/*
+ * SCALE16: a vpdpbusd result p (four u8 x s8 products) is at most
+ * 63 * 128 * 4 = 32256 in magnitude for the 6-bit and 4-bit k-quants, so its
+ * low 16 bits, read as int16, are p itself; with the scale s in the low int16
+ * of the other operand's lane and 0 in the high one, vpdpwssd adds exactly
+ * p * s: the multiply and the add of isum += p * s in one instruction.
+ */
 /*
  * Q6_K matrix-vector in the AVX-512 build: 64 consecutive elements per
  * 512-bit vector ([q0|q1] and [q2|q3] of q6_k_cols), the shifts of the high
@@ -401,15 +418,16 @@ INLINE void q6_k_cols512(COLS_ARGS) {
                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m3));
             /* scale bytes 8h + l/4 and 8h + 4 + l/4, l = 0..15 */
             __m128i base = _mm_add_epi8(b0, _mm_set1_epi8((char)(8 * h)));
-            __m512i s01 = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc8, base));
-            __m512i s23 = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc8, _mm_add_epi8(base, _mm_set1_epi8(4))));
+            /* int16 scale in the low half of each int32 lane, 0 above (see SCALE16) */
+            __m512i s01 = _mm512_cvtepu16_epi32(_mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, base)));
+            __m512i s23 = _mm512_cvtepu16_epi32(
+                _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, _mm_add_epi8(base, _mm_set1_epi8(4)))));
             for (int c = 0; c < nc; c++) {
                 const int8_t *ah = act_q(a[c]) + 256 * i + 128 * h;
                 __m512i p01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, _mm512_loadu_si512((const void *)ah));
                 __m512i p23 =
                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, _mm512_loadu_si512((const void *)(ah + 64)));
-                isum[c] = _mm512_add_epi32(isum[c],
-                                           _mm512_add_epi32(_mm512_mullo_epi32(p01, s01), _mm512_mullo_epi32(p23, s23)));
+                isum[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[c], p01, s01), p23, s23);
             }
         }
         for (int c = 0; c < nc; c++) {
@@ -669,7 +687,7 @@ WRAP(q8_0)
 WRAP(iq4_nl)
 WRAP(q2_k)
 WRAP(q3_k)
-WRAP_N(q4_k, 4)
+WRAP(q4_k)
 WRAP(q5_k)
 WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
