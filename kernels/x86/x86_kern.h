@@ -346,7 +346,10 @@ INLINE void q4_k_cols(COLS_ARGS) {
     for (int64_t i = 0; i < k / 256; i++, w += 144) {
         uint8_t sc[8], mn[8];
         k4_unpack(w + 4, sc, mn);
-        float d = f16(w), dmin = f16(w + 2);
+        /* d and dmin in one conversion (lanes 0, 1) */
+        uint32_t dd;
+        memcpy(&dd, w, 4);
+        __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));
         __m128i mv = _mm_loadl_epi64((const __m128i *)mn);
         __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));
         __m512i sc32 = _mm512_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));
@@ -367,9 +370,10 @@ INLINE void q4_k_cols(COLS_ARGS) {
         for (int c = 0; c < nc; c++) {
             __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[c]), _mm512_extracti64x4_epi64(isum[c], 1));
             __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16);
-            float da = act_d(a[c], k)[i];
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(d * da), acc[c]);
-            accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]);
+            /* lanes 0, 1: d * d_a, dmin * d_a (the same float products) */
+            __m128 sd = _mm_mul_ps(dm, _mm_set1_ps(act_d(a[c], k)[i]));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_broadcastss_ps(sd), acc[c]);
+            accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sd), _mm256_set1_epi32(1)), accm[c]);
         }
     }
     for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
