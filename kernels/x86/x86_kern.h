@@ -188,10 +188,11 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
  * same arithmetic per column (batch invariance).
  */
 INLINE void q4_0_cols(COLS_ARGS) {
-    __m512 acc[MAXC];
+    /* two accumulators, alternate pairs: halves the fmadd chain */
+    __m512 acc[MAXC], accb[MAXC];
     __m256 acc2[MAXC];
     for (int c = 0; c < nc; c++) {
-        acc[c] = _mm512_setzero_ps();
+        acc[c] = accb[c] = _mm512_setzero_ps();
         acc2[c] = _mm256_setzero_ps();
     }
     const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
@@ -220,7 +221,10 @@ INLINE void q4_0_cols(COLS_ARGS) {
             /* d_w * d_a per block, the same two float products as before */
             __m128 dd = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(act_d(a[c], k) + i))));
             __m512 sc = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(dd));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
+            if (i & 2)
+                accb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[c]);
+            else
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
         }
     }
     for (; i < nb; i++, w += 18) {
@@ -231,7 +235,7 @@ INLINE void q4_0_cols(COLS_ARGS) {
             acc2[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * act_d(a[c], k)[i]), acc2[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]) + hsum(acc2[c]);
+    for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(_mm512_add_ps(acc[c], accb[c])) + hsum(acc2[c]);
 }
 #else
 SYM32_COLS(q4_0, 18)
