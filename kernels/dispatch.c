@@ -82,7 +82,10 @@ static void init(void) {
     }
 #if defined(AI__HAVE_X86_KERNELS) && defined(__x86_64__)
     if (have[SET_AVX2]) ai__kset_fill_avx2(&sets[SET_AVX2]);
-    if (have[SET_AVX512]) ai__kset_fill_avx512(&sets[SET_AVX512]);
+    if (have[SET_AVX512]) {
+        ai__kset_fill_avx512(&sets[SET_AVX512]);
+        ai__kset_fill_att_avx512(&sets[SET_AVX512]);
+    }
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
     ai__kset_fill_neon(&sets[SET_NEON]);

@@ -144,6 +144,18 @@ void ai__matmul_rows(const ai__mm_ws *ws, int i, int64_t r0, int64_t r1);
 float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
 /* y[i] += alpha * a[i] for n f16 values a. */
 void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
+/*
+ * Blocks of the attention over an f16 cache.  Scores of nq queries q[nq][d]
+ * against nk keys k[nk][d]:  s[i*lds + t] = ai__dot_f16(q_i, k_t, d).
+ * Weighted sums:  out[i][0..d) = sum_{t < n[i]} p[i*lds + t] * v_t, the
+ * sequence of ai__axpy_f16 calls over t = 0, 1, ... from zero.  Every
+ * element is bit for bit what those per-row calls give, whatever nq (so one
+ * query alone equals the same query in a block).
+ */
+void ai__att_scores_f16(const uint16_t *q, int64_t nq, const uint16_t *k, int64_t nk,
+                        int64_t d, float *s, int64_t lds);
+void ai__att_wsum_f16(const float *p, int64_t lds, const int64_t *n, int64_t nq,
+                      const uint16_t *v, int64_t d, float *const *out);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);

@@ -83,6 +83,13 @@ typedef struct ai__kset {
     ai__act_fn act[ACT_KINDS];
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
     void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
+    /* Blocks of the attention over an f16 cache (kernels.h ai__att_*_f16);
+     * NULL: loops over ops[AI_TYPE_F16].dot and axpy_f16, which a variant's
+     * versions must equal bit for bit whatever the block. */
+    void (*att_scores_f16)(const uint16_t *q, int64_t nq, const uint16_t *k, int64_t nk,
+                           int64_t d, float *s, int64_t lds);
+    void (*att_wsum_f16)(const float *p, int64_t lds, const int64_t *n, int64_t nq,
+                         const uint16_t *v, int64_t d, float *const *out);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */
@@ -94,6 +101,7 @@ void ai__kset_fill_avx2(ai__kset *ks);
 void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
 void ai__kset_fill_neon_dotprod(ai__kset *ks); /* on top of neon when asimddp */
+void ai__kset_fill_att_avx512(ai__kset *ks);   /* on top of avx512 (attn_avx512.c) */
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
  * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */

@@ -464,6 +464,32 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
     if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
 }
 
+void ai__att_scores_f16(const uint16_t *q, int64_t nq, const uint16_t *k, int64_t nk,
+                        int64_t d, float *s, int64_t lds) {
+    const ai__kset *ks = ai__kset_get();
+    if (nq <= 0 || nk <= 0 || d <= 0) return;
+    if (ks->att_scores_f16) {
+        ks->att_scores_f16(q, nq, k, nk, d, s, lds);
+        return;
+    }
+    for (int64_t i = 0; i < nq; i++)
+        for (int64_t t = 0; t < nk; t++) s[i * lds + t] = ks->ops[AI_TYPE_F16].dot(q + i * d, k + t * d, d);
+}
+
+void ai__att_wsum_f16(const float *p, int64_t lds, const int64_t *n, int64_t nq,
+                      const uint16_t *v, int64_t d, float *const *out) {
+    const ai__kset *ks = ai__kset_get();
+    if (nq <= 0 || d <= 0) return;
+    if (ks->att_wsum_f16) {
+        ks->att_wsum_f16(p, lds, n, nq, v, d, out);
+        return;
+    }
+    for (int64_t i = 0; i < nq; i++) {
+        memset(out[i], 0, (size_t)d * sizeof(float));
+        for (int64_t t = 0; t < n[i]; t++) ks->axpy_f16(p[i * lds + t], v + t * d, out[i], d);
+    }
+}
+
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
     if (n > 0) ai__kset_get()->act[ACT_F16](x, y, n);
 }

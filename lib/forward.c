@@ -36,6 +36,10 @@
 
 /* ---- set-up ---------------------------------------------------------------- */
 
+/* Queries (rows x heads of a group) that attend together over an f16 cache:
+ * they share every key and value load (ai__attention_f16_block). */
+enum { ATT_BLOCK = 16 };
+
 static float *falloc(int64_t n, ai_status *st) {
     size_t bytes;
     if (n <= 0 || ai__mul_size((size_t)n, sizeof(float), &bytes) != 0) {
@@ -83,9 +87,11 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    /* f16: ai__attention_f16's q and scores; else rows converted to f32 too */
+    /* f16: ai__attention_f16_block's q and scores for ATT_BLOCK queries;
+     * else rows converted to f32 too */
     int64_t conv = kv_type == AI_TYPE_F16 ? 0 : hp->head_dim + hp->head_dim_v;
-    f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
+    int64_t nblk = kv_type == AI_TYPE_F16 ? ATT_BLOCK : 1;
+    f->scratch_n = (size_t)(((conv + nblk) * n_ctx + (nblk + 1) * maxd + 15) / 16 * 16);
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -292,11 +298,20 @@ static void att_task(void *ctx, int ith, int nth) {
         if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
             const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
             const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
+            float *outs[ATT_BLOCK];
+            const float *qs[ATT_BLOCK];
+            int64_t nkv[ATT_BLOCK];
+            int nq = 0;
             for (int64_t b = b0; b < b1; b++)
-                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
-                    ai__attention_f16(f->att + b * hp->n_head * hdv + h * hdv,
-                                      f->qkv + b * qkv_dim + h * hd, k16, v16, j->pos + b + 1,
-                                      hd, hdv, scale, kf);
+                for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
+                    outs[nq] = f->att + b * hp->n_head * hdv + h * hdv;
+                    qs[nq] = f->qkv + b * qkv_dim + h * hd;
+                    nkv[nq++] = j->pos + b + 1;
+                    if (nq == ATT_BLOCK || (b == b1 - 1 && h == (kh + 1) * group - 1)) {
+                        ai__attention_f16_block(outs, qs, nkv, nq, k16, v16, hd, hdv, scale, kf);
+                        nq = 0;
+                    }
+                }
             continue;
         }
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);

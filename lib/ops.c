@@ -156,22 +156,36 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
 }
 
 /*
- * The same attention straight off an f16 cache: k and v are the cache rows
- * (uint16 f16), q is rounded to f16 once, and the scores and the weighted
- * sum go through the kernels' f16 dot product and axpy (vector conversion
- * in registers, no f32 copy of the rows).  The same numbers as ai__attention
- * up to float summation order.
+ * The same attention straight off an f16 cache, for a block of queries of
+ * one kv head: k and v are the cache rows (uint16 f16), each q is rounded to
+ * f16 once, the scores of all queries against the keys come from one kernel
+ * call (register tiles of queries x keys) and so do the weighted sums.  Each
+ * query's numbers are those of the per-row form (ai__dot_f16 per key, then
+ * ai__axpy_f16 per key), whatever block it is in.  The same numbers as
+ * ai__attention up to float summation order.
  */
+void ai__attention_f16_block(float *const *out, const float *const *q, const int64_t *n_kv, int64_t nq,
+                             const uint16_t *k, const uint16_t *v, int64_t head_dim,
+                             int64_t head_dim_v, float scale, float *scratch) {
+    if (nq <= 0) return;
+    int64_t nmax = 0;
+    for (int64_t i = 0; i < nq; i++) nmax = n_kv[i] > nmax ? n_kv[i] : nmax;
+    float *att = scratch;                            /* [nq][nmax] scores, then weights */
+    uint16_t *qh = (uint16_t *)(att + nq * nmax);    /* [nq][head_dim] q as f16 */
+    for (int64_t i = 0; i < nq; i++) ai__f32_to_f16_row(q[i], qh + i * head_dim, head_dim);
+    ai__att_scores_f16(qh, nq, k, nmax, head_dim, att, nmax);
+    for (int64_t i = 0; i < nq; i++) {
+        float *a = att + i * nmax;
+        for (int64_t t = 0; t < n_kv[i]; t++) a[t] *= scale;
+        ai__softmax(a, n_kv[i]);
+    }
+    ai__att_wsum_f16(att, nmax, n_kv, nq, v, head_dim_v, out);
+}
+
 void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch) {
-    uint16_t *qh = (uint16_t *)scratch;  /* [head_dim] q as f16          */
-    float *att = scratch + head_dim;     /* [n_kv] scores, then weights  */
-    ai__f32_to_f16_row(q, qh, head_dim);
-    for (int64_t t = 0; t < n_kv; t++) att[t] = ai__dot_f16(qh, k + t * head_dim, head_dim) * scale;
-    ai__softmax(att, n_kv);
-    memset(out, 0, (size_t)head_dim_v * sizeof *out);
-    for (int64_t t = 0; t < n_kv; t++) ai__axpy_f16(att[t], v + t * head_dim_v, out, head_dim_v);
+    ai__attention_f16_block(&out, &q, &n_kv, 1, k, v, head_dim, head_dim_v, scale, scratch);
 }
 
 /* Two passes, sums in double as the reference does: the mean, then the

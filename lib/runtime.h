@@ -167,6 +167,15 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch);
 
+/* ai__attention_f16 for nq queries of one kv head at once (they share
+ * every key and value load): query i (head_dim floats at q[i]) sees cache
+ * rows [0, n_kv[i]) and its result goes to out[i] (head_dim_v floats).  Each
+ * result is bit for bit ai__attention_f16 of that query alone.
+ * scratch: nq * (max n_kv + head_dim) floats. */
+void ai__attention_f16_block(float *const *out, const float *const *q, const int64_t *n_kv, int64_t nq,
+                             const uint16_t *k, const uint16_t *v, int64_t head_dim,
+                             int64_t head_dim_v, float scale, float *scratch);
+
 typedef struct ai__mm_ws ai__mm_ws; /* kernels/kernels.h */
 
 typedef struct ai__fwd {

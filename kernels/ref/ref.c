@@ -27,4 +27,6 @@ const ai__kset ai__kset_ref = {
         [AI_TYPE_IQ4_XS] = OPS(iq4_xs, ACT_Q8_256),
     },
     ai__ref_axpy_f16,
+    NULL, /* att_scores_f16: loops over the F16 dot */
+    NULL, /* att_wsum_f16: loops over axpy_f16 */
 };

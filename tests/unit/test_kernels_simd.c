@@ -177,6 +177,57 @@ static void check_axpy(const ai__kset *vs) {
     }
 }
 
+/* Attention blocks over an f16 cache: every score and every weighted sum
+ * bit for bit what the set's per-row F16 dot and axpy_f16 give, whatever
+ * the block (query counts around the register tiles, heads that are not a
+ * multiple of 16 or 8, rows that see different numbers of keys). */
+static void check_att(const ai__kset *vs) {
+    if (!vs->att_scores_f16 && !vs->att_wsum_f16) return;
+    static const int64_t dims[] = {8, 24, 64, 72, 128, 133};
+    uint64_t s = 77;
+    enum { NQ = 13, NK = 41 };
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        int64_t d = dims[di];
+        uint16_t *q = malloc((size_t)(NQ * d) * 2), *k = malloc((size_t)(NK * d) * 2);
+        float *sc = malloc((size_t)(NQ * NK) * 4), *p = malloc((size_t)(NQ * NK) * 4);
+        float *out = malloc((size_t)(NQ * d) * 4), *want = malloc((size_t)d * 4);
+        for (int64_t i = 0; i < NQ * d; i++) q[i] = ai__f32_to_f16(gauss(&s));
+        for (int64_t i = 0; i < NK * d; i++) k[i] = ai__f32_to_f16(gauss(&s) * 2);
+        for (int64_t i = 0; i < NQ * NK; i++) p[i] = (tu_randf(&s) + 1.0f) * 0.5f;
+        for (int64_t nq = 1; nq <= NQ; nq += 3) {
+            int64_t nk = NK - nq; /* not a multiple of the tile either */
+            if (vs->att_scores_f16) {
+                memset(sc, 0xff, (size_t)(NQ * NK) * 4);
+                vs->att_scores_f16(q, nq, k, nk, d, sc, NK);
+                for (int64_t i = 0; i < nq; i++)
+                    for (int64_t t = 0; t < nk; t++) {
+                        float w = vs->ops[AI_TYPE_F16].dot(q + i * d, k + t * d, d);
+                        if (memcmp(&w, &sc[i * NK + t], 4))
+                            fail_msg("%s att_scores_f16 d %lld nq %lld (%lld, %lld): %g vs %g", vs->name,
+                                     (long long)d, (long long)nq, (long long)i, (long long)t, sc[i * NK + t], w);
+                    }
+            }
+            if (vs->att_wsum_f16) {
+                int64_t n[NQ];
+                float *outs[NQ];
+                for (int64_t i = 0; i < nq; i++) {
+                    n[i] = NK - 2 * i - (int64_t)(tu_rand(&s) % 3); /* each row its own count */
+                    outs[i] = out + i * d;
+                }
+                vs->att_wsum_f16(p, NK, n, nq, k, d, outs);
+                for (int64_t i = 0; i < nq; i++) {
+                    memset(want, 0, (size_t)d * 4);
+                    for (int64_t t = 0; t < n[i]; t++) vs->axpy_f16(p[i * NK + t], k + t * d, want, d);
+                    if (memcmp(want, outs[i], (size_t)d * 4))
+                        fail_msg("%s att_wsum_f16 d %lld nq %lld row %lld differs from axpy", vs->name,
+                                 (long long)d, (long long)nq, (long long)i);
+                }
+            }
+        }
+        free(q); free(k); free(sc); free(p); free(out); free(want);
+    }
+}
+
 static void test_variants(void **state) {
     (void)state;
     /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
@@ -193,6 +244,7 @@ static void test_variants(void **state) {
         printf("# testing %s against ref\n", variants[v]);
         check_set(vs, pool);
         check_axpy(vs);
+        check_att(vs);
         check_batch_invariance(vs, pool);
         tested++;
     }
