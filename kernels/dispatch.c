@@ -85,6 +85,7 @@ static void init(void) {
     if (have[SET_AVX512]) {
         ai__kset_fill_avx512(&sets[SET_AVX512]);
         ai__kset_fill_att_avx512(&sets[SET_AVX512]);
+        ai__kset_fill_gemm_avx512(&sets[SET_AVX512]);
     }
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)

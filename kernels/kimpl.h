@@ -102,6 +102,7 @@ void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
 void ai__kset_fill_neon_dotprod(ai__kset *ks); /* on top of neon when asimddp */
 void ai__kset_fill_att_avx512(ai__kset *ks);   /* on top of avx512 (attn_avx512.c) */
+void ai__kset_fill_gemm_avx512(ai__kset *ks);  /* on top of avx512 (gemm_avx512.c) */
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
  * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */
