@@ -156,6 +156,10 @@ void ai__att_scores_f16(const uint16_t *q, int64_t nq, const uint16_t *k, int64_
                         int64_t d, float *s, int64_t lds);
 void ai__att_wsum_f16(const float *p, int64_t lds, const int64_t *n, int64_t nq,
                       const uint16_t *v, int64_t d, float *const *out);
+/* In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max), the sum in
+ * double.  The kernel set's exp: within 2 ulp of expf (the reference set
+ * uses expf itself), and the same numbers whatever row it is called for. */
+void ai__att_softmax(float *x, int64_t n);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);

@@ -90,6 +90,9 @@ typedef struct ai__kset {
                            int64_t d, float *s, int64_t lds);
     void (*att_wsum_f16)(const float *p, int64_t lds, const int64_t *n, int64_t nq,
                          const uint16_t *v, int64_t d, float *const *out);
+    /* Softmax of the attention's scores (kernels.h ai__att_softmax); NULL:
+     * the reference form (expf, sum in double in order). */
+    void (*att_softmax)(float *x, int64_t n);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */

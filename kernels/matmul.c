@@ -21,6 +21,7 @@
 #ifdef AI__USE_BLAS
 #include <cblas.h>
 #endif
+#include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -488,6 +489,25 @@ void ai__att_wsum_f16(const float *p, int64_t lds, const int64_t *n, int64_t nq,
         memset(out[i], 0, (size_t)d * sizeof(float));
         for (int64_t t = 0; t < n[i]; t++) ks->axpy_f16(p[i * lds + t], v + t * d, out[i], d);
     }
+}
+
+void ai__att_softmax(float *x, int64_t n) {
+    const ai__kset *ks = ai__kset_get();
+    if (n <= 0) return;
+    if (ks->att_softmax) {
+        ks->att_softmax(x, n);
+        return;
+    }
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {

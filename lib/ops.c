@@ -177,7 +177,7 @@ void ai__attention_f16_block(float *const *out, const float *const *q, const int
     for (int64_t i = 0; i < nq; i++) {
         float *a = att + i * nmax;
         for (int64_t t = 0; t < n_kv[i]; t++) a[t] *= scale;
-        ai__softmax(a, n_kv[i]);
+        ai__att_softmax(a, n_kv[i]);
     }
     ai__att_wsum_f16(att, nmax, n_kv, nq, v, head_dim_v, out);
 }

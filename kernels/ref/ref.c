@@ -29,4 +29,5 @@ const ai__kset ai__kset_ref = {
     ai__ref_axpy_f16,
     NULL, /* att_scores_f16: loops over the F16 dot */
     NULL, /* att_wsum_f16: loops over axpy_f16 */
+    NULL, /* att_softmax: the scalar form in matmul.c */
 };

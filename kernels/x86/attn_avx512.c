@@ -1,6 +1,7 @@
 /*
  * attn_avx512.c - blocks of the attention over an f16 cache (kernels.h
- * ai__att_scores_f16, ai__att_wsum_f16) for the AVX-512 set.
+ * ai__att_scores_f16, ai__att_wsum_f16) and its softmax (ai__att_softmax)
+ * for the AVX-512 set.
  *
  * The per-row way (one query against each key through the F16 dot, then
  * one axpy per key into the output) reloads the query and the output row
@@ -136,7 +137,52 @@ static void att_wsum(const float *p, int64_t lds, const int64_t *n, int64_t nq, 
     }
 }
 
+/* exp(x) for 16 lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts,
+ * as Cephes splits it), e^r by its Taylor polynomial of degree 7 (error
+ * under 1e-8 relative), times 2^n by vscalefps (which underflows gently).
+ * Within 2 ulp of expf; below -104 the result is 0, as expf's is. */
+INLINE __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.5f)), _mm512_set1_ps(-104.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* The reference softmax (max, exponentials, sum in double, one scale) with
+ * 16 exponentials at a time and the sum in 16 double lanes. */
+static void att_softmax(float *x, int64_t n) {
+    int64_t n16 = n & ~(int64_t)15;
+    __mmask16 tail = (__mmask16)((1u << (n - n16)) - 1u);
+    __m512 vm = _mm512_set1_ps(-__builtin_inff());
+    for (int64_t i = 0; i < n16; i += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
+    if (tail) vm = _mm512_mask_max_ps(vm, tail, vm, _mm512_maskz_loadu_ps(tail, x + n16));
+    __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int64_t i = 0; i <= n16; i += 16) {
+        __mmask16 m = i < n16 ? (__mmask16)0xFFFF : tail;
+        if (!m) break;
+        __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx)));
+        _mm512_mask_storeu_ps(x + i, m, e);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+    for (int64_t i = 0; i < n16; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+    if (tail) _mm512_mask_storeu_ps(x + n16, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + n16), inv));
+}
+
 void ai__kset_fill_att_avx512(ai__kset *ks) {
+    ks->att_softmax = att_softmax;
     ks->att_scores_f16 = att_scores;
     ks->att_wsum_f16 = att_wsum;
 }

@@ -232,6 +232,34 @@ static void check_att(const ai__kset *vs) {
     }
 }
 
+/* The attention's softmax: within a few ulp of the reference form (expf,
+ * the sum in double), exactly 0 where expf underflows, and sums to 1. */
+static void check_softmax(const ai__kset *vs) {
+    if (!vs->att_softmax) return;
+    static const int64_t ns[] = {1, 5, 16, 17, 100, 513};
+    uint64_t s = 31;
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+        int64_t n = ns[ni];
+        float x[513], want[513];
+        for (int64_t i = 0; i < n; i++) x[i] = gauss(&s) * 12.0f;
+        if (n > 4) x[3] = x[0] - 150.0f; /* underflows */
+        float max = x[0];
+        for (int64_t i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
+        double sum = 0;
+        for (int64_t i = 0; i < n; i++) sum += (want[i] = expf(x[i] - max));
+        for (int64_t i = 0; i < n; i++) want[i] *= (float)(1.0 / sum);
+        vs->att_softmax(x, n);
+        double total = 0;
+        for (int64_t i = 0; i < n; i++) {
+            total += x[i];
+            if (!(fabsf(x[i] - want[i]) <= 6e-7f * want[i] + 1e-37f))
+                fail_msg("%s att_softmax n %lld i %lld: %g vs %g", vs->name, (long long)n, (long long)i, x[i], want[i]);
+        }
+        if (n > 4) assert_true(x[3] == 0.0f);
+        assert_true(fabs(total - 1.0) < 1e-5);
+    }
+}
+
 static void test_variants(void **state) {
     (void)state;
     /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
@@ -249,6 +277,7 @@ static void test_variants(void **state) {
         check_set(vs, pool);
         check_axpy(vs);
         check_att(vs);
+        check_softmax(vs);
         check_batch_invariance(vs, pool);
         tested++;
     }
