@@ -93,6 +93,12 @@ typedef struct ai__kset {
     /* Softmax of the attention's scores (kernels.h ai__att_softmax); NULL:
      * the reference form (expf, sum in double in order). */
     void (*att_softmax)(float *x, int64_t n);
+    /* Extra data that this set's gemm tiles read after each act row of a
+     * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
+     * bytes (0: none), filled by act_ext from the finished act row.  The
+     * rows that matmul.c hands to a gemm always have it; NULL: none. */
+    size_t (*act_ext_bytes)(int kind, int64_t k);
+    void (*act_ext)(int kind, void *row, int64_t k);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */

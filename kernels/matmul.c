@@ -162,13 +162,23 @@ static uint8_t *ws_act(ai__mm_ws *ws, int kind, size_t bytes) {
     return ws->buf[kind];
 }
 
+/* Bytes of the set's extra act data of a kind (kimpl.h act_ext), rounded
+ * to 64 so that rows stay aligned. */
+static size_t ext_bytes(const ai__kset *ks, int kind, int64_t k) {
+    return ks->act_ext_bytes ? (ks->act_ext_bytes(kind, k) + 63) & ~(size_t)63 : 0;
+}
+
 static void gconvert_task(void *ctx, int ith, int nth) {
     gjob *j = ctx;
     int64_t b0 = j->n_batch * ith / nth, b1 = j->n_batch * (ith + 1) / nth;
     for (int kind = 0; kind < ACT_KINDS; kind++) {
         if (!j->kact[kind] || kind == ACT_F32) continue;
-        for (int64_t b = b0; b < b1; b++)
-            j->ks->act[kind](j->x + b * j->k, j->kact[kind] + (size_t)b * j->kas[kind], j->k);
+        int ext = ext_bytes(j->ks, kind, j->k) > 0;
+        for (int64_t b = b0; b < b1; b++) {
+            uint8_t *row = j->kact[kind] + (size_t)b * j->kas[kind];
+            j->ks->act[kind](j->x + b * j->k, row, j->k);
+            if (ext) j->ks->act_ext(kind, row, j->k);
+        }
     }
 }
 
@@ -251,7 +261,7 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
             j->kas[kind] = (size_t)k * sizeof(float);
         } else if (!j->kact[kind]) {
             size_t total;
-            j->kas[kind] = ai__act_row_size(kind, k);
+            j->kas[kind] = ai__act_row_size(kind, k) + ext_bytes(ks, kind, k);
             if (mul_overflows(j->kas[kind], (size_t)n_batch, &total) || !(j->kact[kind] = ws_act(ws, kind, total)))
                 return AI_E_NOMEM;
         }

@@ -30,4 +30,6 @@ const ai__kset ai__kset_ref = {
     NULL, /* att_scores_f16: loops over the F16 dot */
     NULL, /* att_wsum_f16: loops over axpy_f16 */
     NULL, /* att_softmax: the scalar form in matmul.c */
+    NULL, /* act_ext_bytes: no extra act data */
+    NULL, /* act_ext */
 };

@@ -1,7 +1,8 @@
 /*
  * gemm_avx512.c - matrix-matrix tiles (ai__gemm_fn) of the AVX-512 set for
  * the types prompts spend their time in: Q4_0, Q8_0, Q4_K and Q6_K (this
- * file fills them in on top of x86_kern.h's table; see dispatch.c).
+ * file fills them in on top of x86_kern.h's table; see dispatch.c), and the
+ * extra act data its Q4_0 tile reads (kimpl.h act_ext).
  *
  * What made them ~1.5-2x faster than x86_kern.h's tiles (bench of 1024x1024
  * weights, batch 512, one thread): NC activation rows stay in L1 while the
@@ -173,6 +174,35 @@ INLINE void q6_k_tile(TILE_ARGS) {
     for (int c = 0; c < nc; c++) y[c * ldy] = hsum(acc[c]);
 }
 
+/* ---- extra act data (kimpl.h act_ext) ------------------------------------------ */
+
+/*
+ * After an ACT_Q8_32 row of k elements, 2k bytes:
+ *   n8[k/4]  int32: -8 times the sum of q[4l .. 4l+3], the lane l of a
+ *            vpdpbusd over the row;
+ *   dx[k/4]  float: the scale d of the block of those four elements.
+ * So that a Q4_0 tile starts each int32 sum at n8 (the -8 offset of its
+ * nibbles, which the matrix-vector kernel takes off with a second vpdpbusd)
+ * and multiplies its weight scales by dx without shuffling, once per
+ * activation row instead of once per weight row.
+ */
+static size_t ext_bytes(int kind, int64_t k) { return kind == ACT_Q8_32 ? (size_t)k * 2 : 0; }
+
+static void ext_fill(int kind, void *row, int64_t k) {
+    if (kind != ACT_Q8_32) return;
+    const int8_t *q = act_q(row);
+    const float *d = act_d(row, k);
+    int32_t *n8 = (int32_t *)((uint8_t *)row + ai__act_row_size(ACT_Q8_32, k));
+    float *dx = (float *)(n8 + k / 4);
+    const __m256i ones = _mm256_set1_epi8(1);
+    for (int64_t i = 0; i < k / 32; i++) {
+        /* sum of 4 (signed) as 1 x q, times -8: both exact in int32 */
+        __m256i s4 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, load256(q + 32 * i));
+        _mm256_storeu_si256((__m256i *)(n8 + 8 * i), _mm256_mullo_epi32(s4, _mm256_set1_epi32(-8)));
+        _mm256_storeu_ps(dx + 8 * i, _mm256_set1_ps(d[i]));
+    }
+}
+
 /* ---- Q4_0: x86_kern.h q4_0_cols (AVX-512 form) for NC40 columns ---------------- */
 
 enum { NC40 = 8 };
@@ -181,13 +211,11 @@ INLINE void q4_0_tile(TILE_ARGS) {
     __m512 acc[NC40], accb[NC40];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = accb[c] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
     const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
                                           0x0004000400040004, 0x0004000400040004);
-#if 1
-    const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
-#endif
+    const size_t ext_off = ai__act_row_size(ACT_Q8_32, k); /* n8, then dx (see ext_fill) */
     const int64_t nb = k / 32;
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2, w += 36) {
@@ -195,19 +223,17 @@ INLINE void q4_0_tile(TILE_ARGS) {
         __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
         z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
         float d0 = f16(w), d1 = f16(w + 18);
-#if 1
         __m512 dwv = _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
-#endif
         UNROLL
         for (int c = 0; c < nc; c++) {
             const uint8_t *ac = a + c * as;
-            __m512i av = _mm512_loadu_si512((const void *)(act_q(ac) + 32 * i));
-            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
-                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
-#if 1
-            __m512 dav = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(act_d(ac, k) + i)))));
-            __m512 sc = _mm512_mul_ps(dwv, dav);
-#endif
+            const uint8_t *ext = ac + ext_off;
+            /* (n - 8).a per lane: n.a on top of -8 * (sum of a), the same
+             * int32 lanes as q4_0_cols' difference of two vpdpbusd */
+            __m512i p = _mm512_dpbusd_epi32(_mm512_loadu_si512((const void *)(ext + 32 * i)), z,
+                                            _mm512_loadu_si512((const void *)(act_q(ac) + 32 * i)));
+            /* d_w * d_a per lane: q4_0_cols' float products */
+            __m512 sc = _mm512_mul_ps(dwv, _mm512_loadu_ps((const float *)(ext + k) + 8 * i));
             if (i & 2)
                 accb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[c]);
             else
@@ -258,6 +284,60 @@ INLINE void q8_0_tile(TILE_ARGS) {
     for (int c = 0; c < nc; c++) y[c * ldy] = hsum(acc[c]);
 }
 
+/* Two weight rows (w, w + ws) x NC40R activation rows: every activation
+ * load (q, n8, dx) serves both weight rows.  Measured 1024x1024, batch 512,
+ * one thread: ~195 GOP/s against ~165 for q4_0_tile with NC40 = 8 (and ~95
+ * for x86_kern.h's tile); NC40R = 5 or 6 were slower. */
+enum { NC40R = 4 };
+
+INLINE void q4_0_tile2(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int nc, int64_t k, float *y,
+                       int64_t ldy) {
+    __m512 acc[2][NC40R], accb[2][NC40R];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[0][c] = accb[0][c] = acc[1][c] = accb[1][c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    const size_t ext_off = ai__act_row_size(ACT_Q8_32, k);
+    const int64_t nb = k / 32; /* even (see q4_0_gemm) */
+    for (int64_t i = 0; i + 2 <= nb; i += 2, w += 36) {
+        __m512i z[2];
+        __m512 dwv[2];
+        UNROLL
+        for (int r = 0; r < 2; r++) {
+            const uint8_t *wr = w + r * ws;
+            __m256i x = _mm256_set_m128i(load128(wr + 20), load128(wr + 2));
+            z[r] = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x)), shv), m4);
+            dwv[r] = _mm512_insertf32x8(_mm512_set1_ps(f16(wr)), _mm256_set1_ps(f16(wr + 18)), 1);
+        }
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const uint8_t *ac = a + c * as;
+            const uint8_t *ext = ac + ext_off;
+            __m512i n8 = _mm512_loadu_si512((const void *)(ext + 32 * i));
+            __m512i av = _mm512_loadu_si512((const void *)(act_q(ac) + 32 * i));
+            __m512 dx = _mm512_loadu_ps((const float *)(ext + k) + 8 * i);
+            UNROLL
+            for (int r = 0; r < 2; r++) {
+                __m512i p = _mm512_dpbusd_epi32(n8, z[r], av);
+                __m512 sc = _mm512_mul_ps(dwv[r], dx);
+                if (i & 2)
+                    accb[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[r][c]);
+                else
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][c]);
+            }
+        }
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++) {
+        y[c * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][c], accb[0][c])) + hsum(_mm256_setzero_ps());
+        y[c * ldy + 1] = _mm512_reduce_add_ps(_mm512_add_ps(acc[1][c], accb[1][c])) + hsum(_mm256_setzero_ps());
+    }
+}
+
+#define q4_0_1_tile q4_0_tile
+
 /* ---- the gemm wrappers ------------------------------------------------------------ */
 
 /* NC activation rows (then the rest one by one: the same arithmetic per
@@ -284,14 +364,35 @@ INLINE void q8_0_tile(TILE_ARGS) {
 
 GEMM(q4_k, NC4K)
 GEMM(q6_k, NC6K)
-GEMM(q4_0, NC40)
+GEMM(q4_0_1, NC40)
+
+/* Pairs of weight rows x NC40R activation rows when the blocks pair up (no
+ * odd last block), the rest through q4_0_tile. */
+static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+                      float *y, int64_t ldy) {
+    if ((k / 32) % 2 || nr < 2 || nb < NC40R) {
+        q4_0_1_gemm(w, ws, nr, act, as, nb, k, y, ldy);
+        return;
+    }
+    const uint8_t *A = act, *W = w;
+    int64_t nr2 = nr & ~(int64_t)1, b = 0;
+    for (; b + NC40R <= nb; b += NC40R)
+        for (int64_t r = 0; r < nr2; r += 2)
+            q4_0_tile2(W + (size_t)r * ws, ws, A + (size_t)b * as, as, NC40R, k, y + b * ldy + r, ldy);
+    if (b < nb) q4_0_1_gemm(W, ws, nr2, A + (size_t)b * as, as, nb - b, k, y + b * ldy, ldy);
+    if (nr2 < nr) q4_0_1_gemm(W + (size_t)nr2 * ws, ws, 1, A, as, nb, k, y + nr2, ldy);
+}
 GEMM(q8_0, NC80)
 
 void ai__kset_fill_gemm_avx512(ai__kset *ks) {
     ks->ops[AI_TYPE_Q4_K].gemm = q4_k_gemm;
     ks->ops[AI_TYPE_Q6_K].gemm = q6_k_gemm;
     ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
+    ks->act_ext_bytes = ext_bytes;
+    ks->act_ext = ext_fill;
     ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
     ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
+    ks->act_ext_bytes = ext_bytes;
+    ks->act_ext = ext_fill;
     ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
 }
