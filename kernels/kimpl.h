@@ -96,7 +96,8 @@ typedef struct ai__kset {
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The
-     * rows that matmul.c hands to a gemm always have it; NULL: none. */
+     * rows that matmul.c hands to a gemm have it when the product has more
+     * than one row (a gemm must not read it for nb == 1); NULL: none. */
     size_t (*act_ext_bytes)(int kind, int64_t k);
     void (*act_ext)(int kind, void *row, int64_t k);
 } ai__kset;

@@ -173,7 +173,8 @@ static void gconvert_task(void *ctx, int ith, int nth) {
     int64_t b0 = j->n_batch * ith / nth, b1 = j->n_batch * (ith + 1) / nth;
     for (int kind = 0; kind < ACT_KINDS; kind++) {
         if (!j->kact[kind] || kind == ACT_F32) continue;
-        int ext = ext_bytes(j->ks, kind, j->k) > 0;
+        /* one row goes to the matrix-vector kernels, which read no extra */
+        int ext = j->n_batch > 1 && ext_bytes(j->ks, kind, j->k) > 0;
         for (int64_t b = b0; b < b1; b++) {
             uint8_t *row = j->kact[kind] + (size_t)b * j->kas[kind];
             j->ks->act[kind](j->x + b * j->k, row, j->k);

@@ -340,13 +340,25 @@ INLINE void q4_0_tile2(const uint8_t *w, size_t ws, const uint8_t *a, size_t as,
 
 /* ---- the gemm wrappers ------------------------------------------------------------ */
 
+/* One activation row (token generation) stays with the gemm the table had
+ * before (x86_kern.h's T_cols at nc = 1, the matrix-vector kernels tuned for
+ * memory bandwidth): the tiles here are for batches.  Set once, by
+ * ai__kset_fill_gemm_avx512 under dispatch.c's pthread_once. */
+static ai__gemm_fn mv_gemm[AI__TYPE_COUNT];
+#define MV_CASE(TYPE)                                                                              \
+    if (nb == 1 && mv_gemm[TYPE]) {                                                               \
+        mv_gemm[TYPE](w, ws, nr, act, as, nb, k, y, ldy);                                           \
+        return;                                                                                    \
+    }
+
 /* NC activation rows (then the rest one by one: the same arithmetic per
  * column) against every row of w in turn: those activation rows stay
  * in L1 while the weight rows stream from L2 (the other order reloads the
  * activations, 16x the bytes of the weights, for every weight row). */
-#define GEMM(T, NC)                                                                                \
+#define GEMM(T, NC, MV)                                                                            \
     static void T##_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, \
                          int64_t k, float *y, int64_t ldy) {                                       \
+        MV                                                                                         \
         const uint8_t *A = act;                                                                    \
         for (int64_t b = 0; b < nb; b += NC) {                                                     \
             int nc = nb - b < NC ? (int)(nb - b) : NC;                                             \
@@ -362,14 +374,15 @@ INLINE void q4_0_tile2(const uint8_t *w, size_t ws, const uint8_t *a, size_t as,
         }                                                                                          \
     }
 
-GEMM(q4_k, NC4K)
-GEMM(q6_k, NC6K)
-GEMM(q4_0_1, NC40)
+GEMM(q4_k, NC4K, MV_CASE(AI_TYPE_Q4_K))
+GEMM(q6_k, NC6K, MV_CASE(AI_TYPE_Q6_K))
+GEMM(q4_0_1, NC40, )
 
 /* Pairs of weight rows x NC40R activation rows when the blocks pair up (no
  * odd last block), the rest through q4_0_tile. */
 static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
                       float *y, int64_t ldy) {
+    MV_CASE(AI_TYPE_Q4_0)
     if ((k / 32) % 2 || nr < 2 || nb < NC40R) {
         q4_0_1_gemm(w, ws, nr, act, as, nb, k, y, ldy);
         return;
@@ -382,17 +395,15 @@ static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, siz
     if (b < nb) q4_0_1_gemm(W, ws, nr2, A + (size_t)b * as, as, nb - b, k, y + b * ldy, ldy);
     if (nr2 < nr) q4_0_1_gemm(W + (size_t)nr2 * ws, ws, 1, A, as, nb, k, y + nr2, ldy);
 }
-GEMM(q8_0, NC80)
+GEMM(q8_0, NC80, MV_CASE(AI_TYPE_Q8_0))
 
 void ai__kset_fill_gemm_avx512(ai__kset *ks) {
+    static const uint32_t types[] = {AI_TYPE_Q4_0, AI_TYPE_Q8_0, AI_TYPE_Q4_K, AI_TYPE_Q6_K};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) mv_gemm[types[t]] = ks->ops[types[t]].gemm;
+    ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
+    ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
     ks->ops[AI_TYPE_Q4_K].gemm = q4_k_gemm;
     ks->ops[AI_TYPE_Q6_K].gemm = q6_k_gemm;
-    ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
     ks->act_ext_bytes = ext_bytes;
     ks->act_ext = ext_fill;
-    ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
-    ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
-    ks->act_ext_bytes = ext_bytes;
-    ks->act_ext = ext_fill;
-    ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
 }
