@@ -14,7 +14,7 @@
  *   ACT_F16     k uint16 f16 values, rounded to nearest      (F16 weights)
  *   ACT_BF16    k uint16 bf16 values, rounded to nearest     (BF16 weights)
  *   ACT_Q8_32   blocks of 32: int8 q[k] | float d[k/32] | float s[k/32]
- *               d = amax/127 rounded to f16, q = nearest(x/d),
+ *               d = amax/127 rounded to f16, q = nearest(x*(127/amax)),
  *               s = d*sum(q) rounded to f16 (used by the types with a min)
  *   ACT_Q8_256  blocks of 256: int8 q[k] | float d[k/256] | int16 bs[k/16]
  *               d = -max/127 where max is the element of largest magnitude

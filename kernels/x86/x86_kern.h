@@ -784,7 +784,7 @@ static void act_q8_32(const float *x, void *dst, int64_t k) {
         __m256 m = abs_ps(_mm256_loadu_ps(x));
         for (int j = 8; j < 32; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
         float amax = hmax(m);
-        float dd = amax / 127, id = dd != 0 ? 1.0f / dd : 0.0f;
+        float dd = amax / 127, id = amax != 0 ? 127.0f / amax : 0.0f; /* as ref */
         __m256 vid = _mm256_set1_ps(id);
         __m256i i0 = round8(x, vid), i1 = round8(x + 8, vid), i2 = round8(x + 16, vid), i3 = round8(x + 24, vid);
         __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
