@@ -148,6 +148,26 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
 
+/* ---- the peer's rounding (kimpl.h, ai__peer_ops, gives each order) ------ */
+
+/* a.b over n f16 values summed in the peer's order (its flash attention's
+ * q.k against an f16 cache). */
+float ai__peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
+/* y[i] = f16(fma(v[i], s, y[i])) and y[i] = f16(y[i] * s): the peer's f16
+ * accumulator of attention-weighted values. */
+void ai__peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n);
+void ai__peer_scale_f16(uint16_t *y, float s, int64_t n);
+/* y[i] = exp(x[i]) as the peer's vector exp computes it (within 2 ulp of
+ * the true value; x = y allowed). */
+void ai__peer_exp(const float *x, float *y, int64_t n);
+/* x[i] = silu(x[i]) * y[i] with that exp: x / (1 + exp(-x)) * y. */
+void ai__peer_swiglu(float *x, const float *y, int64_t n);
+/* out[t] = sum_d k[d*ld + t] * q[d] (t < nt) as one fused multiply-add
+ * chain per t, d ascending from 0: scores of a transposed f32 key tile. */
+void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
+/* acc[d] += sum_t v[t*dv + d] * p[t] as one fused chain per d, t ascending. */
+void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+
 /* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
  * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
 const char *ai__kernels_name(void);

@@ -72,6 +72,37 @@ typedef struct ai__type_ops {
     ai__gemm_fn gemm;
 } ai__type_ops;
 
+/*
+ * Elementwise and attention pieces with the peer's exact rounding (its x86
+ * AVX-512 build), for lib/ops.c.  Every variant gives the reference's bits:
+ * each output is the same sequence of correctly rounded operations.
+ *
+ *   dot_f16     a.b over n f16 values in the peer's order: lanes of 64
+ *               (16 x 4 accumulators) over the first n & ~63 values, the
+ *               accumulators folded 0+2, 1+3, 0+1, a 16-lane tree
+ *               (i, i+8), (i, i+4), (i, i+2), (0, 1); then the rest of the
+ *               products added in double
+ *   mad_f16     y[i] = f16(fma(v[i], s, y[i]))          (y, v f16)
+ *   scale_f16   y[i] = f16(y[i] * s)
+ *   exp         y[i] = the peer's vector exp: r = x*log2(e) rounded, two
+ *               fma steps of the reduction, a degree-5 polynomial, times
+ *               2^r; 0 below and inf above |r| > 192
+ *   swiglu      x[i] = x[i] / (1 + exp(0 - x[i])) * y[i]
+ *   kq          out[t] = fma chain over d = 0..hd-1 of k[d*ld + t] * q[d],
+ *               from 0 (scores against a transposed f32 key tile)
+ *   pv          acc[d] = fma chain over t = 0..nt-1 of v[t*dv + d] * p[t],
+ *               from acc[d]
+ */
+typedef struct ai__peer_ops {
+    float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
+    void (*mad_f16)(uint16_t *y, const uint16_t *v, float s, int64_t n);
+    void (*scale_f16)(uint16_t *y, float s, int64_t n);
+    void (*exp)(const float *x, float *y, int64_t n);
+    void (*swiglu)(float *x, const float *y, int64_t n);
+    void (*kq)(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
+    void (*pv)(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+} ai__peer_ops;
+
 typedef struct ai__kset {
     const char *name;
     /* Batches of at least this many rows go through OpenBLAS sgemm (weights
@@ -83,6 +114,7 @@ typedef struct ai__kset {
     ai__act_fn act[ACT_KINDS];
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
     void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
+    ai__peer_ops peer;
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */

@@ -83,8 +83,12 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    /* f16: ai__attention_f16's q and scores; else rows converted to f32 too */
-    int64_t conv = kv_type == AI_TYPE_F16 ? 0 : hp->head_dim + hp->head_dim_v;
+    const char *peer = getenv("AI_PEER_ATTENTION");
+    f->tiled_rows = peer && peer[0] == '1' ? AI__ATT_TILED_ROWS : 0;
+    /* f16 without tiled batches: ai__attention_f16 reads the cache in
+     * place; else a kv head's rows converted to f32 too */
+    int64_t conv = kv_type == AI_TYPE_F16 && (!f->tiled_rows || n_batch < f->tiled_rows)
+                       ? 0 : hp->head_dim + hp->head_dim_v;
     f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
@@ -202,6 +206,8 @@ typedef struct att_job {
     int64_t n_chunks;        /* ceil(n / chunk)                            */
     int64_t n_tasks;         /* n_head_kv * n_chunks                       */
     int prep;                /* 1: a task first prepares its head's rows   */
+    int tiled;               /* 1: f16 cache, tiled attention (a batch of
+                                at least AI__ATT_TILED_ROWS rows)          */
     int rows;                /* 1: ...and before that computes them: q, k
                                 and v rows of its heads from the prepared
                                 products (ai__matmul_rows); 0: done before */
@@ -289,6 +295,17 @@ static void att_task(void *ctx, int ith, int nth) {
         if (j->prep) prep_head(f, j->il, kh, b0, b1, j->pos);
         int64_t n_kv = j->pos + b1; /* positions the last row sees */
         size_t first = ((size_t)j->il * (size_t)hp->n_head_kv + (size_t)kh) * (size_t)kv->n_ctx;
+        if (kv->type == AI_TYPE_F16 && j->tiled) { /* as f32, keys transposed */
+            const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
+            ai__kv_keys_t_f32(k16, n_kv, hd, kf, kv->n_ctx);
+            ai__kv_rows_f32(kv->type, kv->v + first * kv->v_row, n_kv, hdv, vf);
+            for (int64_t b = b0; b < b1; b++)
+                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+                    ai__attention_f16_tiled(f->att + b * hp->n_head * hdv + h * hdv,
+                                            f->qkv + b * qkv_dim + h * hd, kf, kv->n_ctx, vf,
+                                            j->pos + b + 1, hd, hdv, scale, scratch);
+            continue;
+        }
         if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
             const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
             const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
@@ -337,6 +354,11 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
     job.n_chunks = (n + chunk - 1) / chunk;
     job.n_tasks = hp->n_head_kv * job.n_chunks;
     job.prep = job.n_chunks == 1;
+    /* With the peer's rule (tiled_rows, runtime.h), a batch of at least 64
+     * rows takes its tiled attention, smaller ones (and single tokens) the
+     * one that accumulates in f16 */
+    job.tiled = f->kv.type == AI_TYPE_F16 && f->tiled_rows && n >= f->tiled_rows &&
+                hp->head_dim_v % 16 == 0;
     ai__mat mats[3] = {L->wq, L->wk, L->wv};
     float *ys[3] = {f->qkv, f->qkv + q_dim, f->qkv + q_dim + k_dim};
     int64_t ld[3] = {qkv_dim, qkv_dim, qkv_dim};

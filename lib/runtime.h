@@ -151,6 +151,9 @@ typedef struct ai__kv {
 void ai__kv_rows_f32(uint32_t type, const uint8_t *rows, int64_t n_rows,
                      int64_t dim, float *out);
 
+/* n f16 key rows of dim values as f32, transposed: kt[d*ld + t]. */
+void ai__kv_keys_t_f32(const uint16_t *k, int64_t n, int64_t dim, float *kt, int64_t ld);
+
 /* Attention of one query head over positions [0, n_kv) of its kv head:
  *   out[d] = sum_t softmax_t(q.k_t * scale) v_t[d]
  * k: [n_kv][head_dim], v: [n_kv][head_dim_v], f32 (see ai__kv_rows_f32).
@@ -160,12 +163,28 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
                    int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                    uint32_t kv_type, float scale, float *scratch);
 
-/* ai__attention over an f16 cache read in place: k [n_kv][head_dim] and
- * v [n_kv][head_dim_v] f16 rows.  Equal to ai__attention with the rows
- * converted, up to float summation order.  scratch: head_dim + n_kv floats. */
+/* Attention over an f16 cache, k [n_kv][head_dim] and v [n_kv][head_dim_v]
+ * f16 rows, with the peer's numerics for a batch of fewer than
+ * AI__ATT_TILED_ROWS rows (see ops.c; the default for every batch).  scratch: head_dim + head_dim_v
+ * floats. */
 void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch);
+
+/* The peer takes its tiled attention for batches of at least this many
+ * rows (its tile height).  We do so only when asked (AI_PEER_ATTENTION=1
+ * in the environment when the session is made): a row's logits then depend
+ * on its batch having 64 rows or more, which exact prefix reuse cannot
+ * allow; by default every batch takes the other form, the peer's for
+ * smaller batches and for every generated token. */
+#define AI__ATT_TILED_ROWS 64
+
+/* The attention of a row in a batch of at least AI__ATT_TILED_ROWS rows
+ * (ops.c): keys as f32 transposed, kt[d*ldk + t], values f32
+ * [n_kv][head_dim_v].  scratch: 128 floats. */
+void ai__attention_f16_tiled(float *out, const float *q, const float *kt, int64_t ldk,
+                             const float *vf, int64_t n_kv, int64_t head_dim,
+                             int64_t head_dim_v, float scale, float *scratch);
 
 typedef struct ai__mm_ws ai__mm_ws; /* kernels/kernels.h */
 
@@ -188,6 +207,8 @@ typedef struct ai__fwd {
                                 as f32 (not for an f16 cache), then the
                                 attention's scratch                        */
     size_t scratch_n;        /* floats per thread                          */
+    int64_t tiled_rows;      /* batches of at least this many rows take the
+                                tiled attention; 0: none (see above)       */
     char err[160];           /* message of the last failure                */
 } ai__fwd;
 

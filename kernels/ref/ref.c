@@ -27,4 +27,6 @@ const ai__kset ai__kset_ref = {
         [AI_TYPE_IQ4_XS] = OPS(iq4_xs, ACT_Q8_256),
     },
     ai__ref_axpy_f16,
+    {ai__ref_peer_dot_f16, ai__ref_peer_mad_f16, ai__ref_peer_scale_f16, ai__ref_peer_exp,
+     ai__ref_peer_swiglu, ai__ref_peer_kq, ai__ref_peer_pv},
 };

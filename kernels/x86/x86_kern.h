@@ -853,6 +853,8 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
     for (; i < n; i++) dst[i] = _cvtsh_ss(h[i]);
 }
 
+#include "peer_x86.h"
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define SET(T, TYPE)                                                                       \
@@ -862,6 +864,8 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
 void FILL_NAME(ai__kset *ks) {
     ks->act[ACT_F16] = act_f16;
     ks->axpy_f16 = axpy_f16;
+    ks->peer = (ai__peer_ops){peer_dot_f16, peer_mad_f16, peer_scale_f16, peer_exp,
+                              peer_swiglu, peer_kq, peer_pv};
     ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;

@@ -1,0 +1,21 @@
+/*
+ * peer_ops.c - the runtime's entry points to the peer-rounding pieces of the
+ * chosen kernel set (ai__peer_ops in kimpl.h; declared in kernels.h).
+ */
+#include "kimpl.h"
+
+float ai__peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
+    return ai__kset_get()->peer.dot_f16(a, b, n);
+}
+void ai__peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n) {
+    ai__kset_get()->peer.mad_f16(y, v, s, n);
+}
+void ai__peer_scale_f16(uint16_t *y, float s, int64_t n) { ai__kset_get()->peer.scale_f16(y, s, n); }
+void ai__peer_exp(const float *x, float *y, int64_t n) { ai__kset_get()->peer.exp(x, y, n); }
+void ai__peer_swiglu(float *x, const float *y, int64_t n) { ai__kset_get()->peer.swiglu(x, y, n); }
+void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out) {
+    ai__kset_get()->peer.kq(q, k, ld, hd, nt, out);
+}
+void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv) {
+    ai__kset_get()->peer.pv(acc, p, v, nt, dv);
+}
