@@ -168,6 +168,11 @@ void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t
 /* acc[d] += sum_t v[t*dv + d] * p[t] as one fused chain per d, t ascending. */
 void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
 
+/* The peer's flash attention of one query over n_kv f16 key and value rows
+ * (lib/ops.c, ai__attention_f16).  scratch: hd + hdv uint16. */
+void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                       int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+
 /* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
  * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
 const char *ai__kernels_name(void);

@@ -92,6 +92,9 @@ typedef struct ai__type_ops {
  *               from 0 (scores against a transposed f32 key tile)
  *   pv          acc[d] = fma chain over t = 0..nt-1 of v[t*dv + d] * p[t],
  *               from acc[d]
+ *   attn_f16    the peer's one-query flash attention over an f16 cache
+ *               (lib/ops.c, ai__attention_f16, says how) from the pieces
+ *               above, in one call so that they inline
  */
 typedef struct ai__peer_ops {
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
@@ -101,6 +104,8 @@ typedef struct ai__peer_ops {
     void (*swiglu)(float *x, const float *y, int64_t n);
     void (*kq)(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
     void (*pv)(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+    void (*attn_f16)(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                     int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
 } ai__peer_ops;
 
 typedef struct ai__kset {

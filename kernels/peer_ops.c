@@ -19,3 +19,7 @@ void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t
 void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv) {
     ai__kset_get()->peer.pv(acc, p, v, nt, dv);
 }
+void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                       int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch) {
+    ai__kset_get()->peer.attn_f16(out, q, k, v, n_kv, hd, hdv, scale, scratch);
+}

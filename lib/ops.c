@@ -168,32 +168,20 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
  * accumulated), and the weighted values accumulated in an f16 vector,
  * rounded after every key.  The result differs from an f32 softmax by about
  * 1e-3 relative; what matters here is that it is the peer's.
+ * The loop, in kernels/ref/peer.c and its SIMD twin:
+ *   qh = f16(q); acc = 0 (f16); M = -inf; S = 0
+ *   for each key t:  s = dot_f16(qh, k_t) * scale
+ *       s > M:  ms = expf(M - s), M = s, acc = f16(acc * ms), vs = 1
+ *       else:   ms = 1, vs = expf(s - M)
+ *       acc = f16(fma(v_t, vs, acc));  S = fma(S, ms, vs)
+ *   out = f32(acc) / S
  * scratch: (head_dim + head_dim_v) / 2 + 1 floats.
  */
 void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch) {
-    uint16_t *qh = (uint16_t *)scratch;  /* [head_dim] q as f16          */
-    uint16_t *acc = qh + head_dim;       /* [head_dim_v] sum of M-scaled
-                                            weights times values, f16     */
-    ai__f32_to_f16_row(q, qh, head_dim);
-    memset(acc, 0, (size_t)head_dim_v * sizeof *acc);
-    float S = 0.0f, M = -INFINITY;
-    for (int64_t t = 0; t < n_kv; t++) {
-        float s = ai__peer_dot_f16(qh, k + t * head_dim, head_dim) * scale;
-        float ms = 1.0f, vs = 1.0f;
-        if (s > M) { /* new max: what is summed so far shrinks by e^(M - s) */
-            ms = expf(M - s);
-            M = s;
-            ai__peer_scale_f16(acc, ms, head_dim_v);
-        } else {
-            vs = expf(s - M);
-        }
-        ai__peer_mad_f16(acc, v + t * head_dim_v, vs, head_dim_v);
-        S = fmaf(S, ms, vs);
-    }
-    float inv = S == 0.0f ? 0.0f : 1.0f / S;
-    for (int64_t d = 0; d < head_dim_v; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
+    /* the loop lives with the kernels, where its pieces inline */
+    ai__peer_attn_f16(out, q, k, v, n_kv, head_dim, head_dim_v, scale, (uint16_t *)scratch);
 }
 
 /*

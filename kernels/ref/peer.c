@@ -9,6 +9,7 @@
 #include "ref.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Sum of 16 lanes as the AVX-512 horizontal add pairs them. */
 static float tree16(const float *v) {
@@ -84,4 +85,28 @@ void ai__ref_peer_pv(float *acc, const float *p, const float *v, int64_t nt, int
         for (int64_t t = 0; t < nt; t++) a = fmaf(v[t * dv + d], p[t], a);
         acc[d] = a;
     }
+}
+
+/* One query over n_kv f16 key and value rows; scratch: hd + hdv uint16. */
+void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                           int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch) {
+    uint16_t *qh = scratch, *acc = scratch + hd;
+    for (int64_t d = 0; d < hd; d++) qh[d] = ai__f32_to_f16(q[d]);
+    memset(acc, 0, (size_t)hdv * sizeof *acc);
+    float S = 0.0f, M = -INFINITY;
+    for (int64_t t = 0; t < n_kv; t++) {
+        float s = ai__ref_peer_dot_f16(qh, k + t * hd, hd) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > M) { /* new max: what is summed so far shrinks by e^(M - s) */
+            ms = expf(M - s);
+            M = s;
+            ai__ref_peer_scale_f16(acc, ms, hdv);
+        } else {
+            vs = expf(s - M);
+        }
+        ai__ref_peer_mad_f16(acc, v + t * hdv, vs, hdv);
+        S = fmaf(S, ms, vs);
+    }
+    float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int64_t d = 0; d < hdv; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
 }

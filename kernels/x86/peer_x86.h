@@ -9,8 +9,9 @@
 #include "ref/ref.h"
 
 #include <math.h>
+#include <string.h>
 
-static float peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
+INLINE float peer_dot_f16_i(const uint16_t *a, const uint16_t *b, int64_t n) {
     int64_t np = n & ~(int64_t)63;
     double sum = 0.0;
     if (np) {
@@ -33,7 +34,7 @@ static float peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
     return (float)sum;
 }
 
-static void peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n) {
+INLINE void peer_mad_f16_i(uint16_t *y, const uint16_t *v, float s, int64_t n) {
     __m256 vs = _mm256_set1_ps(s);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -43,7 +44,7 @@ static void peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n) {
     if (i < n) ai__ref_peer_mad_f16(y + i, v + i, s, n - i);
 }
 
-static void peer_scale_f16(uint16_t *y, float s, int64_t n) {
+INLINE void peer_scale_f16_i(uint16_t *y, float s, int64_t n) {
     __m256 vs = _mm256_set1_ps(s);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -86,6 +87,10 @@ INLINE int peer_exp8(__m256 x, __m256 *out) {
     return 1;
 #endif
 }
+
+static float peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) { return peer_dot_f16_i(a, b, n); }
+static void peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n) { peer_mad_f16_i(y, v, s, n); }
+static void peer_scale_f16(uint16_t *y, float s, int64_t n) { peer_scale_f16_i(y, s, n); }
 
 static void peer_exp(const float *x, float *y, int64_t n) {
     int64_t i = 0;
@@ -138,4 +143,27 @@ static void peer_pv(float *acc, const float *p, const float *v, int64_t nt, int6
         for (int64_t t = 0; t < nt; t++) a = fmaf(v[t * dv + d], p[t], a);
         acc[d] = a;
     }
+}
+
+static void peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                          int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch) {
+    uint16_t *qh = scratch, *acc = scratch + hd;
+    act_f16(q, qh, hd);
+    memset(acc, 0, (size_t)hdv * sizeof *acc);
+    float S = 0.0f, M = -INFINITY;
+    for (int64_t t = 0; t < n_kv; t++) {
+        float s = peer_dot_f16_i(qh, k + t * hd, hd) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > M) { /* new max: what is summed so far shrinks by e^(M - s) */
+            ms = expf(M - s);
+            M = s;
+            peer_scale_f16_i(acc, ms, hdv);
+        } else {
+            vs = expf(s - M);
+        }
+        peer_mad_f16_i(acc, v + t * hdv, vs, hdv);
+        S = fmaf(S, ms, vs);
+    }
+    float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int64_t d = 0; d < hdv; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
 }

@@ -123,6 +123,17 @@ static void test_peer_ops_bits(void **state) {
             r->pv(acc1, pr, v, NT, HD);
             o->pv(acc2, pr, v, NT, HD);
             assert_memory_equal(acc1, acc2, sizeof acc1);
+            /* the whole one-query attention, over 1..N keys of HD dims */
+            static uint16_t kh[N * HD], vh[N * HD], scr[2 * HD];
+            for (int i = 0; i < N * HD; i++) {
+                kh[i] = ai__f32_to_f16(tu_randf(&st));
+                vh[i] = ai__f32_to_f16(tu_randf(&st) * 3.0f);
+            }
+            for (int n = 1; n <= N; n += 50) {
+                r->attn_f16(acc1, q, kh, vh, n, HD, HD, 0.125f, scr);
+                o->attn_f16(acc2, q, kh, vh, n, HD, HD, 0.125f, scr);
+                assert_memory_equal(acc1, acc2, sizeof acc1);
+            }
         }
     }
 }
