@@ -168,6 +168,12 @@ void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t
 /* acc[d] += sum_t v[t*dv + d] * p[t] as one fused chain per d, t ascending. */
 void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
 
+/* y = W x for one activation row x[k] against n_rows F16 weight rows, in
+ * half precision as the peer's build for CPUs with AVX512-FP16 computes a
+ * single token's F16 products (kimpl.h, dot_f16h): scalar and slow, for
+ * the opt-in peer mode only.  AI_E_NOMEM if k f16 values cannot be had. */
+ai_status ai__peer_matvec_f16h(const uint16_t *w, int64_t n_rows, int64_t k, const float *x, float *y);
+
 /* The peer's flash attention of one query over n_kv f16 key and value rows
  * (lib/ops.c, ai__attention_f16).  scratch: hd + hdv uint16. */
 void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,

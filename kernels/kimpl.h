@@ -92,6 +92,15 @@ typedef struct ai__type_ops {
  *               from 0 (scores against a transposed f32 key tile)
  *   pv          acc[d] = fma chain over t = 0..nt-1 of v[t*dv + d] * p[t],
  *               from acc[d]
+ *   dot_f16h    a.b over n f16 values in half precision, as the peer's
+ *               build for CPUs with AVX512-FP16 computes its F16 matrix-
+ *               vector products: 4 accumulators of 32 f16 lanes over the
+ *               first n & ~127 values, each step one f16 fused multiply-add
+ *               (rounded once to f16), folded 0+2, 1+3, 0+1 and then by
+ *               halves (i, i+16), (i, i+8), ..., (0, 1), every add rounded
+ *               to f16; the rest of the products added in double.  Scalar
+ *               everywhere (no such hardware here): only the opt-in peer
+ *               mode uses it.
  *   attn_f16    the peer's one-query flash attention over an f16 cache
  *               (lib/ops.c, ai__attention_f16, says how) from the pieces
  *               above, in one call so that they inline
@@ -104,6 +113,7 @@ typedef struct ai__peer_ops {
     void (*swiglu)(float *x, const float *y, int64_t n);
     void (*kq)(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
     void (*pv)(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+    float (*dot_f16h)(const uint16_t *a, const uint16_t *b, int64_t n);
     void (*attn_f16)(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                      int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
 } ai__peer_ops;

@@ -4,6 +4,8 @@
  */
 #include "kimpl.h"
 
+#include <stdlib.h>
+
 float ai__peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
     return ai__kset_get()->peer.dot_f16(a, b, n);
 }
@@ -22,4 +24,14 @@ void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t
 void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch) {
     ai__kset_get()->peer.attn_f16(out, q, k, v, n_kv, hd, hdv, scale, scratch);
+}
+
+ai_status ai__peer_matvec_f16h(const uint16_t *w, int64_t n_rows, int64_t k, const float *x, float *y) {
+    uint16_t *xh = malloc((size_t)k * sizeof *xh);
+    if (!xh) return AI_E_NOMEM;
+    for (int64_t i = 0; i < k; i++) xh[i] = ai__f32_to_f16(x[i]);
+    const ai__kset *ks = ai__kset_get();
+    for (int64_t r = 0; r < n_rows; r++) y[r] = ks->peer.dot_f16h(w + r * k, xh, k);
+    free(xh);
+    return AI_OK;
 }

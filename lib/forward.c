@@ -83,8 +83,9 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    const char *peer = getenv("AI_PEER_ATTENTION");
+    const char *peer = getenv("AI_PEER_NUMERICS");
     f->tiled_rows = peer && peer[0] == '1' ? AI__ATT_TILED_ROWS : 0;
+    f->f16_half = peer && peer[0] == '1';
     /* f16 without tiled batches: ai__attention_f16 reads the cache in
      * place; else a kv head's rows converted to f32 too */
     int64_t conv = kv_type == AI_TYPE_F16 && (!f->tiled_rows || n_batch < f->tiled_rows)
@@ -136,8 +137,15 @@ static ai_status mm_failed(ai__fwd *f, const ai__mat *m, ai_status st) {
     return st;
 }
 
+/* 1 when the peer mode computes this product in half precision (runtime.h). */
+static int half_mv(const ai__fwd *f, const ai__mat *m, int64_t n) {
+    return f->f16_half && n == 1 && m->type == AI_TYPE_F16;
+}
+
 static ai_status linear(ai__fwd *f, const ai__mat *m, const float *x,
                         int64_t n, float *y, int64_t ldy) {
+    if (half_mv(f, m, n))
+        return mm_failed(f, m, ai__peer_matvec_f16h(m->data, m->rows, m->cols, x, y));
     return mm_failed(f, m, ai__matmul_ws(f->pool, f->mmws, m->type, m->data, m->rows,
                                          m->cols, x, n, y, ldy));
 }
@@ -168,6 +176,14 @@ static void post_swiglu(void *ctx, int64_t r0, int64_t r1, int64_t b0, int64_t b
 static ai_status linear_group(ai__fwd *f, const ai__mat *mats, int n_mats,
                               const float *x, int64_t n, float *const *ys,
                               const int64_t *ldy, ai__mm_post_fn post, void *ctx) {
+    if (half_mv(f, &mats[0], n)) {
+        for (int i = 0; i < n_mats; i++) {
+            ai_status st = linear(f, &mats[i], x, n, ys[i], ldy[i]);
+            if (st) return st;
+        }
+        if (post) post(ctx, 0, mats[0].rows, 0, 1);
+        return AI_OK;
+    }
     ai__mm mm[AI__MM_GROUP_MAX];
     for (int i = 0; i < n_mats; i++) {
         mm[i].wtype = mats[i].type;
@@ -372,7 +388,8 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
         job.qkv_mat[1] = 1;
         job.qkv_mat[2] = 2;
     }
-    if (job.prep && hd % 2 == 0 && hp->head_dim_v % 2 == 0) { /* even row starts */
+    if (job.prep && hd % 2 == 0 && hp->head_dim_v % 2 == 0 && /* even row starts */
+        !half_mv(f, &mats[0], n)) {
         ai__mm mm[3];
         for (int i = 0; i < n_mats; i++)
             mm[i] = (ai__mm){mats[i].type, mats[i].data, mats[i].rows, ys[i], ld[i]};

@@ -171,12 +171,18 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch);
 
-/* The peer takes its tiled attention for batches of at least this many
- * rows (its tile height).  We do so only when asked (AI_PEER_ATTENTION=1
- * in the environment when the session is made): a row's logits then depend
- * on its batch having 64 rows or more, which exact prefix reuse cannot
- * allow; by default every batch takes the other form, the peer's for
- * smaller batches and for every generated token. */
+/*
+ * The peer's numerics depend on the batch in two places, which we follow
+ * only when asked (AI_PEER_NUMERICS=1 in the environment when the session
+ * is made), since a row's logits must not depend on its batch for exact
+ * prefix reuse:
+ *   - batches of at least AI__ATT_TILED_ROWS rows take its tiled attention
+ *     (f32), smaller ones the one that accumulates in f16 (our default for
+ *     every batch, and the peer's for every generated token);
+ *   - on CPUs with AVX512-FP16 (where its refs were made) a single token's
+ *     F16 matrix products run in half precision (kernels.h,
+ *     ai__peer_matvec_f16h; scalar emulation, slow).
+ */
 #define AI__ATT_TILED_ROWS 64
 
 /* The attention of a row in a batch of at least AI__ATT_TILED_ROWS rows
@@ -209,6 +215,8 @@ typedef struct ai__fwd {
     size_t scratch_n;        /* floats per thread                          */
     int64_t tiled_rows;      /* batches of at least this many rows take the
                                 tiled attention; 0: none (see above)       */
+    int f16_half;            /* 1: single-token F16 products in half
+                                precision (see above)                      */
     char err[160];           /* message of the last failure                */
 } ai__fwd;
 

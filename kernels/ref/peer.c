@@ -87,6 +87,39 @@ void ai__ref_peer_pv(float *acc, const float *p, const float *v, int64_t nt, int
     }
 }
 
+/* s rounded to f16 (to nearest even), kept as a double (the scaling by a
+ * power of two and rint are exact). */
+static double to_half(double s) {
+    double a = fabs(s);
+    if (a == 0.0 || a != a || a == INFINITY) return s;
+    if (a >= 65520.0) return s > 0 ? INFINITY : -INFINITY;
+    int e;
+    frexp(a, &e);                 /* a in [2^(e-1), 2^e) */
+    e = e - 1 < -14 ? -14 : e - 1; /* below 2^-14 the quantum stays 2^-24 */
+    double quantum = ldexp(1.0, e - 10);
+    return rint(s / quantum) * quantum;
+}
+
+float ai__ref_peer_dot_f16h(const uint16_t *a, const uint16_t *b, int64_t n) {
+    double lane[128] = {0};
+    int64_t np = n & ~(int64_t)127;
+    /* a product (22 bits) plus an f16 is exact in double unless the two are
+     * over 2^30 apart, where the f16 result cannot differ: one rounding */
+    for (int64_t i = 0; i < np; i += 128)
+        for (int l = 0; l < 128; l++)
+            lane[l] = to_half((double)ai__f16_to_f32(a[i + l]) * ai__f16_to_f32(b[i + l]) + lane[l]);
+    for (int l = 0; l < 32; l++) {
+        lane[l] = to_half(lane[l] + lane[64 + l]);
+        lane[32 + l] = to_half(lane[32 + l] + lane[96 + l]);
+    }
+    for (int l = 0; l < 32; l++) lane[l] = to_half(lane[l] + lane[32 + l]);
+    for (int w = 16; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) lane[l] = to_half(lane[l] + lane[l + w]);
+    double sum = np ? lane[0] : 0.0;
+    for (int64_t i = np; i < n; i++) sum += (double)(ai__f16_to_f32(a[i]) * ai__f16_to_f32(b[i]));
+    return (float)sum;
+}
+
 /* One query over n_kv f16 key and value rows; scratch: hd + hdv uint16. */
 void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                            int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch) {

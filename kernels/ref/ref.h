@@ -50,6 +50,7 @@ void ai__ref_peer_exp(const float *x, float *y, int64_t n);
 void ai__ref_peer_swiglu(float *x, const float *y, int64_t n);
 void ai__ref_peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
 void ai__ref_peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+float ai__ref_peer_dot_f16h(const uint16_t *a, const uint16_t *b, int64_t n);
 void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                            int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
 

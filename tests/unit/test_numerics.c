@@ -138,11 +138,32 @@ static void test_peer_ops_bits(void **state) {
     }
 }
 
+/* Half-precision accumulation: lane 0 gets 2048*1, then 1*1; in f16
+ * 2048 + 1 rounds back to 2048 (its spacing there is 2), where a float
+ * sum gives 2049.  Past the 128-value blocks the rest adds in double. */
+static void test_peer_dot_f16h(void **state) {
+    (void)state;
+    static uint16_t a[260], b[260];
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    a[0] = ai__f32_to_f16(2048.0f), b[0] = ai__f32_to_f16(1.0f);
+    a[128] = b[128] = ai__f32_to_f16(1.0f);
+    a[259] = b[259] = ai__f32_to_f16(0.5f); /* in the double tail */
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++) {
+        const ai__kset *ks = ai__kset_by_name(sets[si]);
+        if (!ks) continue;
+        assert_true(ks->peer.dot_f16h(a, b, 256) == 2048.0f);
+        assert_true(ks->peer.dot_f16h(a, b, 260) == 2048.25f);
+        assert_true(ks->peer.dot_f16(a, b, 256) == 2049.0f);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_q8_0_scale),
         cmocka_unit_test(test_peer_exp),
         cmocka_unit_test(test_peer_ops_bits),
+        cmocka_unit_test(test_peer_dot_f16h),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
