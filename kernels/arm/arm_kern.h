@@ -637,6 +637,108 @@ DEQ32(q5_0, 22)
 DEQ32(q8_0, 34)
 DEQ32(iq4_nl, 18)
 
+/* The "_1" types: x = d*q + m, written as d*q - (-m) (the same sum). */
+#define DEQ32_MIN(T, BYTES)                                                                   \
+    static void dequant_##T(const void *src, float *y, int64_t n) {                           \
+        const uint8_t *b = src;                                                               \
+        for (int64_t i = 0; i < n / 32; i++, b += BYTES, y += 32) {                           \
+            int8x16x2_t q = dec_##T(b);                                                       \
+            float d = f16(b), m = f16(b + 2);                                                 \
+            store16_min(y, q.val[0], d, -m);                                                  \
+            store16_min(y + 16, q.val[1], d, -m);                                             \
+        }                                                                                     \
+    }
+
+DEQ32_MIN(q4_1, 20)
+DEQ32_MIN(q5_1, 24)
+
+/* Q2_K: x = (d*sc)*q - (dmin*m) per sub-block of 16. */
+static void dequant_q2_k(const void *src, float *y, int64_t n) {
+    const uint8_t *b = src;
+    const uint8x16_t m3 = vdupq_n_u8(3);
+    for (int64_t i = 0; i < n / 256; i++, b += 84, y += 256) {
+        float d = f16(b + 80), dmin = f16(b + 82);
+        for (int h = 0; h < 2; h++) {
+            uint8x16_t Q0 = vld1q_u8(b + 16 + 32 * h), Q1 = vld1q_u8(b + 32 + 32 * h);
+            for (int t = 0; t < 4; t++) {
+                int8x16_t sh = vdupq_n_s8((int8_t)(-2 * t));
+                int g = 8 * h + 2 * t;
+                store16_min(y + 16 * g, s8(vandq_u8(vshlq_u8(Q0, sh), m3)), d * (float)(b[g] & 0xF),
+                            dmin * (float)(b[g] >> 4));
+                store16_min(y + 16 * g + 16, s8(vandq_u8(vshlq_u8(Q1, sh), m3)), d * (float)(b[g + 1] & 0xF),
+                            dmin * (float)(b[g + 1] >> 4));
+            }
+        }
+    }
+}
+
+/* Q3_K: x = (d*sc)*q - 0 per sub-block of 16 (see Q6_K for the 0). */
+static void dequant_q3_k(const void *src, float *y, int64_t n) {
+    const uint8_t *b = src;
+    const uint8x16_t m3 = vdupq_n_u8(3), b4 = vdupq_n_u8(4);
+    for (int64_t i = 0; i < n / 256; i++, b += 110, y += 256) {
+        int8_t sc[16];
+        k3_scales(b + 96, sc);
+        float d = f16(b + 108);
+        uint8x16_t H0 = vld1q_u8(b), H1 = vld1q_u8(b + 16);
+        for (int h = 0; h < 2; h++) {
+            uint8x16_t Q0 = vld1q_u8(b + 32 + 32 * h), Q1 = vld1q_u8(b + 48 + 32 * h);
+            for (int t = 0; t < 4; t++) {
+                int8x16_t sh = vdupq_n_s8((int8_t)(-2 * t)), hs = vdupq_n_s8((int8_t)(2 - 4 * h - t));
+                uint8x16_t u0 = vorrq_u8(vandq_u8(vshlq_u8(Q0, sh), m3), vandq_u8(vshlq_u8(H0, hs), b4));
+                uint8x16_t u1 = vorrq_u8(vandq_u8(vshlq_u8(Q1, sh), m3), vandq_u8(vshlq_u8(H1, hs), b4));
+                int g = 8 * h + 2 * t;
+                store16_min(y + 16 * g, vsubq_s8(s8(u0), vdupq_n_s8(4)), d * (float)sc[g], 0.0f);
+                store16_min(y + 16 * g + 16, vsubq_s8(s8(u1), vdupq_n_s8(4)), d * (float)sc[g + 1], 0.0f);
+            }
+        }
+    }
+}
+
+/* Q5_K: as Q4_K with the fifth bit from qh. */
+static void dequant_q5_k(const void *src, float *y, int64_t n) {
+    const uint8_t *b = src;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), b10 = vdupq_n_u8(0x10);
+    for (int64_t i = 0; i < n / 256; i++, b += 176, y += 256) {
+        uint8_t sc[8], mn[8];
+        k4_unpack(b + 4, sc, mn);
+        float d = f16(b), dmin = f16(b + 2);
+        uint8x16_t qh0 = vld1q_u8(b + 16), qh1 = vld1q_u8(b + 32);
+        for (int j = 0; j < 4; j++) {
+            uint8x16_t q0 = vld1q_u8(b + 48 + 32 * j), q1 = vld1q_u8(b + 64 + 32 * j);
+            int8x16_t sl = vdupq_n_s8((int8_t)(4 - 2 * j)), sh = vdupq_n_s8((int8_t)(3 - 2 * j));
+            uint8x16_t l0 = vorrq_u8(vandq_u8(q0, m4), vandq_u8(vshlq_u8(qh0, sl), b10));
+            uint8x16_t l1 = vorrq_u8(vandq_u8(q1, m4), vandq_u8(vshlq_u8(qh1, sl), b10));
+            uint8x16_t h0 = vorrq_u8(vshrq_n_u8(q0, 4), vandq_u8(vshlq_u8(qh0, sh), b10));
+            uint8x16_t h1 = vorrq_u8(vshrq_n_u8(q1, 4), vandq_u8(vshlq_u8(qh1, sh), b10));
+            float d0 = d * (float)sc[2 * j], m0 = dmin * (float)mn[2 * j];
+            float d1 = d * (float)sc[2 * j + 1], m1 = dmin * (float)mn[2 * j + 1];
+            float *o = y + 64 * j;
+            store16_min(o, s8(l0), d0, m0);
+            store16_min(o + 16, s8(l1), d0, m0);
+            store16_min(o + 32, s8(h0), d1, m1);
+            store16_min(o + 48, s8(h1), d1, m1);
+        }
+    }
+}
+
+/* IQ4_XS: x = (d*(ls-32))*value - 0 per sub-block of 32. */
+static void dequant_iq4_xs(const void *src, float *y, int64_t n) {
+    const uint8_t *b = src;
+    const int8x16_t tab = vld1q_s8(ai__iq4nl_values);
+    for (int64_t i = 0; i < n / 256; i++, b += 136, y += 256) {
+        uint16_t sh = rd16(b + 2);
+        float d = f16(b);
+        for (int s = 0; s < 8; s++) {
+            int ls = ((b[4 + s / 2] >> (4 * (s % 2))) & 0xF) | (((sh >> (2 * s)) & 3) << 4);
+            uint8x16x2_t nb = nib32(b + 8 + 16 * s);
+            float dl = d * (float)(ls - 32);
+            store16_min(y + 32 * s, vqtbl1q_s8(tab, nb.val[0]), dl, 0.0f);
+            store16_min(y + 32 * s + 16, vqtbl1q_s8(tab, nb.val[1]), dl, 0.0f);
+        }
+    }
+}
+
 /* Q4_K: x = (d*sc)*q - (dmin*m) per sub-block of 32. */
 static void dequant_q4_k(const void *src, float *y, int64_t n) {
     const uint8_t *b = src;
@@ -703,7 +805,13 @@ void FILL_NAME(ai__kset *ks) {
     ks->ops[AI_TYPE_Q5_0].dequant = dequant_q5_0;
     ks->ops[AI_TYPE_Q8_0].dequant = dequant_q8_0;
     ks->ops[AI_TYPE_IQ4_NL].dequant = dequant_iq4_nl;
+    ks->ops[AI_TYPE_Q4_1].dequant = dequant_q4_1;
+    ks->ops[AI_TYPE_Q5_1].dequant = dequant_q5_1;
+    ks->ops[AI_TYPE_Q2_K].dequant = dequant_q2_k;
+    ks->ops[AI_TYPE_Q3_K].dequant = dequant_q3_k;
     ks->ops[AI_TYPE_Q4_K].dequant = dequant_q4_k;
+    ks->ops[AI_TYPE_Q5_K].dequant = dequant_q5_k;
+    ks->ops[AI_TYPE_IQ4_XS].dequant = dequant_iq4_xs;
     ks->ops[AI_TYPE_Q6_K].dequant = dequant_q6_k;
     SET(f32, AI_TYPE_F32)
     SET(f16, AI_TYPE_F16)
