@@ -2,7 +2,8 @@
 # make test-arm: cross-compiles the kernels and their unit tests for aarch64
 # and runs them under qemu-user, twice: on a CPU with the dot-product
 # extension (qemu's "max": both the "neon" and the "neon-dotprod" sets are
-# checked against the scalar reference, and dispatch must pick neon-dotprod)
+# checked against the scalar reference, dispatch must pick neon-dotprod, and
+# neon when AI_KERNELS=neon says so)
 # and on one without it (cortex-a53: "neon" is checked, neon-dotprod must be
 # absent, and AI_KERNELS=neon-dotprod must fall back to neon).  The
 # AI_TEST_* variables make test_kernels_simd fail, not skip, when a set is
@@ -36,6 +37,11 @@ for t in test_kernels_ref test_kernels_simd; do
     echo "== $t on qemu -cpu max"
     env AI_TEST_REQUIRE_SETS="neon neon-dotprod" AI_TEST_EXPECT_CHOSEN=neon-dotprod \
         $QEMU -cpu max -L "$SYSROOT" "$OUT/$t" || { fail=1; echo "FAIL $t (max)"; }
+    if [ $t = test_kernels_simd ]; then
+        echo "== $t on qemu -cpu max, AI_KERNELS=neon (dispatch only)"
+        env AI_KERNELS=neon AI_TEST_EXPECT_CHOSEN=neon AI_TEST_DISPATCH_ONLY=1 \
+            $QEMU -cpu max -L "$SYSROOT" "$OUT/$t" || { fail=1; echo "FAIL $t (max, AI_KERNELS=neon)"; }
+    fi
     echo "== $t on qemu -cpu cortex-a53"
     env AI_TEST_REQUIRE_SETS=neon AI_TEST_ABSENT_SETS=neon-dotprod AI_KERNELS=neon-dotprod \
         AI_TEST_EXPECT_CHOSEN=neon \

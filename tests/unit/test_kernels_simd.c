@@ -194,7 +194,8 @@ static int in_list(const char *s, const char *name) {
  * a variant that silently stopped being selected fails instead of being
  * skipped):  AI_TEST_REQUIRE_SETS  sets that must be available and tested,
  * AI_TEST_ABSENT_SETS  sets the CPU must not offer,  AI_TEST_EXPECT_CHOSEN
- * the set dispatch must pick (honouring AI_KERNELS).
+ * the set dispatch must pick (honouring AI_KERNELS),  AI_TEST_DISPATCH_ONLY=1
+ * skips the (slow) comparison of the sets.
  */
 static void test_dispatch(void **state) {
     (void)state;
@@ -214,6 +215,8 @@ static void test_dispatch(void **state) {
 
 static void test_variants(void **state) {
     (void)state;
+    const char *only = getenv("AI_TEST_DISPATCH_ONLY");
+    if (only && !strcmp(only, "1")) skip();
     /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
     setenv("AI_BLAS_MIN_BATCH", "64", 1);
     ai__pool *pool = NULL;
