@@ -7,7 +7,9 @@
 # and on one without it (cortex-a53: "neon" is checked, neon-dotprod must be
 # absent, and AI_KERNELS=neon-dotprod must fall back to neon).  The
 # AI_TEST_* variables make test_kernels_simd fail, not skip, when a set is
-# not there.  The tests use a small cmocka stand-in (tests/arm/cmocka.h)
+# not there.  test_matmul_group runs the grouped and caller-split products
+# (ai__matmul_group, ai__matmul_rows) through the chosen NEON set and wants
+# them bit-identical to ai__matmul.  The tests use a small cmocka stand-in (tests/arm/cmocka.h)
 # instead of a cross-built cmocka.
 set -e
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,7 +33,7 @@ for f in $SRC; do
 done
 export AI_FIXTURES="${AI_FIXTURES:-$ROOT/../shared/fixtures}"
 fail=0
-for t in test_kernels_ref test_kernels_simd; do
+for t in test_kernels_ref test_kernels_simd test_matmul_group; do
     $ARM_CC $CF -Itests/arm -Itests/common tests/unit/$t.c tests/common/testutil.c tests/common/kt_gguf.c \
         $OBJS -lm -lpthread -o "$OUT/$t"
     echo "== $t on qemu -cpu max"
