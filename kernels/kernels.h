@@ -179,8 +179,9 @@ ai_status ai__peer_matvec_f16h(const uint16_t *w, int64_t n_rows, int64_t k, con
 void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
 
-/* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
- * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
+/* Name of the kernel set chosen for this process ("avx512", "avx2",
+ * "neon-dotprod", "neon", "ref"); honours
+ * AI_KERNELS=ref|avx2|avx512|neon|neon-dotprod. */
 const char *ai__kernels_name(void);
 
 #endif /* AI_KERNELS_H */
