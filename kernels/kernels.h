@@ -144,28 +144,44 @@ void ai__matmul_rows(const ai__mm_ws *ws, int i, int64_t r0, int64_t r1);
 float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
 /* y[i] += alpha * a[i] for n f16 values a. */
 void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
-/*
- * Blocks of the attention over an f16 cache.  Scores of nq queries q[nq][d]
- * against nk keys k[nk][d]:  s[i*lds + t] = ai__dot_f16(q_i, k_t, d).
- * Weighted sums:  out[i][0..d) = sum_{t < n[i]} p[i*lds + t] * v_t, the
- * sequence of ai__axpy_f16 calls over t = 0, 1, ... from zero.  Every
- * element is bit for bit what those per-row calls give, whatever nq (so one
- * query alone equals the same query in a block).
- */
-void ai__att_scores_f16(const uint16_t *q, int64_t nq, const uint16_t *k, int64_t nk,
-                        int64_t d, float *s, int64_t lds);
-void ai__att_wsum_f16(const float *p, int64_t lds, const int64_t *n, int64_t nq,
-                      const uint16_t *v, int64_t d, float *const *out);
-/* In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max), the sum in
- * double.  The kernel set's exp: within 2 ulp of expf (the reference set
- * uses expf itself), and the same numbers whatever row it is called for. */
-void ai__att_softmax(float *x, int64_t n);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
 
-/* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
- * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
+/* ---- the peer's rounding (kimpl.h, ai__peer_ops, gives each order) ------ */
+
+/* a.b over n f16 values summed in the peer's order (its flash attention's
+ * q.k against an f16 cache). */
+float ai__peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
+/* y[i] = f16(fma(v[i], s, y[i])) and y[i] = f16(y[i] * s): the peer's f16
+ * accumulator of attention-weighted values. */
+void ai__peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n);
+void ai__peer_scale_f16(uint16_t *y, float s, int64_t n);
+/* y[i] = exp(x[i]) as the peer's vector exp computes it (within 2 ulp of
+ * the true value; x = y allowed). */
+void ai__peer_exp(const float *x, float *y, int64_t n);
+/* x[i] = silu(x[i]) * y[i] with that exp: x / (1 + exp(-x)) * y. */
+void ai__peer_swiglu(float *x, const float *y, int64_t n);
+/* out[t] = sum_d k[d*ld + t] * q[d] (t < nt) as one fused multiply-add
+ * chain per t, d ascending from 0: scores of a transposed f32 key tile. */
+void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
+/* acc[d] += sum_t v[t*dv + d] * p[t] as one fused chain per d, t ascending. */
+void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+
+/* y = W x for one activation row x[k] against n_rows F16 weight rows, in
+ * half precision as the peer's build for CPUs with AVX512-FP16 computes a
+ * single token's F16 products (kimpl.h, dot_f16h): scalar and slow, for
+ * the opt-in peer mode only.  AI_E_NOMEM if k f16 values cannot be had. */
+ai_status ai__peer_matvec_f16h(const uint16_t *w, int64_t n_rows, int64_t k, const float *x, float *y);
+
+/* The peer's flash attention of one query over n_kv f16 key and value rows
+ * (lib/ops.c, ai__attention_f16).  scratch: hd + hdv uint16. */
+void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                       int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+
+/* Name of the kernel set chosen for this process ("avx512", "avx2",
+ * "neon-dotprod", "neon", "ref"); honours
+ * AI_KERNELS=ref|avx2|avx512|neon|neon-dotprod. */
 const char *ai__kernels_name(void);
 
 #endif /* AI_KERNELS_H */

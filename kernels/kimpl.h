@@ -14,7 +14,7 @@
  *   ACT_F16     k uint16 f16 values, rounded to nearest      (F16 weights)
  *   ACT_BF16    k uint16 bf16 values, rounded to nearest     (BF16 weights)
  *   ACT_Q8_32   blocks of 32: int8 q[k] | float d[k/32] | float s[k/32]
- *               d = amax/127 rounded to f16, q = nearest(x/d),
+ *               d = amax/127 rounded to f16, q = nearest(x*(127/amax)),
  *               s = d*sum(q) rounded to f16 (used by the types with a min)
  *   ACT_Q8_256  blocks of 256: int8 q[k] | float d[k/256] | int16 bs[k/16]
  *               d = -max/127 where max is the element of largest magnitude
@@ -72,6 +72,52 @@ typedef struct ai__type_ops {
     ai__gemm_fn gemm;
 } ai__type_ops;
 
+/*
+ * Elementwise and attention pieces with the peer's exact rounding (its x86
+ * AVX-512 build), for lib/ops.c.  Every variant gives the reference's bits:
+ * each output is the same sequence of correctly rounded operations.
+ *
+ *   dot_f16     a.b over n f16 values in the peer's order: lanes of 64
+ *               (16 x 4 accumulators) over the first n & ~63 values, the
+ *               accumulators folded 0+2, 1+3, 0+1, a 16-lane tree
+ *               (i, i+8), (i, i+4), (i, i+2), (0, 1); then the rest of the
+ *               products added in double
+ *   mad_f16     y[i] = f16(fma(v[i], s, y[i]))          (y, v f16)
+ *   scale_f16   y[i] = f16(y[i] * s)
+ *   exp         y[i] = the peer's vector exp: r = x*log2(e) rounded, two
+ *               fma steps of the reduction, a degree-5 polynomial, times
+ *               2^r; 0 below and inf above |r| > 192
+ *   swiglu      x[i] = x[i] / (1 + exp(0 - x[i])) * y[i]
+ *   kq          out[t] = fma chain over d = 0..hd-1 of k[d*ld + t] * q[d],
+ *               from 0 (scores against a transposed f32 key tile)
+ *   pv          acc[d] = fma chain over t = 0..nt-1 of v[t*dv + d] * p[t],
+ *               from acc[d]
+ *   dot_f16h    a.b over n f16 values in half precision, as the peer's
+ *               build for CPUs with AVX512-FP16 computes its F16 matrix-
+ *               vector products: 4 accumulators of 32 f16 lanes over the
+ *               first n & ~127 values, each step one f16 fused multiply-add
+ *               (rounded once to f16), folded 0+2, 1+3, 0+1 and then by
+ *               halves (i, i+16), (i, i+8), ..., (0, 1), every add rounded
+ *               to f16; the rest of the products added in double.  Scalar
+ *               everywhere (no such hardware here): only the opt-in peer
+ *               mode uses it.
+ *   attn_f16    the peer's one-query flash attention over an f16 cache
+ *               (lib/ops.c, ai__attention_f16, says how) from the pieces
+ *               above, in one call so that they inline
+ */
+typedef struct ai__peer_ops {
+    float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
+    void (*mad_f16)(uint16_t *y, const uint16_t *v, float s, int64_t n);
+    void (*scale_f16)(uint16_t *y, float s, int64_t n);
+    void (*exp)(const float *x, float *y, int64_t n);
+    void (*swiglu)(float *x, const float *y, int64_t n);
+    void (*kq)(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
+    void (*pv)(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+    float (*dot_f16h)(const uint16_t *a, const uint16_t *b, int64_t n);
+    void (*attn_f16)(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                     int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+} ai__peer_ops;
+
 typedef struct ai__kset {
     const char *name;
     /* Batches of at least this many rows go through OpenBLAS sgemm (weights
@@ -83,16 +129,7 @@ typedef struct ai__kset {
     ai__act_fn act[ACT_KINDS];
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
     void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
-    /* Blocks of the attention over an f16 cache (kernels.h ai__att_*_f16);
-     * NULL: loops over ops[AI_TYPE_F16].dot and axpy_f16, which a variant's
-     * versions must equal bit for bit whatever the block. */
-    void (*att_scores_f16)(const uint16_t *q, int64_t nq, const uint16_t *k, int64_t nk,
-                           int64_t d, float *s, int64_t lds);
-    void (*att_wsum_f16)(const float *p, int64_t lds, const int64_t *n, int64_t nq,
-                         const uint16_t *v, int64_t d, float *const *out);
-    /* Softmax of the attention's scores (kernels.h ai__att_softmax); NULL:
-     * the reference form (expf, sum in double in order). */
-    void (*att_softmax)(float *x, int64_t n);
+    ai__peer_ops peer;
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The
@@ -110,12 +147,12 @@ extern const ai__kset ai__kset_ref;
 void ai__kset_fill_avx2(ai__kset *ks);
 void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
-void ai__kset_fill_neon_dotprod(ai__kset *ks); /* on top of neon when asimddp */
-void ai__kset_fill_att_avx512(ai__kset *ks);   /* on top of avx512 (attn_avx512.c) */
+void ai__kset_fill_neon_dotprod(ai__kset *ks); /* the same kernels built with SDOT */
 void ai__kset_fill_gemm_avx512(ai__kset *ks);  /* on top of avx512 (gemm_avx512.c) */
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
- * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */
+ * ("ref", "avx2", "avx512", "neon", "neon-dotprod"); NULL when the CPU
+ * lacks it. */
 const ai__kset *ai__kset_get(void);
 const ai__kset *ai__kset_by_name(const char *name);
 

@@ -21,7 +21,6 @@
 #ifdef AI__USE_BLAS
 #include <cblas.h>
 #endif
-#include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -474,51 +473,6 @@ float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
 
 void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
     if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
-}
-
-void ai__att_scores_f16(const uint16_t *q, int64_t nq, const uint16_t *k, int64_t nk,
-                        int64_t d, float *s, int64_t lds) {
-    const ai__kset *ks = ai__kset_get();
-    if (nq <= 0 || nk <= 0 || d <= 0) return;
-    if (ks->att_scores_f16) {
-        ks->att_scores_f16(q, nq, k, nk, d, s, lds);
-        return;
-    }
-    for (int64_t i = 0; i < nq; i++)
-        for (int64_t t = 0; t < nk; t++) s[i * lds + t] = ks->ops[AI_TYPE_F16].dot(q + i * d, k + t * d, d);
-}
-
-void ai__att_wsum_f16(const float *p, int64_t lds, const int64_t *n, int64_t nq,
-                      const uint16_t *v, int64_t d, float *const *out) {
-    const ai__kset *ks = ai__kset_get();
-    if (nq <= 0 || d <= 0) return;
-    if (ks->att_wsum_f16) {
-        ks->att_wsum_f16(p, lds, n, nq, v, d, out);
-        return;
-    }
-    for (int64_t i = 0; i < nq; i++) {
-        memset(out[i], 0, (size_t)d * sizeof(float));
-        for (int64_t t = 0; t < n[i]; t++) ks->axpy_f16(p[i * lds + t], v + t * d, out[i], d);
-    }
-}
-
-void ai__att_softmax(float *x, int64_t n) {
-    const ai__kset *ks = ai__kset_get();
-    if (n <= 0) return;
-    if (ks->att_softmax) {
-        ks->att_softmax(x, n);
-        return;
-    }
-    float max = x[0];
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > max) max = x[i];
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {

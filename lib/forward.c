@@ -36,10 +36,6 @@
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-/* Queries (rows x heads of a group) that attend together over an f16 cache:
- * they share every key and value load (ai__attention_f16_block). */
-enum { ATT_BLOCK = 16 };
-
 static float *falloc(int64_t n, ai_status *st) {
     size_t bytes;
     if (n <= 0 || ai__mul_size((size_t)n, sizeof(float), &bytes) != 0) {
@@ -87,11 +83,14 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
                       hp->n_head_kv * hp->head_dim_v;
     int64_t maxd = hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v;
     int nth = ai__pool_size(pool);
-    /* f16: ai__attention_f16_block's q and scores for ATT_BLOCK queries;
-     * else rows converted to f32 too */
-    int64_t conv = kv_type == AI_TYPE_F16 ? 0 : hp->head_dim + hp->head_dim_v;
-    int64_t nblk = kv_type == AI_TYPE_F16 ? ATT_BLOCK : 1;
-    f->scratch_n = (size_t)(((conv + nblk) * n_ctx + (nblk + 1) * maxd + 15) / 16 * 16);
+    const char *peer = getenv("AI_PEER_NUMERICS");
+    f->tiled_rows = peer && peer[0] == '1' ? AI__ATT_TILED_ROWS : 0;
+    f->f16_half = peer && peer[0] == '1';
+    /* f16 without tiled batches: ai__attention_f16 reads the cache in
+     * place; else a kv head's rows converted to f32 too */
+    int64_t conv = kv_type == AI_TYPE_F16 && (!f->tiled_rows || n_batch < f->tiled_rows)
+                       ? 0 : hp->head_dim + hp->head_dim_v;
+    f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -138,8 +137,15 @@ static ai_status mm_failed(ai__fwd *f, const ai__mat *m, ai_status st) {
     return st;
 }
 
+/* 1 when the peer mode computes this product in half precision (runtime.h). */
+static int half_mv(const ai__fwd *f, const ai__mat *m, int64_t n) {
+    return f->f16_half && n == 1 && m->type == AI_TYPE_F16;
+}
+
 static ai_status linear(ai__fwd *f, const ai__mat *m, const float *x,
                         int64_t n, float *y, int64_t ldy) {
+    if (half_mv(f, m, n))
+        return mm_failed(f, m, ai__peer_matvec_f16h(m->data, m->rows, m->cols, x, y));
     return mm_failed(f, m, ai__matmul_ws(f->pool, f->mmws, m->type, m->data, m->rows,
                                          m->cols, x, n, y, ldy));
 }
@@ -170,6 +176,14 @@ static void post_swiglu(void *ctx, int64_t r0, int64_t r1, int64_t b0, int64_t b
 static ai_status linear_group(ai__fwd *f, const ai__mat *mats, int n_mats,
                               const float *x, int64_t n, float *const *ys,
                               const int64_t *ldy, ai__mm_post_fn post, void *ctx) {
+    if (half_mv(f, &mats[0], n)) {
+        for (int i = 0; i < n_mats; i++) {
+            ai_status st = linear(f, &mats[i], x, n, ys[i], ldy[i]);
+            if (st) return st;
+        }
+        if (post) post(ctx, 0, mats[0].rows, 0, 1);
+        return AI_OK;
+    }
     ai__mm mm[AI__MM_GROUP_MAX];
     for (int i = 0; i < n_mats; i++) {
         mm[i].wtype = mats[i].type;
@@ -208,6 +222,8 @@ typedef struct att_job {
     int64_t n_chunks;        /* ceil(n / chunk)                            */
     int64_t n_tasks;         /* n_head_kv * n_chunks                       */
     int prep;                /* 1: a task first prepares its head's rows   */
+    int tiled;               /* 1: f16 cache, tiled attention (a batch of
+                                at least AI__ATT_TILED_ROWS rows)          */
     int rows;                /* 1: ...and before that computes them: q, k
                                 and v rows of its heads from the prepared
                                 products (ai__matmul_rows); 0: done before */
@@ -295,23 +311,25 @@ static void att_task(void *ctx, int ith, int nth) {
         if (j->prep) prep_head(f, j->il, kh, b0, b1, j->pos);
         int64_t n_kv = j->pos + b1; /* positions the last row sees */
         size_t first = ((size_t)j->il * (size_t)hp->n_head_kv + (size_t)kh) * (size_t)kv->n_ctx;
+        if (kv->type == AI_TYPE_F16 && j->tiled) { /* as f32, keys transposed */
+            const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
+            ai__kv_keys_t_f32(k16, n_kv, hd, kf, kv->n_ctx);
+            ai__kv_rows_f32(kv->type, kv->v + first * kv->v_row, n_kv, hdv, vf);
+            for (int64_t b = b0; b < b1; b++)
+                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+                    ai__attention_f16_tiled(f->att + b * hp->n_head * hdv + h * hdv,
+                                            f->qkv + b * qkv_dim + h * hd, kf, kv->n_ctx, vf,
+                                            j->pos + b + 1, hd, hdv, scale, scratch);
+            continue;
+        }
         if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
             const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
             const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
-            float *outs[ATT_BLOCK];
-            const float *qs[ATT_BLOCK];
-            int64_t nkv[ATT_BLOCK];
-            int nq = 0;
             for (int64_t b = b0; b < b1; b++)
-                for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
-                    outs[nq] = f->att + b * hp->n_head * hdv + h * hdv;
-                    qs[nq] = f->qkv + b * qkv_dim + h * hd;
-                    nkv[nq++] = j->pos + b + 1;
-                    if (nq == ATT_BLOCK || (b == b1 - 1 && h == (kh + 1) * group - 1)) {
-                        ai__attention_f16_block(outs, qs, nkv, nq, k16, v16, hd, hdv, scale, kf);
-                        nq = 0;
-                    }
-                }
+                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+                    ai__attention_f16(f->att + b * hp->n_head * hdv + h * hdv,
+                                      f->qkv + b * qkv_dim + h * hd, k16, v16, j->pos + b + 1,
+                                      hd, hdv, scale, kf);
             continue;
         }
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);
@@ -352,6 +370,11 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
     job.n_chunks = (n + chunk - 1) / chunk;
     job.n_tasks = hp->n_head_kv * job.n_chunks;
     job.prep = job.n_chunks == 1;
+    /* With the peer's rule (tiled_rows, runtime.h), a batch of at least 64
+     * rows takes its tiled attention, smaller ones (and single tokens) the
+     * one that accumulates in f16 */
+    job.tiled = f->kv.type == AI_TYPE_F16 && f->tiled_rows && n >= f->tiled_rows &&
+                hp->head_dim_v % 16 == 0;
     ai__mat mats[3] = {L->wq, L->wk, L->wv};
     float *ys[3] = {f->qkv, f->qkv + q_dim, f->qkv + q_dim + k_dim};
     int64_t ld[3] = {qkv_dim, qkv_dim, qkv_dim};
@@ -365,7 +388,8 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
         job.qkv_mat[1] = 1;
         job.qkv_mat[2] = 2;
     }
-    if (job.prep && hd % 2 == 0 && hp->head_dim_v % 2 == 0) { /* even row starts */
+    if (job.prep && hd % 2 == 0 && hp->head_dim_v % 2 == 0 && /* even row starts */
+        !half_mv(f, &mats[0], n)) {
         ai__mm mm[3];
         for (int i = 0; i < n_mats; i++)
             mm[i] = (ai__mm){mats[i].type, mats[i].data, mats[i].rows, ys[i], ld[i]};

@@ -40,12 +40,10 @@ void ai__softmax(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
-void ai__swiglu(float *x, const float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float g = x[i];
-        x[i] = g / (1.0f + expf(-g)) * y[i];
-    }
-}
+/* silu(x) * y with the peer's vector exp (its expf differs from the C
+ * library's in the last bit now and then, which the tiny fixture models
+ * amplify; see ai__peer_exp). */
+void ai__swiglu(float *x, const float *y, int64_t n) { ai__peer_swiglu(x, y, n); }
 
 /*
  * Pair i of a head turns by pos * base^(-2i/n_rot).  The angle is grown by
@@ -106,6 +104,12 @@ void ai__kv_rows_f32(uint32_t type, const uint8_t *rows, int64_t n_rows,
     }
 }
 
+void ai__kv_keys_t_f32(const uint16_t *k, int64_t n, int64_t dim, float *kt, int64_t ld) {
+    pthread_once(&f16_once, fill_f16_table);
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t d = 0; d < dim; d++) kt[d * ld + t] = f16_table[k[t * dim + d]];
+}
+
 /* q.k over n values.  Below 64 dims the products are summed in double (the
  * reference does so for such short heads); otherwise in 16 lanes that the
  * compiler can keep in vector registers. */
@@ -156,36 +160,80 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
 }
 
 /*
- * The same attention straight off an f16 cache, for a block of queries of
- * one kv head: k and v are the cache rows (uint16 f16), each q is rounded to
- * f16 once, the scores of all queries against the keys come from one kernel
- * call (register tiles of queries x keys) and so do the weighted sums.  Each
- * query's numbers are those of the per-row form (ai__dot_f16 per key, then
- * ai__axpy_f16 per key), whatever block it is in.  The same numbers as
- * ai__attention up to float summation order.
+ * Attention of one query straight off an f16 cache, computed as the peer's
+ * flash attention does for a batch of fewer than AI__ATT_TILED_ROWS rows
+ * (and so for every generated token): q rounded to f16, each score q.k_t in
+ * the peer's summation order times scale, an online softmax over the keys
+ * in order (running max M and sum S; a new max rescales what is
+ * accumulated), and the weighted values accumulated in an f16 vector,
+ * rounded after every key.  The result differs from an f32 softmax by about
+ * 1e-3 relative; what matters here is that it is the peer's.
+ * The loop, in kernels/ref/peer.c and its SIMD twin:
+ *   qh = f16(q); acc = 0 (f16); M = -inf; S = 0
+ *   for each key t:  s = dot_f16(qh, k_t) * scale
+ *       s > M:  ms = expf(M - s), M = s, acc = f16(acc * ms), vs = 1
+ *       else:   ms = 1, vs = expf(s - M)
+ *       acc = f16(fma(v_t, vs, acc));  S = fma(S, ms, vs)
+ *   out = f32(acc) / S
+ * scratch: (head_dim + head_dim_v) / 2 + 1 floats.
  */
-void ai__attention_f16_block(float *const *out, const float *const *q, const int64_t *n_kv, int64_t nq,
-                             const uint16_t *k, const uint16_t *v, int64_t head_dim,
-                             int64_t head_dim_v, float scale, float *scratch) {
-    if (nq <= 0) return;
-    int64_t nmax = 0;
-    for (int64_t i = 0; i < nq; i++) nmax = n_kv[i] > nmax ? n_kv[i] : nmax;
-    float *att = scratch;                            /* [nq][nmax] scores, then weights */
-    uint16_t *qh = (uint16_t *)(att + nq * nmax);    /* [nq][head_dim] q as f16 */
-    for (int64_t i = 0; i < nq; i++) ai__f32_to_f16_row(q[i], qh + i * head_dim, head_dim);
-    ai__att_scores_f16(qh, nq, k, nmax, head_dim, att, nmax);
-    for (int64_t i = 0; i < nq; i++) {
-        float *a = att + i * nmax;
-        for (int64_t t = 0; t < n_kv[i]; t++) a[t] *= scale;
-        ai__att_softmax(a, n_kv[i]);
-    }
-    ai__att_wsum_f16(att, nmax, n_kv, nq, v, head_dim_v, out);
-}
-
 void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch) {
-    ai__attention_f16_block(&out, &q, &n_kv, 1, k, v, head_dim, head_dim_v, scale, scratch);
+    /* the loop lives with the kernels, where its pieces inline */
+    ai__peer_attn_f16(out, q, k, v, n_kv, head_dim, head_dim_v, scale, (uint16_t *)scratch);
+}
+
+/*
+ * The same attention as the peer computes it for a batch of at least
+ * AI__ATT_TILED_ROWS rows: q stays f32, the keys and values are f32 (the
+ * cache rows converted), and the keys go in tiles of 64 positions from 0.
+ * Per tile: scores as fused chains over the head dimension, times scale;
+ * the tile's max joins the running max M (a larger one rescales the
+ * accumulated output and sum by expf(M_old - M)); the weights
+ * e^(score - M) come from the peer's vector exp and are summed per 16 as
+ * its horizontal add pairs them, in double; the weighted values are added
+ * as fused chains over the tile's positions.  Finally out /= S.
+ *   kt: keys transposed, kt[d*ldk + t] (t < n_kv); vf: values [n_kv][hdv].
+ *   scratch: 128 floats.
+ */
+void ai__attention_f16_tiled(float *out, const float *q, const float *kt, int64_t ldk,
+                             const float *vf, int64_t n_kv, int64_t head_dim,
+                             int64_t head_dim_v, float scale, float *scratch) {
+    float *sc = scratch;       /* [64] scores, then weights */
+    float S = 0.0f, M = -INFINITY;
+    memset(out, 0, (size_t)head_dim_v * sizeof *out);
+    for (int64_t t0 = 0; t0 < n_kv; t0 += 64) {
+        int64_t nt = n_kv - t0 < 64 ? n_kv - t0 : 64;
+        ai__peer_kq(q, kt + t0, ldk, head_dim, nt, sc);
+        float tmax = -INFINITY;
+        for (int64_t t = 0; t < nt; t++) {
+            sc[t] *= scale;
+            tmax = sc[t] > tmax ? sc[t] : tmax;
+        }
+        float Mnew = fmaxf(M, tmax);
+        if (Mnew > M) {
+            float ms = expf(M - Mnew);
+            for (int64_t d = 0; d < head_dim_v; d++) out[d] *= ms;
+            S *= ms;
+        }
+        M = Mnew;
+        for (int64_t t = 0; t < nt; t++) sc[t] -= M;
+        ai__peer_exp(sc, sc, nt);
+        for (int64_t t = nt; t < 64; t++) sc[t] = 0.0f; /* the tile's padding */
+        double sum = 0.0;
+        for (int c = 0; c < 64; c += 16) {
+            const float *w = sc + c;
+            float t8[8], t4[4];
+            for (int i = 0; i < 8; i++) t8[i] = w[i] + w[i + 8];
+            for (int i = 0; i < 4; i++) t4[i] = t8[i] + t8[i + 4];
+            sum += (double)((t4[0] + t4[2]) + (t4[1] + t4[3]));
+        }
+        S = (float)((double)S + sum);
+        ai__peer_pv(out, sc, vf + t0 * head_dim_v, nt, head_dim_v);
+    }
+    float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int64_t d = 0; d < head_dim_v; d++) out[d] *= inv;
 }
 
 /* Two passes, sums in double as the reference does: the mean, then the

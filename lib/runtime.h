@@ -151,6 +151,9 @@ typedef struct ai__kv {
 void ai__kv_rows_f32(uint32_t type, const uint8_t *rows, int64_t n_rows,
                      int64_t dim, float *out);
 
+/* n f16 key rows of dim values as f32, transposed: kt[d*ld + t]. */
+void ai__kv_keys_t_f32(const uint16_t *k, int64_t n, int64_t dim, float *kt, int64_t ld);
+
 /* Attention of one query head over positions [0, n_kv) of its kv head:
  *   out[d] = sum_t softmax_t(q.k_t * scale) v_t[d]
  * k: [n_kv][head_dim], v: [n_kv][head_dim_v], f32 (see ai__kv_rows_f32).
@@ -160,20 +163,33 @@ void ai__attention(float *out, const float *q, const float *k, const float *v,
                    int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                    uint32_t kv_type, float scale, float *scratch);
 
-/* ai__attention over an f16 cache read in place: k [n_kv][head_dim] and
- * v [n_kv][head_dim_v] f16 rows.  Equal to ai__attention with the rows
- * converted, up to float summation order.  scratch: head_dim + n_kv floats. */
+/* Attention over an f16 cache, k [n_kv][head_dim] and v [n_kv][head_dim_v]
+ * f16 rows, with the peer's numerics for a batch of fewer than
+ * AI__ATT_TILED_ROWS rows (see ops.c; the default for every batch).  scratch: head_dim + head_dim_v
+ * floats. */
 void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                        int64_t n_kv, int64_t head_dim, int64_t head_dim_v,
                        float scale, float *scratch);
 
-/* ai__attention_f16 for nq queries of one kv head at once (they share
- * every key and value load): query i (head_dim floats at q[i]) sees cache
- * rows [0, n_kv[i]) and its result goes to out[i] (head_dim_v floats).  Each
- * result is bit for bit ai__attention_f16 of that query alone.
- * scratch: nq * (max n_kv + head_dim) floats. */
-void ai__attention_f16_block(float *const *out, const float *const *q, const int64_t *n_kv, int64_t nq,
-                             const uint16_t *k, const uint16_t *v, int64_t head_dim,
+/*
+ * The peer's numerics depend on the batch in two places, which we follow
+ * only when asked (AI_PEER_NUMERICS=1 in the environment when the session
+ * is made), since a row's logits must not depend on its batch for exact
+ * prefix reuse:
+ *   - batches of at least AI__ATT_TILED_ROWS rows take its tiled attention
+ *     (f32), smaller ones the one that accumulates in f16 (our default for
+ *     every batch, and the peer's for every generated token);
+ *   - on CPUs with AVX512-FP16 (where its refs were made) a single token's
+ *     F16 matrix products run in half precision (kernels.h,
+ *     ai__peer_matvec_f16h; scalar emulation, slow).
+ */
+#define AI__ATT_TILED_ROWS 64
+
+/* The attention of a row in a batch of at least AI__ATT_TILED_ROWS rows
+ * (ops.c): keys as f32 transposed, kt[d*ldk + t], values f32
+ * [n_kv][head_dim_v].  scratch: 128 floats. */
+void ai__attention_f16_tiled(float *out, const float *q, const float *kt, int64_t ldk,
+                             const float *vf, int64_t n_kv, int64_t head_dim,
                              int64_t head_dim_v, float scale, float *scratch);
 
 typedef struct ai__mm_ws ai__mm_ws; /* kernels/kernels.h */
@@ -197,6 +213,10 @@ typedef struct ai__fwd {
                                 as f32 (not for an f16 cache), then the
                                 attention's scratch                        */
     size_t scratch_n;        /* floats per thread                          */
+    int64_t tiled_rows;      /* batches of at least this many rows take the
+                                tiled attention; 0: none (see above)       */
+    int f16_half;            /* 1: single-token F16 products in half
+                                precision (see above)                      */
     char err[160];           /* message of the last failure                */
 } ai__fwd;
 

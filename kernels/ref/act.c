@@ -32,15 +32,17 @@ void ai__ref_act_bf16(const float *x, void *dst, int64_t k) {
     for (int64_t i = 0; i < k; i++) h[i] = ai__f32_to_bf16(x[i]);
 }
 
-/* Blocks of 32: d = amax/127 (stored rounded to f16), q = nearest(x*(1/d))
- * with the unrounded d, s = f16(d * sum q). */
+/* Blocks of 32: d = amax/127 (stored rounded to f16), q = nearest(x*id)
+ * with id = 127/amax (not 1/d: the two differ in the last bit now and then,
+ * which moves a q across a rounding boundary; the peer's x86 quantizer uses
+ * 127/amax), s = f16(d * sum q). */
 void ai__ref_act_q8_32(const float *x, void *dst, int64_t k) {
     int8_t *q = dst;
     float *d = (float *)((uint8_t *)dst + k), *s = d + k / 32;
     for (int64_t i = 0; i < k / 32; i++, x += 32, q += 32) {
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
-        float dd = amax / 127, id = dd != 0 ? 1.0f / dd : 0.0f;
+        float dd = amax / 127, id = amax != 0 ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {
             q[j] = (int8_t)nearest_int(x[j] * id);

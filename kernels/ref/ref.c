@@ -27,9 +27,9 @@ const ai__kset ai__kset_ref = {
         [AI_TYPE_IQ4_XS] = OPS(iq4_xs, ACT_Q8_256),
     },
     ai__ref_axpy_f16,
-    NULL, /* att_scores_f16: loops over the F16 dot */
-    NULL, /* att_wsum_f16: loops over axpy_f16 */
-    NULL, /* att_softmax: the scalar form in matmul.c */
+    {ai__ref_peer_dot_f16, ai__ref_peer_mad_f16, ai__ref_peer_scale_f16, ai__ref_peer_exp,
+     ai__ref_peer_swiglu, ai__ref_peer_kq, ai__ref_peer_pv, ai__ref_peer_dot_f16h,
+     ai__ref_peer_attn_f16},
     NULL, /* act_ext_bytes: no extra act data */
     NULL, /* act_ext */
 };

@@ -41,6 +41,19 @@ int ai__iq4_nearest(float v);
 /* y += alpha * a over n f16 values (act.c). */
 void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
 
+/* The peer-rounding pieces (peer.c; see ai__peer_ops in kimpl.h). */
+float ai__ref_peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
+void ai__ref_peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n);
+void ai__ref_peer_scale_f16(uint16_t *y, float s, int64_t n);
+float ai__ref_peer_exp1(float x);
+void ai__ref_peer_exp(const float *x, float *y, int64_t n);
+void ai__ref_peer_swiglu(float *x, const float *y, int64_t n);
+void ai__ref_peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
+void ai__ref_peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+float ai__ref_peer_dot_f16h(const uint16_t *a, const uint16_t *b, int64_t n);
+void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                           int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+
 /* Activation converters (act.c). */
 void ai__ref_act_f32(const float *x, void *dst, int64_t k);
 void ai__ref_act_f16(const float *x, void *dst, int64_t k);

@@ -784,7 +784,7 @@ static void act_q8_32(const float *x, void *dst, int64_t k) {
         __m256 m = abs_ps(_mm256_loadu_ps(x));
         for (int j = 8; j < 32; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
         float amax = hmax(m);
-        float dd = amax / 127, id = dd != 0 ? 1.0f / dd : 0.0f;
+        float dd = amax / 127, id = amax != 0 ? 127.0f / amax : 0.0f; /* as ref */
         __m256 vid = _mm256_set1_ps(id);
         __m256i i0 = round8(x, vid), i1 = round8(x + 8, vid), i2 = round8(x + 16, vid), i3 = round8(x + 24, vid);
         __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
@@ -853,6 +853,8 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
     for (; i < n; i++) dst[i] = _cvtsh_ss(h[i]);
 }
 
+#include "peer_x86.h"
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define SET(T, TYPE)                                                                       \
@@ -862,6 +864,9 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
 void FILL_NAME(ai__kset *ks) {
     ks->act[ACT_F16] = act_f16;
     ks->axpy_f16 = axpy_f16;
+    ks->peer = (ai__peer_ops){peer_dot_f16, peer_mad_f16, peer_scale_f16, peer_exp,
+                              peer_swiglu, peer_kq, peer_pv, ai__ref_peer_dot_f16h,
+                              peer_attn_f16};
     ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;

@@ -141,17 +141,36 @@ static ai_model *load_model(const char *file) {
 }
 
 /*
+ * Where the issue's tolerance is not met yet (AI_PEER_STRICT=1 asserts it
+ * anyway): the q4_0 and q4_k_m models.  The peer repacks Q4_0 and Q4_K
+ * weights into 8 interleaved rows whose kernels add the float block terms
+ * in another order than ours: for Q4_0, acc = fma(float(block's integer
+ * sum), d_w*d_a, acc) block after block from 0 (with that order in our
+ * kernels, a probe matched both q4_0 refs exactly, prompt and greedy);
+ * for Q4_K the same per super-block with a separate min accumulator was
+ * not enough.  An activation then lands on the other side of an 8-bit
+ * rounding now and then, and these small models amplify it (~0.5).
+ */
+static int known_gap(const char *name, int part) {
+    (void)part;
+    return strstr(name, "-q4_0.") || strstr(name, "-q4_k_m.");
+}
+
+/*
  * The acceptance check for one ref file; n_batch < n_tokens splits the
  * prompt.  What is asserted:
  *   - always: the same 16 greedy tokens as the peer;
- *   - with AI_PEER_STRICT=1 in the environment, also the issue's full
- *     criterion: every listed log-prob within tol and the same top-1 token
- *     at every position.
- * The strict part is opt-in because it does not hold yet: these tiny random
- * models amplify float summation-order differences (our own reference and
- * AVX-512 kernels differ from each other by up to 0.04 (f16) and 0.7
- * (quantized) in log-prob), so only a bit-exact copy of the peer's kernel
- * summation order can meet it.  The numbers are printed either way.
+ *   - in the peer's configuration (f16 cache, the prompt in one batch,
+ *     AI_PEER_NUMERICS=1), the issue's criterion: every listed log-prob of the prompt positions
+ *     (part 0) and of the greedy steps (part 1) within tol and the same
+ *     top-1 token everywhere, except the known gaps above unless
+ *     AI_PEER_STRICT=1.
+ * These tiny random models amplify every rounding difference (an 8-bit
+ * activation rounded the other way moves log-probs by ~0.3), so this holds
+ * only because the kernels, the SiLU and the attention round as the peer
+ * does, including its choices by batch size (runtime.h, AI_PEER_NUMERICS):
+ * the f16, q8_0 and q6_k refs then match to 1e-4, greedy steps included.  The numbers are
+ * printed either way.
  * Returns the logits of every prompt position ([n][n_vocab], malloc'd).
  */
 static float *check_ref(const char *name, int n_batch, int kv_type, double tol) {
@@ -211,8 +230,17 @@ static float *check_ref(const char *name, int n_batch, int kv_type, double tol) 
                   last_worst, g_worst, tol, strict_ok ? "met" : "NOT met", top1_bad,
                   top1_tie, greedy_ok, r.greedy->n);
     assert_int_equal(greedy_ok, (int)r.greedy->n);
-    const char *strict = getenv("AI_PEER_STRICT");
-    if (strict && *strict == '1') assert_true(strict_ok);
+    const char *env = getenv("AI_PEER_STRICT");
+    int strict = env && *env == '1';
+    const char *rule = getenv("AI_PEER_NUMERICS");
+    if (kv_type == AI_TYPE_F16 && (size_t)n_batch >= r.n_tokens && rule && rule[0] == '1') {
+        if (strict || !known_gap(name, 0)) {
+            assert_true(worst <= tol);
+            assert_true(last_worst <= tol);
+            assert_int_equal(top1_bad + top1_tie, 0);
+        }
+        if (strict || !known_gap(name, 1)) assert_true(g_worst <= tol);
+    }
     free(row);
     ai_session_free(s);
     ai_model_free(m);
@@ -220,32 +248,45 @@ static float *check_ref(const char *name, int n_batch, int kv_type, double tol) 
     return all;
 }
 
+/* The peer's configuration: the prompt in one batch, its attention rule. */
 static void test_fixture(void **state) {
     const char *name = *state;
+    setenv("AI_PEER_NUMERICS", "1", 1);
     double tol = strstr(name, "-f16.") ? 1e-2 : 5e-2;
     free(check_ref(name, 512, AI_TYPE_F16, tol));
 }
 
-/* Small batches give the same logits as one batch (the kernels and the
- * attention compute each row the same way whatever the batch). */
+/*
+ * Small batches give the same logits as one batch: the kernels and the
+ * attention compute each row the same way whatever the batch.  With the
+ * peer's rules (AI_PEER_NUMERICS=1) that holds as long as every piece is on
+ * the same side of 64 rows (from there on the attention is the tiled one)
+ * and, for F16 weights, of 1 row (a single token's products are in half
+ * precision).
+ */
 static void test_batches(void **state) {
     (void)state;
-    static const struct { const char *name; int nb; double tol; } cases[] = {
-        {"llama-q4_k_m.p0", 5, 5e-2}, {"qwen3-f16.p1", 1, 1e-2}, {"qwen2-q8_0.p1", 7, 5e-2}};
-    for (size_t c = 0; c < 3; c++) {
-        float *one = check_ref(cases[c].name, 512, AI_TYPE_F16, cases[c].tol);
-        float *split = check_ref(cases[c].name, cases[c].nb, AI_TYPE_F16, cases[c].tol);
+    static const struct { const char *name; int nb1, nb2, peer; double tol; } cases[] = {
+        {"llama-q4_k_m.p0", 512, 5, 0, 5e-2}, {"qwen3-f16.p1", 512, 1, 0, 1e-2},
+        {"qwen2-q8_0.p1", 512, 7, 0, 5e-2},   {"llama-q4_k_m.p0", 512, 5, 1, 5e-2},
+        {"qwen3-f16.p1", 32, 2, 1, 1e-2},     {"qwen2-q8_0.p1", 63, 7, 1, 5e-2}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        setenv("AI_PEER_NUMERICS", cases[c].peer ? "1" : "0", 1);
+        float *one = check_ref(cases[c].name, cases[c].nb1, AI_TYPE_F16, cases[c].tol);
+        float *split = check_ref(cases[c].name, cases[c].nb2, AI_TYPE_F16, cases[c].tol);
         ref r;
         assert_int_equal(load_ref(&r, cases[c].name), 0);
         size_t n = r.n_tokens * (size_t)r.n_vocab;
         float md = 0;
         for (size_t i = 0; i < n; i++) md = fmaxf(md, fabsf(one[i] - split[i]));
-        print_message("%s: batch 512 vs %d: max |dlogit| %g\n", cases[c].name, cases[c].nb, md);
-        assert_true(md <= 1e-4f);
+        print_message("%s: batch %d vs %d%s: max |dlogit| %g\n", cases[c].name, cases[c].nb1,
+                      cases[c].nb2, cases[c].peer ? " (peer's rule)" : "", md);
+        assert_true(md == 0.0f);
         free_ref(&r);
         free(one);
         free(split);
     }
+    setenv("AI_PEER_NUMERICS", "1", 1);
 }
 
 /* Other cache types: an f32 cache stays close to the peer's f16 one; a q8_0

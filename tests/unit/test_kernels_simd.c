@@ -31,7 +31,7 @@ static const uint32_t all_types[] = {
     AI_TYPE_Q4_K, AI_TYPE_Q5_K, AI_TYPE_Q6_K, AI_TYPE_IQ4_NL, AI_TYPE_IQ4_XS};
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
-static const char *const variants[] = {"avx2", "avx512", "neon"};
+static const char *const variants[] = {"avx2", "avx512", "neon", "neon-dotprod"};
 
 static float gauss(uint64_t *s) {
     float u1 = (tu_randf(s) + 1.0f) * 0.5f + 1e-7f, u2 = (tu_randf(s) + 1.0f) * 0.5f;
@@ -181,87 +181,46 @@ static void check_axpy(const ai__kset *vs) {
     }
 }
 
-/* Attention blocks over an f16 cache: every score and every weighted sum
- * bit for bit what the set's per-row F16 dot and axpy_f16 give, whatever
- * the block (query counts around the register tiles, heads that are not a
- * multiple of 16 or 8, rows that see different numbers of keys). */
-static void check_att(const ai__kset *vs) {
-    if (!vs->att_scores_f16 && !vs->att_wsum_f16) return;
-    static const int64_t dims[] = {8, 24, 64, 72, 128, 133};
-    uint64_t s = 77;
-    enum { NQ = 13, NK = 41 };
-    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
-        int64_t d = dims[di];
-        uint16_t *q = malloc((size_t)(NQ * d) * 2), *k = malloc((size_t)(NK * d) * 2);
-        float *sc = malloc((size_t)(NQ * NK) * 4), *p = malloc((size_t)(NQ * NK) * 4);
-        float *out = malloc((size_t)(NQ * d) * 4), *want = malloc((size_t)d * 4);
-        for (int64_t i = 0; i < NQ * d; i++) q[i] = ai__f32_to_f16(gauss(&s));
-        for (int64_t i = 0; i < NK * d; i++) k[i] = ai__f32_to_f16(gauss(&s) * 2);
-        for (int64_t i = 0; i < NQ * NK; i++) p[i] = (tu_randf(&s) + 1.0f) * 0.5f;
-        for (int64_t nq = 1; nq <= NQ; nq += 3) {
-            int64_t nk = NK - nq; /* not a multiple of the tile either */
-            if (vs->att_scores_f16) {
-                memset(sc, 0xff, (size_t)(NQ * NK) * 4);
-                vs->att_scores_f16(q, nq, k, nk, d, sc, NK);
-                for (int64_t i = 0; i < nq; i++)
-                    for (int64_t t = 0; t < nk; t++) {
-                        float w = vs->ops[AI_TYPE_F16].dot(q + i * d, k + t * d, d);
-                        if (memcmp(&w, &sc[i * NK + t], 4))
-                            fail_msg("%s att_scores_f16 d %lld nq %lld (%lld, %lld): %g vs %g", vs->name,
-                                     (long long)d, (long long)nq, (long long)i, (long long)t, sc[i * NK + t], w);
-                    }
-            }
-            if (vs->att_wsum_f16) {
-                int64_t n[NQ];
-                float *outs[NQ];
-                for (int64_t i = 0; i < nq; i++) {
-                    n[i] = NK - 2 * i - (int64_t)(tu_rand(&s) % 3); /* each row its own count */
-                    outs[i] = out + i * d;
-                }
-                vs->att_wsum_f16(p, NK, n, nq, k, d, outs);
-                for (int64_t i = 0; i < nq; i++) {
-                    memset(want, 0, (size_t)d * 4);
-                    for (int64_t t = 0; t < n[i]; t++) vs->axpy_f16(p[i * NK + t], k + t * d, want, d);
-                    if (memcmp(want, outs[i], (size_t)d * 4))
-                        fail_msg("%s att_wsum_f16 d %lld nq %lld row %lld differs from axpy", vs->name,
-                                 (long long)d, (long long)nq, (long long)i);
-                }
-            }
-        }
-        free(q); free(k); free(sc); free(p); free(out); free(want);
+/* 1 when `name` is a word of the space-separated list s. */
+static int in_list(const char *s, const char *name) {
+    size_t n = strlen(name);
+    while (s && *s) {
+        while (*s == ' ') s++;
+        size_t len = strcspn(s, " ");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len;
     }
+    return 0;
 }
 
-/* The attention's softmax: within a few ulp of the reference form (expf,
- * the sum in double), exactly 0 where expf underflows, and sums to 1. */
-static void check_softmax(const ai__kset *vs) {
-    if (!vs->att_softmax) return;
-    static const int64_t ns[] = {1, 5, 16, 17, 100, 513};
-    uint64_t s = 31;
-    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-        int64_t n = ns[ni];
-        float x[513], want[513];
-        for (int64_t i = 0; i < n; i++) x[i] = gauss(&s) * 12.0f;
-        if (n > 4) x[3] = x[0] - 150.0f; /* underflows */
-        float max = x[0];
-        for (int64_t i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
-        double sum = 0;
-        for (int64_t i = 0; i < n; i++) sum += (want[i] = expf(x[i] - max));
-        for (int64_t i = 0; i < n; i++) want[i] *= (float)(1.0 / sum);
-        vs->att_softmax(x, n);
-        double total = 0;
-        for (int64_t i = 0; i < n; i++) {
-            total += x[i];
-            if (!(fabsf(x[i] - want[i]) <= 6e-7f * want[i] + 1e-37f))
-                fail_msg("%s att_softmax n %lld i %lld: %g vs %g", vs->name, (long long)n, (long long)i, x[i], want[i]);
-        }
-        if (n > 4) assert_true(x[3] == 0.0f);
-        assert_true(fabs(total - 1.0) < 1e-5);
+/*
+ * What the caller knows about the CPU (tests/arm/run.sh sets these, so that
+ * a variant that silently stopped being selected fails instead of being
+ * skipped):  AI_TEST_REQUIRE_SETS  sets that must be available and tested,
+ * AI_TEST_ABSENT_SETS  sets the CPU must not offer,  AI_TEST_EXPECT_CHOSEN
+ * the set dispatch must pick (honouring AI_KERNELS),  AI_TEST_DISPATCH_ONLY=1
+ * skips the (slow) comparison of the sets.
+ */
+static void test_dispatch(void **state) {
+    (void)state;
+    const char *req = getenv("AI_TEST_REQUIRE_SETS"), *absent = getenv("AI_TEST_ABSENT_SETS");
+    const char *chosen = getenv("AI_TEST_EXPECT_CHOSEN");
+    if (!req && !absent && !chosen) skip();
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        if (in_list(req, variants[v]) && !ai__kset_by_name(variants[v]))
+            fail_msg("%s is required but not available", variants[v]);
+        if (in_list(absent, variants[v]) && ai__kset_by_name(variants[v]))
+            fail_msg("%s is available on a CPU that should lack it", variants[v]);
     }
+    if (chosen && strcmp(chosen, ai__kernels_name()))
+        fail_msg("dispatch chose %s, expected %s", ai__kernels_name(), chosen);
+    printf("# dispatch chose %s\n", ai__kernels_name());
 }
 
 static void test_variants(void **state) {
     (void)state;
+    const char *only = getenv("AI_TEST_DISPATCH_ONLY");
+    if (only && !strcmp(only, "1")) skip();
     /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
     setenv("AI_BLAS_MIN_BATCH", "64", 1);
     ai__pool *pool = NULL;
@@ -276,8 +235,6 @@ static void test_variants(void **state) {
         printf("# testing %s against ref\n", variants[v]);
         check_set(vs, pool);
         check_axpy(vs);
-        check_att(vs);
-        check_softmax(vs);
         check_batch_invariance(vs, pool);
         tested++;
     }
@@ -286,6 +243,6 @@ static void test_variants(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_variants)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_dispatch), cmocka_unit_test(test_variants)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

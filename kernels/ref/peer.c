@@ -1,0 +1,145 @@
+/*
+ * peer.c - scalar versions of the pieces whose rounding follows the peer
+ * (llama.cpp's x86 AVX-512 build) bit for bit: the f16 dot product and f16
+ * accumulator of its flash attention, its vector exp and SiLU, and the two
+ * fused multiply-add chains of its tiled attention.  kimpl.h (ai__peer_ops)
+ * states each order; the SIMD versions (kernels/x86/peer_x86.h) must give
+ * the same bits.
+ */
+#include "ref.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Sum of 16 lanes as the AVX-512 horizontal add pairs them. */
+static float tree16(const float *v) {
+    float t8[8], t4[4];
+    for (int i = 0; i < 8; i++) t8[i] = v[i] + v[i + 8];
+    for (int i = 0; i < 4; i++) t4[i] = t8[i] + t8[i + 4];
+    return (t4[0] + t4[2]) + (t4[1] + t4[3]);
+}
+
+float ai__ref_peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
+    float lane[64] = {0};
+    int64_t np = n & ~(int64_t)63;
+    /* f16 x f16 products are exact in float, so product + add is the fma */
+    for (int64_t i = 0; i < np; i += 64)
+        for (int l = 0; l < 64; l++) lane[l] += ai__f16_to_f32(a[i + l]) * ai__f16_to_f32(b[i + l]);
+    for (int l = 0; l < 16; l++) {
+        lane[l] += lane[32 + l];
+        lane[16 + l] += lane[48 + l];
+    }
+    for (int l = 0; l < 16; l++) lane[l] += lane[16 + l];
+    double sum = np ? (double)tree16(lane) : 0.0;
+    for (int64_t i = np; i < n; i++) sum += (double)(ai__f16_to_f32(a[i]) * ai__f16_to_f32(b[i]));
+    return (float)sum;
+}
+
+void ai__ref_peer_mad_f16(uint16_t *y, const uint16_t *v, float s, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        y[i] = ai__f32_to_f16(fmaf(ai__f16_to_f32(v[i]), s, ai__f16_to_f32(y[i])));
+}
+
+void ai__ref_peer_scale_f16(uint16_t *y, float s, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = ai__f32_to_f16(ai__f16_to_f32(y[i]) * s);
+}
+
+/*
+ * exp(x) = 2^r * p(b): r = round(x * log2 e) (by adding and removing
+ * 1.5 * 2^23), b = x - r*ln2 with ln2 in two parts, p a degree-5 polynomial
+ * evaluated as (c5 b + c4) u + (c3 b + c2), u = b^2, then times u plus
+ * (c1 b + 1).  Constants as the peer's (from Arm's optimized routines).
+ */
+float ai__ref_peer_exp1(float x) {
+    const float shift = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, shift);
+    float r = z - shift;
+    float b = fmaf(-r, 0x1.7f7d1cp-20f, fmaf(-r, 0x1.62e4p-1f, x));
+    float u = b * b;
+    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                   u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (r != r) return r;                                 /* NaN in, NaN out */
+    if (fabsf(r) > 192.0f) return r > 0 ? INFINITY : 0.0f;
+    return ldexpf(j, (int)r);
+}
+
+void ai__ref_peer_exp(const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = ai__ref_peer_exp1(x[i]);
+}
+
+void ai__ref_peer_swiglu(float *x, const float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + ai__ref_peer_exp1(0.0f - x[i])) * y[i];
+}
+
+void ai__ref_peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out) {
+    for (int64_t t = 0; t < nt; t++) {
+        float acc = 0.0f;
+        for (int64_t d = 0; d < hd; d++) acc = fmaf(k[d * ld + t], q[d], acc);
+        out[t] = acc;
+    }
+}
+
+void ai__ref_peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv) {
+    for (int64_t d = 0; d < dv; d++) {
+        float a = acc[d];
+        for (int64_t t = 0; t < nt; t++) a = fmaf(v[t * dv + d], p[t], a);
+        acc[d] = a;
+    }
+}
+
+/* s rounded to f16 (to nearest even), kept as a double (the scaling by a
+ * power of two and rint are exact). */
+static double to_half(double s) {
+    double a = fabs(s);
+    if (a == 0.0 || a != a || a == INFINITY) return s;
+    if (a >= 65520.0) return s > 0 ? INFINITY : -INFINITY;
+    int e;
+    frexp(a, &e);                 /* a in [2^(e-1), 2^e) */
+    e = e - 1 < -14 ? -14 : e - 1; /* below 2^-14 the quantum stays 2^-24 */
+    double quantum = ldexp(1.0, e - 10);
+    return rint(s / quantum) * quantum;
+}
+
+float ai__ref_peer_dot_f16h(const uint16_t *a, const uint16_t *b, int64_t n) {
+    double lane[128] = {0};
+    int64_t np = n & ~(int64_t)127;
+    /* a product (22 bits) plus an f16 is exact in double unless the two are
+     * over 2^30 apart, where the f16 result cannot differ: one rounding */
+    for (int64_t i = 0; i < np; i += 128)
+        for (int l = 0; l < 128; l++)
+            lane[l] = to_half((double)ai__f16_to_f32(a[i + l]) * ai__f16_to_f32(b[i + l]) + lane[l]);
+    for (int l = 0; l < 32; l++) {
+        lane[l] = to_half(lane[l] + lane[64 + l]);
+        lane[32 + l] = to_half(lane[32 + l] + lane[96 + l]);
+    }
+    for (int l = 0; l < 32; l++) lane[l] = to_half(lane[l] + lane[32 + l]);
+    for (int w = 16; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) lane[l] = to_half(lane[l] + lane[l + w]);
+    double sum = np ? lane[0] : 0.0;
+    for (int64_t i = np; i < n; i++) sum += (double)(ai__f16_to_f32(a[i]) * ai__f16_to_f32(b[i]));
+    return (float)sum;
+}
+
+/* One query over n_kv f16 key and value rows; scratch: hd + hdv uint16. */
+void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
+                           int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch) {
+    uint16_t *qh = scratch, *acc = scratch + hd;
+    for (int64_t d = 0; d < hd; d++) qh[d] = ai__f32_to_f16(q[d]);
+    memset(acc, 0, (size_t)hdv * sizeof *acc);
+    float S = 0.0f, M = -INFINITY;
+    for (int64_t t = 0; t < n_kv; t++) {
+        float s = ai__ref_peer_dot_f16(qh, k + t * hd, hd) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > M) { /* new max: what is summed so far shrinks by e^(M - s) */
+            ms = expf(M - s);
+            M = s;
+            ai__ref_peer_scale_f16(acc, ms, hdv);
+        } else {
+            vs = expf(s - M);
+        }
+        ai__ref_peer_mad_f16(acc, v + t * hdv, vs, hdv);
+        S = fmaf(S, ms, vs);
+    }
+    float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int64_t d = 0; d < hdv; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
+}
