@@ -30,6 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Queries per block of scores in att_task: bounds the scratch to
+ * ATT_QB x max_seq scores per thread for long contexts. */
+enum { ATT_QB = 64 };
+
 int ai__encoder_arch(const char *arch) {
     if (!arch) return 0;
     if (!strcmp(arch, "bert")) return AI__ENC_BERT;
@@ -286,9 +290,10 @@ ai_status ai__enc_fwd_init(ai__enc_fwd *f, const ai__encoder *e, ai__pool *pool,
     int64_t E = e->n_embd, hd = e->head_dim;
     int nth = ai__pool_size(pool);
     ai_status st = AI_OK;
-    /* k and v of one head of the longest sequence, then q as the cache
-     * would read it (2 * hd) and the scores of one query */
-    f->scratch_n = (size_t)((2 * max_seq * hd + 2 * hd + max_seq + 15) / 16 * 16);
+    /* one head of the longest sequence: its keys, queries and transposed
+     * values, and the scores of a block of queries (att_task) */
+    int64_t qb = max_seq < ATT_QB ? max_seq : ATT_QB;
+    f->scratch_n = (size_t)((3 * max_seq * hd + qb * max_seq + 15) / 16 * 16);
     f->x = falloc(n_batch * E, &st);
     f->xb = falloc(n_batch * E, &st);
     f->qkv = falloc(n_batch * 3 * E, &st);
@@ -388,9 +393,18 @@ typedef struct att_job {
     int64_t n_seq;
 } att_job;
 
-/* A task is one (sequence, head): the head's keys and values of that
- * sequence are gathered into contiguous rows once, then every query of the
- * sequence attends over all of them (no causal mask). */
+/* A task is one (sequence, head), no causal mask.  The head's keys and
+ * queries of that sequence are gathered into contiguous rows and its values
+ * transposed, so that both products are f32 matrix products on the kernels
+ * (each output a dot product of contiguous rows):
+ *
+ *   S[q][t] = scale * (Q K^T)[q][t]      ai__matmul: weights K [n][hd]
+ *   P = softmax over t of each row of S
+ *   out[q][d] = (P V)[q][d]              ai__matmul: weights V^T [hd][n]
+ *
+ * in blocks of ATT_QB queries.  A text's result depends on its own tokens
+ * only, computed the same way whatever batch it is in.  The kernels run
+ * single-threaded here (the pool is busy with the tasks), without BLAS. */
 static void att_task(void *ctx, int ith, int nth) {
     const att_job *j = ctx;
     ai__enc_fwd *f = j->f;
@@ -398,20 +412,31 @@ static void att_task(void *ctx, int ith, int nth) {
     int64_t E = e->n_embd, hd = e->head_dim, H = e->n_head;
     float scale = 1.0f / sqrtf((float)hd);
     float *kf = f->scratch + (size_t)ith * f->scratch_n; /* [len][hd] */
-    float *vf = kf + f->max_seq * hd;                     /* [len][hd] */
-    float *scratch = vf + f->max_seq * hd;
+    float *qf = kf + f->max_seq * hd;                     /* [len][hd] */
+    float *vt = qf + f->max_seq * hd;                     /* [hd][len] */
+    float *sc = vt + f->max_seq * hd;                     /* [ATT_QB][len] */
     int64_t n_tasks = j->n_seq * H;
     for (int64_t task = ith; task < n_tasks; task += nth) {
         int64_t s = task / H, h = task % H;
         int64_t s0 = j->start[s], n = j->len[s];
         for (int64_t t = 0; t < n; t++) {
-            const float *row = f->qkv + (s0 + t) * 3 * E;
-            memcpy(kf + t * hd, row + E + h * hd, (size_t)hd * sizeof(float));
-            memcpy(vf + t * hd, row + 2 * E + h * hd, (size_t)hd * sizeof(float));
+            const float *row = f->qkv + (s0 + t) * 3 * E + h * hd;
+            memcpy(qf + t * hd, row, (size_t)hd * sizeof(float));
+            memcpy(kf + t * hd, row + E, (size_t)hd * sizeof(float));
+            for (int64_t d = 0; d < hd; d++) vt[d * n + t] = row[2 * E + d];
         }
-        for (int64_t t = 0; t < n; t++)
-            ai__attention(f->att + (s0 + t) * E + h * hd, f->qkv + (s0 + t) * 3 * E + h * hd,
-                          kf, vf, n, hd, hd, AI_TYPE_F32, scale, scratch);
+        for (int64_t q0 = 0; q0 < n; q0 += ATT_QB) {
+            int64_t nq = n - q0 < ATT_QB ? n - q0 : ATT_QB;
+            /* F32 products of valid shapes cannot fail (no scratch) */
+            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, kf, n, hd, qf + q0 * hd, nq, sc, n);
+            for (int64_t q = 0; q < nq; q++) {
+                float *p = sc + q * n;
+                for (int64_t t = 0; t < n; t++) p[t] *= scale;
+                ai__softmax(p, n);
+            }
+            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, vt, hd, n, sc, nq,
+                                  f->att + (s0 + q0) * E + h * hd, E);
+        }
     }
 }
 
