@@ -291,9 +291,10 @@ ai_status ai__enc_fwd_init(ai__enc_fwd *f, const ai__encoder *e, ai__pool *pool,
     int nth = ai__pool_size(pool);
     ai_status st = AI_OK;
     /* one head of the longest sequence: its keys, queries and transposed
-     * values, and the scores of a block of queries (att_task) */
-    int64_t qb = max_seq < ATT_QB ? max_seq : ATT_QB;
-    f->scratch_n = (size_t)((3 * max_seq * hd + qb * max_seq + 15) / 16 * 16);
+     * values, and the scores of a block of queries (att_task); the last two
+     * with rows padded to 16 */
+    int64_t qb = max_seq < ATT_QB ? max_seq : ATT_QB, msp = (max_seq + 15) / 16 * 16;
+    f->scratch_n = (size_t)((2 * max_seq * hd + hd * msp + qb * msp + 15) / 16 * 16);
     f->x = falloc(n_batch * E, &st);
     f->xb = falloc(n_batch * E, &st);
     f->qkv = falloc(n_batch * 3 * E, &st);
@@ -450,7 +451,9 @@ typedef struct att_job {
  *   P = softmax over t of each row of S
  *   out[q][d] = (P V)[q][d]              ai__matmul: weights V^T [hd][n]
  *
- * in blocks of ATT_QB queries.  A text's result depends on its own tokens
+ * in blocks of ATT_QB queries.  The rows of V^T and P are padded with
+ * zeros to a multiple of 16 so that P V runs entirely in the kernels'
+ * 16-lane loop (no scalar tail).  A text's result depends on its own tokens
  * only, computed the same way whatever batch it is in.  The kernels run
  * single-threaded here (the pool is busy with the tasks), without BLAS. */
 static void att_task(void *ctx, int ith, int nth) {
@@ -461,28 +464,31 @@ static void att_task(void *ctx, int ith, int nth) {
     float scale = 1.0f / sqrtf((float)hd);
     float *kf = f->scratch + (size_t)ith * f->scratch_n; /* [len][hd] */
     float *qf = kf + f->max_seq * hd;                     /* [len][hd] */
-    float *vt = qf + f->max_seq * hd;                     /* [hd][len] */
-    float *sc = vt + f->max_seq * hd;                     /* [ATT_QB][len] */
+    float *vt = qf + f->max_seq * hd;                     /* [hd][np] */
+    float *sc = vt + hd * ((f->max_seq + 15) / 16 * 16);  /* [ATT_QB][np] */
     int64_t n_tasks = j->n_seq * H;
     for (int64_t task = ith; task < n_tasks; task += nth) {
         int64_t s = task / H, h = task % H;
-        int64_t s0 = j->start[s], n = j->len[s];
+        int64_t s0 = j->start[s], n = j->len[s], np = (n + 15) / 16 * 16;
         for (int64_t t = 0; t < n; t++) {
             const float *row = f->qkv + (s0 + t) * 3 * E + h * hd;
             memcpy(qf + t * hd, row, (size_t)hd * sizeof(float));
             memcpy(kf + t * hd, row + E, (size_t)hd * sizeof(float));
-            for (int64_t d = 0; d < hd; d++) vt[d * n + t] = row[2 * E + d];
+            for (int64_t d = 0; d < hd; d++) vt[d * np + t] = row[2 * E + d];
         }
+        for (int64_t d = 0; d < hd; d++)
+            for (int64_t t = n; t < np; t++) vt[d * np + t] = 0.0f;
         for (int64_t q0 = 0; q0 < n; q0 += ATT_QB) {
             int64_t nq = n - q0 < ATT_QB ? n - q0 : ATT_QB;
             /* F32 products of valid shapes cannot fail (no scratch) */
-            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, kf, n, hd, qf + q0 * hd, nq, sc, n);
+            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, kf, n, hd, qf + q0 * hd, nq, sc, np);
             for (int64_t q = 0; q < nq; q++) {
-                float *p = sc + q * n;
+                float *p = sc + q * np;
                 for (int64_t t = 0; t < n; t++) p[t] *= scale;
                 ai__softmax(p, n);
+                for (int64_t t = n; t < np; t++) p[t] = 0.0f;
             }
-            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, vt, hd, n, sc, nq,
+            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, vt, hd, np, sc, nq,
                                   f->att + (s0 + q0) * E + h * hd, E);
         }
     }
