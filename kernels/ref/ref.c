@@ -27,4 +27,5 @@ const ai__kset ai__kset_ref = {
         [AI_TYPE_IQ4_XS] = OPS(iq4_xs, ACT_Q8_256),
     },
     ai__ref_axpy_f16,
+    ai__ref_gelu,
 };

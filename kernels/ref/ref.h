@@ -40,6 +40,7 @@ int ai__iq4_nearest(float v);
 
 /* y += alpha * a over n f16 values (act.c). */
 void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
+void ai__ref_gelu(float *x, int64_t n);
 
 /* Activation converters (act.c). */
 void ai__ref_act_f32(const float *x, void *dst, int64_t k);

@@ -856,6 +856,7 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
 /* ---- blocked float matrix-matrix kernels (x86_fgemm.h) ------------------------- */
 
 #include "x86_fgemm.h"
+#include "x86_eltwise.h" /* GELU */
 
 /* ---- the table ------------------------------------------------------------------- */
 
@@ -885,4 +886,5 @@ void FILL_NAME(ai__kset *ks) {
     SET(q6_k, AI_TYPE_Q6_K)
     SET(iq4_xs, AI_TYPE_IQ4_XS)
     fg_fill(ks); /* the float types' gemm: x86_fgemm.h */
+    ew_fill(ks); /* elementwise functions: x86_eltwise.h */
 }

@@ -12,6 +12,10 @@
  *    output stride wider than the row count (nothing outside is written);
  *  - through ai__matmul_ks with a pool: every row of a batch equals the same
  *    row alone (batch invariance), for k with a tail.
+ *
+ * And the sets' GELU (kernels/x86/x86_eltwise.h) against a double-precision
+ * tanh-form GELU and the reference, over lengths with and without a tail,
+ * bit for bit the same for an element alone and inside any run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,6 +162,47 @@ static void check_invariance(const ai__kset *vs, ai__pool *pool) {
     free(wq);
 }
 
+/* 0.5 v (1 + tanh(w)) = v / (1 + e^(-2w)) (no cancellation in the left
+ * tail); *u gets -2w, whose float rounding the result inherits amplified
+ * by |u| (the condition number of e^u). */
+static double gelu_exact(double v, double *u) {
+    *u = -2.0 * 0.7978845608028654 * (v + 0.044715 * v * v * v);
+    return v / (1.0 + exp(*u));
+}
+
+static void check_gelu(const ai__kset *vs) {
+    uint64_t s = 3;
+    enum { N = 3072 + 37 };
+    static float x[N], y[N], r[N];
+    for (int i = 0; i < N; i++) x[i] = tu_randf(&s) * 12.0f;
+    const float special[] = {0.0f, -0.0f, 10.0f, -10.0f, 9.999f, -9.999f, 20.0f, -20.0f, 1e-30f, -1e-30f,
+                             3e38f, -3e38f, 0.5f, -3.36798f};
+    memcpy(x, special, sizeof special);
+    memcpy(y, x, sizeof x);
+    memcpy(r, x, sizeof x);
+    vs->gelu(y, N);
+    ai__kset_ref.gelu(r, N);
+    for (int i = 0; i < N; i++) {
+        double u, t = gelu_exact(x[i], &u);
+        double tol = (4e-6 + 3e-7 * fmin(fabs(u), 90.0)) * fabs(t) + 1e-30;
+        if (!(fabs(y[i] - t) <= tol) || !(fabs(y[i] - r[i]) <= 2 * tol))
+            fail_msg("%s gelu(%.9g) = %.9g, exact %.9g, ref %.9g", vs->name, x[i], y[i], t, r[i]);
+    }
+    /* an element alone == the same element inside runs of every length */
+    for (int n = 1; n <= 40; n++)
+        for (int off = 0; off + n <= 80; off += 7) {
+            float run[40];
+            memcpy(run, x + off, (size_t)n * sizeof *run);
+            vs->gelu(run, n);
+            for (int i = 0; i < n; i++) {
+                float one = x[off + i];
+                vs->gelu(&one, 1);
+                if (memcmp(&one, &run[i], 4))
+                    fail_msg("%s gelu: element %d of a run of %d differs from it alone", vs->name, i, n);
+            }
+        }
+}
+
 static void test_fgemm(void **state) {
     (void)state;
     unsetenv("AI_BLAS_MIN_BATCH"); /* the opt-in BLAS path is exempt from invariance */
@@ -173,6 +218,7 @@ static void test_fgemm(void **state) {
         printf("# testing the %s float gemm\n", variants[v]);
         check_set(vs);
         check_invariance(vs, pool);
+        check_gelu(vs);
         tested++;
     }
     ai__pool_free(pool);
