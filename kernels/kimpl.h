@@ -130,6 +130,8 @@ typedef struct ai__kset {
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
     void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
     ai__peer_ops peer;
+    /* GELU, tanh form, in place over n floats (kernels.h ai__gelu_f32). */
+    void (*gelu)(float *x, int64_t n);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */
