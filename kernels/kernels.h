@@ -144,6 +144,10 @@ void ai__matmul_rows(const ai__mm_ws *ws, int i, int64_t r0, int64_t r1);
 float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
 /* y[i] += alpha * a[i] for n f16 values a. */
 void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
+/* GELU (tanh form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))) in
+ * place over n floats.  An element's result does not depend on where it
+ * sits in x or on n, so any slices of a row may be done separately. */
+void ai__gelu_f32(float *x, int64_t n);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);

@@ -130,6 +130,8 @@ typedef struct ai__kset {
     ai__type_ops ops[AI__TYPE_COUNT]; /* dot == NULL: unsupported type */
     void (*axpy_f16)(float alpha, const uint16_t *a, float *y, int64_t n);
     ai__peer_ops peer;
+    /* GELU, tanh form, in place over n floats (kernels.h ai__gelu_f32). */
+    void (*gelu)(float *x, int64_t n);
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The

@@ -270,7 +270,9 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
         total_rows = post ? m->n_rows : total_rows + m->n_rows;
         bytes += (double)m->ws * (double)m->n_rows;
     }
-    if (n_batch == 1) gconvert_task(j, 0, 1); /* waking the pool costs more */
+    /* a few rows (up to 32768 values: microseconds of work) are converted
+     * here, since waking the pool costs more (a short text's activations) */
+    if (n_batch == 1 || n_batch * k <= 32768) gconvert_task(j, 0, 1);
     else ai__pool_run(pool, gconvert_task, j);
 
     /* tile shape as in plan(), over the concatenated (or shared) rows */
@@ -473,6 +475,10 @@ float ai__dot_f16(const uint16_t *a, const uint16_t *b, int64_t n) {
 
 void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
     if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
+}
+
+void ai__gelu_f32(float *x, int64_t n) {
+    if (n > 0) ai__kset_get()->gelu(x, n);
 }
 
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {

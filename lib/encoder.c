@@ -30,6 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Queries per block of scores in att_task: bounds the scratch to
+ * ATT_QB x max_seq scores per thread for long contexts. */
+enum { ATT_QB = 64 };
+
 int ai__encoder_arch(const char *arch) {
     if (!arch) return 0;
     if (!strcmp(arch, "bert")) return AI__ENC_BERT;
@@ -286,9 +290,11 @@ ai_status ai__enc_fwd_init(ai__enc_fwd *f, const ai__encoder *e, ai__pool *pool,
     int64_t E = e->n_embd, hd = e->head_dim;
     int nth = ai__pool_size(pool);
     ai_status st = AI_OK;
-    /* k and v of one head of the longest sequence, then q as the cache
-     * would read it (2 * hd) and the scores of one query */
-    f->scratch_n = (size_t)((2 * max_seq * hd + 2 * hd + max_seq + 15) / 16 * 16);
+    /* one head of the longest sequence: its keys, queries and transposed
+     * values, and the scores of a block of queries (att_task); the last two
+     * with rows padded to 16 */
+    int64_t qb = max_seq < ATT_QB ? max_seq : ATT_QB, msp = (max_seq + 15) / 16 * 16;
+    f->scratch_n = (size_t)((2 * max_seq * hd + hd * msp + qb * msp + 15) / 16 * 16);
     f->x = falloc(n_batch * E, &st);
     f->xb = falloc(n_batch * E, &st);
     f->qkv = falloc(n_batch * 3 * E, &st);
@@ -297,6 +303,7 @@ ai_status ai__enc_fwd_init(ai__enc_fwd *f, const ai__encoder *e, ai__pool *pool,
     f->hb2 = falloc(n_batch * e->n_ff, &st);
     f->cs = falloc(max_seq * (e->n_rot > 0 ? e->n_rot : 2), &st);
     f->scratch = falloc((int64_t)f->scratch_n * nth, &st);
+    if (st == AI_OK && ai__mm_ws_new(&f->ws) != AI_OK) st = AI_E_NOMEM;
     if (st != AI_OK) {
         snprintf(f->err, sizeof f->err, "out of memory for the activations of %lld "
                  "tokens", (long long)n_batch);
@@ -316,31 +323,81 @@ void ai__enc_fwd_free(ai__enc_fwd *f) {
     free(f->hb2);
     free(f->cs);
     free(f->scratch);
+    ai__mm_ws_free(f->ws);
     memset(f, 0, sizeof *f);
 }
 
 /* ---- pieces of a layer -------------------------------------------------------------- */
 
-static ai_status linear(ai__enc_fwd *f, const ai__mat *m, const float *bias,
-                        const float *x, int64_t n, float *y, int64_t ldy) {
-    ai_status st = ai__matmul_blas(f->pool, f->blas_min, m->type, m->data, m->rows, m->cols,
-                                   x, n, y, ldy);
-    if (st != AI_OK) {
-        snprintf(f->err, sizeof f->err, "matmul of %lldx%lld %s failed: %s",
-                 (long long)m->rows, (long long)m->cols,
-                 ai_type_name((int32_t)m->type) ? ai_type_name((int32_t)m->type) : "?",
-                 ai_status_string(st));
-        return st;
+/* What happens to a finished tile of linear products: the bias, then
+ * optionally GELU (elementwise, so done per tile on the pool's threads
+ * instead of in passes of their own). */
+typedef struct lin_post {
+    int n_mm, gelu;
+    const float *bias[3];
+    float *y[3];
+    int64_t ldy;
+} lin_post;
+
+static void lin_post_fn(void *ctx, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
+    const lin_post *p = ctx;
+    for (int i = 0; i < p->n_mm; i++)
+        for (int64_t b = b0; b < b1; b++) {
+            float *y = p->y[i] + b * p->ldy;
+            if (p->bias[i])
+                for (int64_t r = r0; r < r1; r++) y[r] += p->bias[i][r];
+            if (p->gelu) ai__gelu(y + r0, r1 - r0);
+        }
+}
+
+/*
+ * y_i = x W_i^T + bias_i for up to three products of the same input and
+ * shape (q, k and v), then GELU when asked: one ai__matmul_group, the input
+ * converted once, bias and GELU applied per tile.  With an explicit BLAS
+ * threshold (f->blas_min >= 0) product by product through ai__matmul_blas.
+ */
+static ai_status linear_n(ai__enc_fwd *f, const ai__mat *const *m, const float *const *bias,
+                          int n_mm, const float *x, int64_t n, float *const *y, int64_t ldy,
+                          int gelu) {
+    lin_post p = {n_mm, gelu, {NULL, NULL, NULL}, {NULL, NULL, NULL}, ldy};
+    ai__mm mm[3];
+    for (int i = 0; i < n_mm; i++) {
+        p.bias[i] = bias[i];
+        p.y[i] = y[i];
+        mm[i].wtype = m[i]->type;
+        mm[i].w = m[i]->data;
+        mm[i].n_rows = m[i]->rows;
+        mm[i].y = y[i];
+        mm[i].ldy = ldy;
     }
-    if (bias)
-        for (int64_t b = 0; b < n; b++)
-            for (int64_t i = 0; i < m->rows; i++) y[b * ldy + i] += bias[i];
-    return AI_OK;
+    ai_status st = AI_OK;
+    int bad = 0; /* the product named in the message */
+    if (f->blas_min < 0) {
+        st = ai__matmul_group(f->pool, f->ws, mm, n_mm, m[0]->cols, x, n, lin_post_fn, &p);
+    } else {
+        for (int i = 0; i < n_mm && st == AI_OK; i++, bad = i)
+            st = ai__matmul_blas(f->pool, f->blas_min, mm[i].wtype, mm[i].w, mm[i].n_rows,
+                                 m[i]->cols, x, n, y[i], ldy);
+        if (st == AI_OK && n > 0) lin_post_fn(&p, 0, m[0]->rows, 0, n);
+    }
+    if (st != AI_OK) {
+        const ai__mat *w = m[bad];
+        snprintf(f->err, sizeof f->err, "matmul of %lldx%lld %s failed: %s",
+                 (long long)w->rows, (long long)w->cols,
+                 ai_type_name((int32_t)w->type) ? ai_type_name((int32_t)w->type) : "?",
+                 ai_status_string(st));
+    }
+    return st;
+}
+
+static ai_status linear(ai__enc_fwd *f, const ai__mat *m, const float *bias,
+                        const float *x, int64_t n, float *y, int64_t ldy, int gelu) {
+    return linear_n(f, &m, &bias, 1, x, n, &y, ldy, gelu);
 }
 
 /* Row-wise steps that are cheap per element but run over every token (and
- * GELU over n_ff values of each), spread over the pool by rows. */
-enum { ROW_ADD_NORM_ATT, ROW_ADD_NORM_OUT, ROW_GELU, ROW_SWIGLU };
+ * SwiGLU over n_ff values of each), spread over the pool by rows. */
+enum { ROW_ADD_NORM_ATT, ROW_ADD_NORM_OUT, ROW_SWIGLU };
 
 typedef struct row_job {
     ai__enc_fwd *f;
@@ -367,9 +424,6 @@ static void row_task(void *ctx, int ith, int nth) {
                           att ? j->L->attn_norm_b : j->L->out_norm_b, E, e->eps);
             break;
         }
-        case ROW_GELU:
-            ai__gelu(f->hb + r * F, F);
-            break;
         case ROW_SWIGLU:
             ai__swiglu(f->hb + r * F, f->hb2 + r * F, F);
             break;
@@ -388,9 +442,20 @@ typedef struct att_job {
     int64_t n_seq;
 } att_job;
 
-/* A task is one (sequence, head): the head's keys and values of that
- * sequence are gathered into contiguous rows once, then every query of the
- * sequence attends over all of them (no causal mask). */
+/* A task is one (sequence, head), no causal mask.  The head's keys and
+ * queries of that sequence are gathered into contiguous rows and its values
+ * transposed, so that both products are f32 matrix products on the kernels
+ * (each output a dot product of contiguous rows):
+ *
+ *   S[q][t] = scale * (Q K^T)[q][t]      ai__matmul: weights K [n][hd]
+ *   P = softmax over t of each row of S
+ *   out[q][d] = (P V)[q][d]              ai__matmul: weights V^T [hd][n]
+ *
+ * in blocks of ATT_QB queries.  The rows of V^T and P are padded with
+ * zeros to a multiple of 16 so that P V runs entirely in the kernels'
+ * 16-lane loop (no scalar tail).  A text's result depends on its own tokens
+ * only, computed the same way whatever batch it is in.  The kernels run
+ * single-threaded here (the pool is busy with the tasks), without BLAS. */
 static void att_task(void *ctx, int ith, int nth) {
     const att_job *j = ctx;
     ai__enc_fwd *f = j->f;
@@ -398,20 +463,34 @@ static void att_task(void *ctx, int ith, int nth) {
     int64_t E = e->n_embd, hd = e->head_dim, H = e->n_head;
     float scale = 1.0f / sqrtf((float)hd);
     float *kf = f->scratch + (size_t)ith * f->scratch_n; /* [len][hd] */
-    float *vf = kf + f->max_seq * hd;                     /* [len][hd] */
-    float *scratch = vf + f->max_seq * hd;
+    float *qf = kf + f->max_seq * hd;                     /* [len][hd] */
+    float *vt = qf + f->max_seq * hd;                     /* [hd][np] */
+    float *sc = vt + hd * ((f->max_seq + 15) / 16 * 16);  /* [ATT_QB][np] */
     int64_t n_tasks = j->n_seq * H;
     for (int64_t task = ith; task < n_tasks; task += nth) {
         int64_t s = task / H, h = task % H;
-        int64_t s0 = j->start[s], n = j->len[s];
+        int64_t s0 = j->start[s], n = j->len[s], np = (n + 15) / 16 * 16;
         for (int64_t t = 0; t < n; t++) {
-            const float *row = f->qkv + (s0 + t) * 3 * E;
-            memcpy(kf + t * hd, row + E + h * hd, (size_t)hd * sizeof(float));
-            memcpy(vf + t * hd, row + 2 * E + h * hd, (size_t)hd * sizeof(float));
+            const float *row = f->qkv + (s0 + t) * 3 * E + h * hd;
+            memcpy(qf + t * hd, row, (size_t)hd * sizeof(float));
+            memcpy(kf + t * hd, row + E, (size_t)hd * sizeof(float));
+            for (int64_t d = 0; d < hd; d++) vt[d * np + t] = row[2 * E + d];
         }
-        for (int64_t t = 0; t < n; t++)
-            ai__attention(f->att + (s0 + t) * E + h * hd, f->qkv + (s0 + t) * 3 * E + h * hd,
-                          kf, vf, n, hd, hd, AI_TYPE_F32, scale, scratch);
+        for (int64_t d = 0; d < hd; d++)
+            for (int64_t t = n; t < np; t++) vt[d * np + t] = 0.0f;
+        for (int64_t q0 = 0; q0 < n; q0 += ATT_QB) {
+            int64_t nq = n - q0 < ATT_QB ? n - q0 : ATT_QB;
+            /* F32 products of valid shapes cannot fail (no scratch) */
+            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, kf, n, hd, qf + q0 * hd, nq, sc, np);
+            for (int64_t q = 0; q < nq; q++) {
+                float *p = sc + q * np;
+                for (int64_t t = 0; t < n; t++) p[t] *= scale;
+                ai__softmax(p, n);
+                for (int64_t t = n; t < np; t++) p[t] = 0.0f;
+            }
+            (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, vt, hd, np, sc, nq,
+                                  f->att + (s0 + q0) * E + h * hd, E);
+        }
     }
 }
 
@@ -424,7 +503,7 @@ static ai_status layer(ai__enc_fwd *f, int64_t il, const int64_t *start,
 
     /* attention */
     if (e->arch == AI__ENC_NOMIC_BERT) {
-        if ((st = linear(f, &L->wqkv, L->bqkv, f->x, n, f->qkv, 3 * E))) return st;
+        if ((st = linear(f, &L->wqkv, L->bqkv, f->x, n, f->qkv, 3 * E, 0))) return st;
         for (int64_t s = 0; s < n_seq; s++)
             for (int64_t t = 0; t < len[s]; t++) {
                 float *q = f->qkv + (start[s] + t) * 3 * E;
@@ -433,27 +512,28 @@ static ai_status layer(ai__enc_fwd *f, int64_t il, const int64_t *start,
                 ai__rope_apply(q + E, e->n_head, hd, e->n_rot, AI__ROPE_NEOX, cs);
             }
     } else {
-        if ((st = linear(f, &L->wq, L->bq, f->x, n, f->qkv, 3 * E)) ||
-            (st = linear(f, &L->wk, L->bk, f->x, n, f->qkv + E, 3 * E)) ||
-            (st = linear(f, &L->wv, L->bv, f->x, n, f->qkv + 2 * E, 3 * E)))
-            return st;
+        const ai__mat *m[3] = {&L->wq, &L->wk, &L->wv};
+        const float *bias[3] = {L->bq, L->bk, L->bv};
+        float *y[3] = {f->qkv, f->qkv + E, f->qkv + 2 * E};
+        if ((st = linear_n(f, m, bias, 3, f->x, n, y, 3 * E, 0))) return st;
     }
     att_job aj = {f, start, len, n_seq};
     ai__pool_run(f->pool, att_task, &aj);
-    if ((st = linear(f, &L->wo, L->bo, f->att, n, f->xb, E))) return st;
+    if ((st = linear(f, &L->wo, L->bo, f->att, n, f->xb, E, 0))) return st;
     rows(f, L, ROW_ADD_NORM_ATT, n);
 
     /* feed-forward */
-    if ((st = linear(f, &L->w_up, L->b_up, f->x, n, f->hb, F))) return st;
     if (e->arch == AI__ENC_NOMIC_BERT) {
         /* hb = silu(gate) * up: the gate goes to hb, up to hb2 */
-        memcpy(f->hb2, f->hb, (size_t)(n * F) * sizeof(float));
-        if ((st = linear(f, &L->w_gate, NULL, f->x, n, f->hb, F))) return st;
+        if ((st = linear(f, &L->w_up, L->b_up, f->x, n, f->hb2, F, 0)) ||
+            (st = linear(f, &L->w_gate, NULL, f->x, n, f->hb, F, 0)))
+            return st;
         rows(f, L, ROW_SWIGLU, n);
     } else {
-        rows(f, L, ROW_GELU, n);
+        /* hb = gelu(x Wup + bup), GELU on the finished tiles */
+        if ((st = linear(f, &L->w_up, L->b_up, f->x, n, f->hb, F, 1))) return st;
     }
-    if ((st = linear(f, &L->w_down, L->b_down, f->hb, n, f->xb, E))) return st;
+    if ((st = linear(f, &L->w_down, L->b_down, f->hb, n, f->xb, E, 0))) return st;
     rows(f, L, ROW_ADD_NORM_OUT, n);
     return AI_OK;
 }

@@ -78,6 +78,7 @@ typedef struct ai__enc_fwd {
     float *scratch;             /* per thread: one head's k and v of a
                                    sequence, then ai__attention's scratch */
     size_t scratch_n;           /* floats per thread                       */
+    ai__mm_ws *ws;              /* the linear layers' matmul workspace     */
     int64_t blas_min;           /* ai__matmul_blas threshold (-1: the
                                    process default); set after init       */
     char err[160];

@@ -257,16 +257,6 @@ void ai__layernorm(float *out, const float *x, const float *w, const float *b,
     }
 }
 
-/* The tanh form of GELU (what the reference computes for BERT's "gelu"),
- * 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3).  Since
- * 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)), one expf does it (tanhf costs
- * about three times as much, and this runs over every FFN activation).
- * Far out in the tails it is exactly 0 or x. */
-void ai__gelu(float *x, int64_t n) {
-    const float c2 = 2.0f * 0.7978845608028654f; /* 2 sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        if (v <= -10.0f) x[i] = 0.0f;
-        else if (v < 10.0f) x[i] = v / (1.0f + expf(-c2 * v * (1.0f + 0.044715f * v * v)));
-    }
-}
+/* GELU, tanh form: the kernels' (kernels/ref/act.c has the scalar
+ * definition; the x86 sets a vector one). */
+void ai__gelu(float *x, int64_t n) { ai__gelu_f32(x, n); }

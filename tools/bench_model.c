@@ -4,7 +4,7 @@
  * 28 layers, 16 heads, 8 kv heads, head dim 128, FFN 3072, tied vocabulary
  * of 32000, about 473M parameters), quantized with our own quantizer:
  *
- *   bench_model TYPE OUT.gguf      TYPE: q8_0 | q4_0 | q4_k_m
+ *   bench_model TYPE OUT.gguf      TYPE: f16 | q8_0 | q4_0 | q4_k_m
  *
  * q4_k_m follows the usual mix: q4_k, with q6_k for attn_v, ffn_down and
  * the (tied) embedding.  No tokenizer: `agentinfer bench` needs none.
@@ -41,11 +41,12 @@ static float frand(void) {
 
 int main(int argc, char **argv) {
     if (argc != 3) {
-        fprintf(stderr, "usage: bench_model q8_0|q4_0|q4_k_m OUT.gguf\n");
+        fprintf(stderr, "usage: bench_model f16|q8_0|q4_0|q4_k_m OUT.gguf\n");
         return 1;
     }
     uint32_t base, strong;
-    if (!strcmp(argv[1], "q8_0")) base = strong = AI_TYPE_Q8_0;
+    if (!strcmp(argv[1], "f16")) base = strong = AI_TYPE_F16;
+    else if (!strcmp(argv[1], "q8_0")) base = strong = AI_TYPE_Q8_0;
     else if (!strcmp(argv[1], "q4_0")) base = AI_TYPE_Q4_0, strong = AI_TYPE_Q6_K;
     else if (!strcmp(argv[1], "q4_k_m")) base = AI_TYPE_Q4_K, strong = AI_TYPE_Q6_K;
     else {

@@ -125,3 +125,17 @@ float ai__ref_dot_bf16(const void *w, const void *act, int64_t k) {
 void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += alpha * ai__f16_to_f32(a[i]);
 }
+
+/* The tanh form of GELU (what the reference computes for BERT's "gelu"),
+ * 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3).  Since
+ * 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)), one expf does it (tanhf costs
+ * about three times as much, and this runs over every FFN activation).
+ * Far out in the tails it is exactly 0 or x. */
+void ai__ref_gelu(float *x, int64_t n) {
+    const float c2 = 2.0f * 0.7978845608028654f; /* 2 sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (v <= -10.0f) x[i] = 0.0f;
+        else if (v < 10.0f) x[i] = v / (1.0f + expf(-c2 * v * (1.0f + 0.044715f * v * v)));
+    }
+}

@@ -854,6 +854,10 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
 }
 
 #include "peer_x86.h"
+/* ---- blocked float matrix-matrix kernels (x86_fgemm.h) ------------------------- */
+
+#include "x86_fgemm.h"
+#include "x86_eltwise.h" /* GELU */
 
 /* ---- the table ------------------------------------------------------------------- */
 
@@ -885,4 +889,6 @@ void FILL_NAME(ai__kset *ks) {
     SET(q5_k, AI_TYPE_Q5_K)
     SET(q6_k, AI_TYPE_Q6_K)
     SET(iq4_xs, AI_TYPE_IQ4_XS)
+    fg_fill(ks); /* the float types' gemm: x86_fgemm.h */
+    ew_fill(ks); /* elementwise functions: x86_eltwise.h */
 }
