@@ -853,6 +853,8 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
     for (; i < n; i++) dst[i] = _cvtsh_ss(h[i]);
 }
 
+#include "x86_gemv.h"
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define SET(T, TYPE)                                                                       \
@@ -880,4 +882,5 @@ void FILL_NAME(ai__kset *ks) {
     SET(q5_k, AI_TYPE_Q5_K)
     SET(q6_k, AI_TYPE_Q6_K)
     SET(iq4_xs, AI_TYPE_IQ4_XS)
+    fill_gemv(ks);
 }
