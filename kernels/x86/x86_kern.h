@@ -162,21 +162,25 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
     return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nibbles(b + 2));
 }
 
+/* Loops over the columns of a tile (nc is a constant after inlining) must
+ * be unrolled, or GCC -O2 keeps the accumulators in memory. */
+#define UNROLL _Pragma("GCC unroll 8")
+
 /* Symmetric types: sum += (d_w*d_a) * (w . a). */
 #define SYM32_COLS(T, BYTES)                                                              \
     INLINE void T##_cols(COLS_ARGS) {                                                     \
         __m256 acc[MAXC];                                                                 \
-        for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                        \
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                        \
         for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
             __m256i q = dec_##T(w), aq = _mm256_sign_epi8(q, q);                          \
             float dw = f16(w);                                                            \
-            for (int c = 0; c < nc; c++) {                                                \
+            UNROLL for (int c = 0; c < nc; c++) {                                                \
                 __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i)); \
                 __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
             }                                                                             \
         }                                                                                 \
-        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
     }
 
 #if ISA_VNNI
@@ -252,21 +256,21 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
     INLINE void T##_cols(COLS_ARGS) {                                                     \
         __m256 acc[MAXC];                                                                 \
         float accm[MAXC];                                                                 \
-        for (int c = 0; c < nc; c++) {                                                    \
+        UNROLL for (int c = 0; c < nc; c++) {                                                    \
             acc[c] = _mm256_setzero_ps();                                                 \
             accm[c] = 0;                                                                  \
         }                                                                                 \
         for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
             __m256i q = dec_##T(w);                                                       \
             float dw = f16(w), mw = f16(w + 2);                                           \
-            for (int c = 0; c < nc; c++) {                                                \
+            UNROLL for (int c = 0; c < nc; c++) {                                                \
                 __m256i p = dot_u8(_mm256_setzero_si256(), q, load256(act_q(a[c]) + 32 * i)); \
                 __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
                 accm[c] += mw * act_s32(a[c], k)[i];                                      \
             }                                                                             \
         }                                                                                 \
-        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];                     \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];                     \
     }
 
 MIN32_COLS(q4_1, 20)
@@ -284,7 +288,7 @@ MIN32_COLS(q5_1, 24)
 #define K45_COLS(T, BYTES, QS, HB, DOT)                                                       \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
         __m256 acc[MAXC], accm[MAXC];                                                      \
-        for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();               \
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();               \
         const __m256i m4 = _mm256_set1_epi8(0x0F), b10 = _mm256_set1_epi8(0x10);           \
         for (int64_t i = 0; i < k / 256; i++, w += BYTES) {                                \
             uint8_t sc[8], mn[8];                                                          \
@@ -295,7 +299,7 @@ MIN32_COLS(q5_1, 24)
             __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));                 \
             __m256i sc32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));     \
             __m256i isum[MAXC];                                                            \
-            for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();                 \
+            UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();                 \
             __m256i qh = HB ? load256(w + 16) : _mm256_setzero_si256();                    \
             (void)qh;                                                                      \
             (void)b10;                                                                     \
@@ -311,20 +315,20 @@ MIN32_COLS(q5_1, 24)
                 }                                                                          \
                 __m256i sl = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j));  \
                 __m256i sh = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j + 1)); \
-                for (int c = 0; c < nc; c++) {                                             \
+                UNROLL for (int c = 0; c < nc; c++) {                                             \
                     const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;                     \
                     isum[c] = DOT(isum[c], lo, load256(qa), sl);                           \
                     isum[c] = DOT(isum[c], hi, load256(qa + 32), sh);                      \
                 }                                                                          \
             }                                                                              \
-            for (int c = 0; c < nc; c++) {                                                 \
+            UNROLL for (int c = 0; c < nc; c++) {                                                 \
                 __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16); \
                 float da = act_d(a[c], k)[i];                                              \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]); \
                 accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]); \
             }                                                                              \
         }                                                                                  \
-        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);                \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);                \
     }
 
 #if ISA_VNNI
@@ -496,7 +500,7 @@ INLINE void q6_k_cols(COLS_ARGS) {
 /* Q2_K: q 0..3 with per-16 scales; mins via bsums. */
 INLINE void q2_k_cols(COLS_ARGS) {
     __m256 acc[MAXC], accm[MAXC];
-    for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
     const __m256i m2 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < k / 256; i++, w += 84) {
         __m128i sb = load128(w);
@@ -505,30 +509,30 @@ INLINE void q2_k_cols(COLS_ARGS) {
         __m256i scv[2] = {_mm256_cvtepu8_epi32(lo), _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))};
         float d = f16(w + 80), dmin = f16(w + 82);
         __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i qs = load256(w + 16 + 32 * h);
             for (int t = 0; t < 4; t++) {
                 __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2);
                 __m256i s32 = sc_pair(scv[h], t);
-                for (int c = 0; c < nc; c++)
+                UNROLL for (int c = 0; c < nc; c++)
                     isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
-        for (int c = 0; c < nc; c++) {
+        UNROLL for (int c = 0; c < nc; c++) {
             __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16);
             float da = act_d(a[c], k)[i];
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
             accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
 }
 
 /* Q3_K: u = low2 | hbit<<2 in 0..7, q = u - 4: q.a = u.a - 4*sum(a). */
 INLINE void q3_k_cols(COLS_ARGS) {
     __m256 acc[MAXC];
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m256i m2 = _mm256_set1_epi8(3), b4 = _mm256_set1_epi8(4);
     for (int64_t i = 0; i < k / 256; i++, w += 110) {
         __m128i sc8 = k3_unpack(w + 96);
@@ -537,7 +541,7 @@ INLINE void q3_k_cols(COLS_ARGS) {
         float d = f16(w + 108);
         __m256i hm = load256(w);
         __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i qs = load256(w + 32 + 32 * h);
             for (int t = 0; t < 4; t++) {
@@ -545,41 +549,41 @@ INLINE void q3_k_cols(COLS_ARGS) {
                 __m256i hb = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, bit), 2), b4);
                 __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2), hb);
                 __m256i s32 = sc_pair(scv[h], t);
-                for (int c = 0; c < nc; c++)
+                UNROLL for (int c = 0; c < nc; c++)
                     isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
-        for (int c = 0; c < nc; c++) {
+        UNROLL for (int c = 0; c < nc; c++) {
             __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), sc16);
             __m256i tot = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(corr, 2));
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
 }
 
 /* IQ4_XS: codebook values (signed) with six-bit signed scales per 32. */
 INLINE void iq4_xs_cols(COLS_ARGS) {
     __m256 acc[MAXC];
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m128i t = _mm_loadu_si128((const __m128i *)ai__iq4nl_values);
     const __m256i tab = _mm256_set_m128i(t, t);
     for (int64_t i = 0; i < k / 256; i++, w += 136) {
         float d = f16(w);
         uint16_t sh = (uint16_t)(w[2] | w[3] << 8);
         __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
         for (int s = 0; s < 8; s++) {
             int ls = (((w[4 + s / 2] >> (4 * (s % 2))) & 0xF) | (((sh >> (2 * s)) & 3) << 4)) - 32;
             __m256i q = _mm256_shuffle_epi8(tab, nibbles(w + 8 + 16 * s)), aq = _mm256_sign_epi8(q, q);
             __m256i s32 = _mm256_set1_epi32(ls);
-            for (int c = 0; c < nc; c++)
+            UNROLL for (int c = 0; c < nc; c++)
                 isum[c] = dot_s8_sc(isum[c], aq, q, load256(act_q(a[c]) + 256 * i + 32 * s), s32);
         }
-        for (int c = 0; c < nc; c++)
+        UNROLL for (int c = 0; c < nc; c++)
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
 }
 
 /* ---- plain float types ---------------------------------------------------------- */
@@ -598,16 +602,16 @@ INLINE float sc_bf16(const uint8_t *p, int64_t i) { return ai__bf16_to_f32(((con
 #define FLOAT_COLS(T, ESZ)                                                                 \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
         __m256 acc0[MAXC], acc1[MAXC];                                                     \
-        for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = _mm256_setzero_ps();              \
+        UNROLL for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = _mm256_setzero_ps();              \
         int64_t i = 0;                                                                     \
         for (; i + 16 <= k; i += 16) {                                                     \
             __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
-            for (int c = 0; c < nc; c++) {                                                 \
+            UNROLL for (int c = 0; c < nc; c++) {                                                 \
                 acc0[c] = _mm256_fmadd_ps(w0, ld_##T(a[c] + ESZ * i), acc0[c]);            \
                 acc1[c] = _mm256_fmadd_ps(w1, ld_##T(a[c] + ESZ * (i + 8)), acc1[c]);      \
             }                                                                              \
         }                                                                                  \
-        for (int c = 0; c < nc; c++) {                                                     \
+        UNROLL for (int c = 0; c < nc; c++) {                                                     \
             float s = hsum(_mm256_add_ps(acc0[c], acc1[c]));                               \
             for (int64_t j = i; j < k; j++) s += sc_##T(w, j) * sc_##T(a[c], j);           \
             out[c] = s;                                                                    \
@@ -626,12 +630,12 @@ FLOAT_COLS(bf16, 2)
     INLINE void T##_cols2(const uint8_t *w, const uint8_t *v, const uint8_t *const *a,      \
                           int nc, int64_t k, float *out, float *outv) {                    \
         __m256 p0[4], p1[4], q0[4], q1[4];                                                 \
-        for (int c = 0; c < nc; c++) p0[c] = p1[c] = q0[c] = q1[c] = _mm256_setzero_ps();  \
+        UNROLL for (int c = 0; c < 4; c++) p0[c] = p1[c] = q0[c] = q1[c] = _mm256_setzero_ps();    \
         int64_t i = 0;                                                                     \
         for (; i + 16 <= k; i += 16) {                                                     \
             __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
             __m256 v0 = ld_##T(v + ESZ * i), v1 = ld_##T(v + ESZ * (i + 8));               \
-            for (int c = 0; c < nc; c++) {                                                 \
+            UNROLL for (int c = 0; c < nc; c++) {                                                 \
                 __m256 x0 = ld_##T(a[c] + ESZ * i), x1 = ld_##T(a[c] + ESZ * (i + 8));     \
                 p0[c] = _mm256_fmadd_ps(w0, x0, p0[c]);                                    \
                 p1[c] = _mm256_fmadd_ps(w1, x1, p1[c]);                                    \
@@ -639,7 +643,7 @@ FLOAT_COLS(bf16, 2)
                 q1[c] = _mm256_fmadd_ps(v1, x1, q1[c]);                                    \
             }                                                                              \
         }                                                                                  \
-        for (int c = 0; c < nc; c++) {                                                     \
+        UNROLL for (int c = 0; c < nc; c++) {                                                     \
             float s = hsum(_mm256_add_ps(p0[c], p1[c])), t = hsum(_mm256_add_ps(q0[c], q1[c])); \
             for (int64_t j = i; j < k; j++) {                                              \
                 s += sc_##T(w, j) * sc_##T(a[c], j);                                       \
@@ -721,7 +725,8 @@ WRAP(iq4_xs)
                 const uint8_t *a4[4];                                                      \
                 float o0[4], o1[4];                                                        \
                 for (int c = 0; c < n; c++) a4[c] = A + (size_t)(b + c) * as;              \
-                T##_cols2(w0, w1, a4, n, k, o0, o1);                                       \
+                if (n == 4) T##_cols2(w0, w1, a4, 4, k, o0, o1); /* constant: unrolled */ \
+                else T##_cols2(w0, w1, a4, n, k, o0, o1);                                  \
                 for (int c = 0; c < n; c++) {                                              \
                     y[(b + c) * ldy + r] = o0[c];                                          \
                     y[(b + c) * ldy + r + 1] = o1[c];                                      \
