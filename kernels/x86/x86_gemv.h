@@ -43,20 +43,20 @@
  * for all rows; per row the same two accumulators, the same order. */
 #define FLOAT_ROWS(T, ESZ)                                                                \
     INLINE void T##_rows(ROWS_ARGS) {                                                     \
-        __m256 acc0[4], acc1[4];                                                          \
-        UNROLL for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();              \
+        vf acc0[4], acc1[4];                                                              \
+        UNROLL for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vf_zero();                 \
         int64_t i = 0;                                                                    \
-        for (; i + 16 <= k; i += 16) {                                                    \
-            __m256 x0 = ld_##T(a + ESZ * i), x1 = ld_##T(a + ESZ * (i + 8));              \
-            UNROLL for (int r = 0; r < R; r++) {                                                 \
+        for (; i + 2 * VF_N <= k; i += 2 * VF_N) {                                        \
+            vf x0 = vld_##T(a + ESZ * i), x1 = vld_##T(a + ESZ * (i + VF_N));             \
+            UNROLL for (int r = 0; r < R; r++) {                                          \
                 const uint8_t *wr = w + (size_t)r * ws;                                   \
-                acc0[r] = _mm256_fmadd_ps(ld_##T(wr + ESZ * i), x0, acc0[r]);             \
-                acc1[r] = _mm256_fmadd_ps(ld_##T(wr + ESZ * (i + 8)), x1, acc1[r]);       \
+                acc0[r] = vf_fma(vld_##T(wr + ESZ * i), x0, acc0[r]);                     \
+                acc1[r] = vf_fma(vld_##T(wr + ESZ * (i + VF_N)), x1, acc1[r]);            \
             }                                                                             \
         }                                                                                 \
-        UNROLL for (int r = 0; r < R; r++) {                                                     \
+        UNROLL for (int r = 0; r < R; r++) {                                              \
             const uint8_t *wr = w + (size_t)r * ws;                                       \
-            float s = hsum(_mm256_add_ps(acc0[r], acc1[r]));                              \
+            float s = vf_sum2(acc0[r], acc1[r]);                                          \
             for (int64_t j = i; j < k; j++) s += sc_##T(wr, j) * sc_##T(a, j);            \
             out[r] = s;                                                                   \
         }                                                                                 \

@@ -170,17 +170,17 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
 #define SYM32_COLS(T, BYTES)                                                              \
     INLINE void T##_cols(COLS_ARGS) {                                                     \
         __m256 acc[MAXC];                                                                 \
-        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                        \
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                  \
         for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
             __m256i q = dec_##T(w), aq = _mm256_sign_epi8(q, q);                          \
             float dw = f16(w);                                                            \
-            UNROLL for (int c = 0; c < nc; c++) {                                                \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
                 __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i)); \
                 __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
             }                                                                             \
         }                                                                                 \
-        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                         \
     }
 
 #if ISA_VNNI
@@ -256,21 +256,21 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
     INLINE void T##_cols(COLS_ARGS) {                                                     \
         __m256 acc[MAXC];                                                                 \
         float accm[MAXC];                                                                 \
-        UNROLL for (int c = 0; c < nc; c++) {                                                    \
+        UNROLL for (int c = 0; c < nc; c++) {                                              \
             acc[c] = _mm256_setzero_ps();                                                 \
             accm[c] = 0;                                                                  \
         }                                                                                 \
         for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
             __m256i q = dec_##T(w);                                                       \
             float dw = f16(w), mw = f16(w + 2);                                           \
-            UNROLL for (int c = 0; c < nc; c++) {                                                \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
                 __m256i p = dot_u8(_mm256_setzero_si256(), q, load256(act_q(a[c]) + 32 * i)); \
                 __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
                 accm[c] += mw * act_s32(a[c], k)[i];                                      \
             }                                                                             \
         }                                                                                 \
-        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];                     \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];               \
     }
 
 MIN32_COLS(q4_1, 20)
@@ -288,7 +288,7 @@ MIN32_COLS(q5_1, 24)
 #define K45_COLS(T, BYTES, QS, HB, DOT)                                                       \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
         __m256 acc[MAXC], accm[MAXC];                                                      \
-        UNROLL for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();               \
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();        \
         const __m256i m4 = _mm256_set1_epi8(0x0F), b10 = _mm256_set1_epi8(0x10);           \
         for (int64_t i = 0; i < k / 256; i++, w += BYTES) {                                \
             uint8_t sc[8], mn[8];                                                          \
@@ -299,7 +299,7 @@ MIN32_COLS(q5_1, 24)
             __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));                 \
             __m256i sc32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));     \
             __m256i isum[MAXC];                                                            \
-            UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();                 \
+            UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();          \
             __m256i qh = HB ? load256(w + 16) : _mm256_setzero_si256();                    \
             (void)qh;                                                                      \
             (void)b10;                                                                     \
@@ -315,20 +315,20 @@ MIN32_COLS(q5_1, 24)
                 }                                                                          \
                 __m256i sl = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j));  \
                 __m256i sh = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j + 1)); \
-                UNROLL for (int c = 0; c < nc; c++) {                                             \
+                UNROLL for (int c = 0; c < nc; c++) {                                      \
                     const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;                     \
                     isum[c] = DOT(isum[c], lo, load256(qa), sl);                           \
                     isum[c] = DOT(isum[c], hi, load256(qa + 32), sh);                      \
                 }                                                                          \
             }                                                                              \
-            UNROLL for (int c = 0; c < nc; c++) {                                                 \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
                 __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16); \
                 float da = act_d(a[c], k)[i];                                              \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]); \
                 accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]); \
             }                                                                              \
         }                                                                                  \
-        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);                \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);         \
     }
 
 #if ISA_VNNI
@@ -597,22 +597,50 @@ INLINE float sc_f32(const uint8_t *p, int64_t i) { return ((const float *)p)[i];
 INLINE float sc_f16(const uint8_t *p, int64_t i) { return _cvtsh_ss(((const uint16_t *)p)[i]); }
 INLINE float sc_bf16(const uint8_t *p, int64_t i) { return ai__bf16_to_f32(((const uint16_t *)p)[i]); }
 
-/* Weights and activations of the same float type; 16 elements per step
- * with two accumulators per column. */
+/* The float kernels' vector: 16 floats with AVX-512 (twice the multiply-adds
+ * per instruction: the matrix-matrix tiles are bound by them), 8 with AVX2.
+ * vf_sum2(a, b): the sum of the lanes of a + b, in a fixed order. */
+#if ISA_VNNI
+typedef __m512 vf;
+#define VF_N 16
+INLINE vf vf_zero(void) { return _mm512_setzero_ps(); }
+INLINE vf vf_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+INLINE float vf_sum2(vf a, vf b) {
+    __m512 s = _mm512_add_ps(a, b);
+    return hsum(_mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1)));
+}
+INLINE vf vld_f32(const uint8_t *p) { return _mm512_loadu_ps((const float *)p); }
+INLINE vf vld_f16(const uint8_t *p) { return _mm512_cvtph_ps(load256(p)); }
+INLINE vf vld_bf16(const uint8_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load256(p)), 16));
+}
+#else
+typedef __m256 vf;
+#define VF_N 8
+INLINE vf vf_zero(void) { return _mm256_setzero_ps(); }
+INLINE vf vf_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+INLINE float vf_sum2(vf a, vf b) { return hsum(_mm256_add_ps(a, b)); }
+INLINE vf vld_f32(const uint8_t *p) { return ld_f32(p); }
+INLINE vf vld_f16(const uint8_t *p) { return ld_f16(p); }
+INLINE vf vld_bf16(const uint8_t *p) { return ld_bf16(p); }
+#endif
+
+/* Weights and activations of the same float type; 2 * VF_N elements per
+ * step with two accumulators per column, the rest one by one. */
 #define FLOAT_COLS(T, ESZ)                                                                 \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
-        __m256 acc0[MAXC], acc1[MAXC];                                                     \
-        UNROLL for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = _mm256_setzero_ps();              \
+        vf acc0[MAXC], acc1[MAXC];                                                         \
+        UNROLL for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = vf_zero();                 \
         int64_t i = 0;                                                                     \
-        for (; i + 16 <= k; i += 16) {                                                     \
-            __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
-            UNROLL for (int c = 0; c < nc; c++) {                                                 \
-                acc0[c] = _mm256_fmadd_ps(w0, ld_##T(a[c] + ESZ * i), acc0[c]);            \
-                acc1[c] = _mm256_fmadd_ps(w1, ld_##T(a[c] + ESZ * (i + 8)), acc1[c]);      \
+        for (; i + 2 * VF_N <= k; i += 2 * VF_N) {                                         \
+            vf w0 = vld_##T(w + ESZ * i), w1 = vld_##T(w + ESZ * (i + VF_N));              \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
+                acc0[c] = vf_fma(w0, vld_##T(a[c] + ESZ * i), acc0[c]);                    \
+                acc1[c] = vf_fma(w1, vld_##T(a[c] + ESZ * (i + VF_N)), acc1[c]);           \
             }                                                                              \
         }                                                                                  \
-        UNROLL for (int c = 0; c < nc; c++) {                                                     \
-            float s = hsum(_mm256_add_ps(acc0[c], acc1[c]));                               \
+        UNROLL for (int c = 0; c < nc; c++) {                                              \
+            float s = vf_sum2(acc0[c], acc1[c]);                                           \
             for (int64_t j = i; j < k; j++) s += sc_##T(w, j) * sc_##T(a[c], j);           \
             out[c] = s;                                                                    \
         }                                                                                  \
@@ -621,44 +649,6 @@ INLINE float sc_bf16(const uint8_t *p, int64_t i) { return ai__bf16_to_f32(((con
 FLOAT_COLS(f32, 4)
 FLOAT_COLS(f16, 2)
 FLOAT_COLS(bf16, 2)
-
-/* The same for two weight rows at once: each activation load feeds both
- * rows (loads, not FMAs, limit the one-row version).  Every output keeps
- * exactly the arithmetic of T_cols, so results do not depend on the tile.
- * Needs 4 x NC accumulators: used by the AVX-512 build (32 registers). */
-#define FLOAT_COLS2(T, ESZ)                                                                \
-    INLINE void T##_cols2(const uint8_t *w, const uint8_t *v, const uint8_t *const *a,      \
-                          int nc, int64_t k, float *out, float *outv) {                    \
-        __m256 p0[4], p1[4], q0[4], q1[4];                                                 \
-        UNROLL for (int c = 0; c < 4; c++) p0[c] = p1[c] = q0[c] = q1[c] = _mm256_setzero_ps();    \
-        int64_t i = 0;                                                                     \
-        for (; i + 16 <= k; i += 16) {                                                     \
-            __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
-            __m256 v0 = ld_##T(v + ESZ * i), v1 = ld_##T(v + ESZ * (i + 8));               \
-            UNROLL for (int c = 0; c < nc; c++) {                                                 \
-                __m256 x0 = ld_##T(a[c] + ESZ * i), x1 = ld_##T(a[c] + ESZ * (i + 8));     \
-                p0[c] = _mm256_fmadd_ps(w0, x0, p0[c]);                                    \
-                p1[c] = _mm256_fmadd_ps(w1, x1, p1[c]);                                    \
-                q0[c] = _mm256_fmadd_ps(v0, x0, q0[c]);                                    \
-                q1[c] = _mm256_fmadd_ps(v1, x1, q1[c]);                                    \
-            }                                                                              \
-        }                                                                                  \
-        UNROLL for (int c = 0; c < nc; c++) {                                                     \
-            float s = hsum(_mm256_add_ps(p0[c], p1[c])), t = hsum(_mm256_add_ps(q0[c], q1[c])); \
-            for (int64_t j = i; j < k; j++) {                                              \
-                s += sc_##T(w, j) * sc_##T(a[c], j);                                       \
-                t += sc_##T(v, j) * sc_##T(a[c], j);                                       \
-            }                                                                              \
-            out[c] = s;                                                                    \
-            outv[c] = t;                                                                   \
-        }                                                                                  \
-    }
-
-#if ISA_VNNI
-FLOAT_COLS2(f32, 4)
-FLOAT_COLS2(f16, 2)
-FLOAT_COLS2(bf16, 2)
-#endif
 
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
@@ -705,9 +695,53 @@ WRAP(q4_k)
 WRAP(q5_k)
 WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
+/*
+ * Float types, matrix-matrix: RW weight rows (2 with AVX-512's 32 registers,
+ * 1 with AVX2's 16) x 4 activation rows per register tile, over chunks of
+ * the row of FLOAT_KC bytes per activation row, so the four activation
+ * chunks (16 KiB) stay in L1 while blocks of FLOAT_RB weight rows stream
+ * past them; the whole-row tiles reread everything from L2.  Each (row,
+ * column) keeps the two accumulators of FLOAT_COLS, carried in st between
+ * chunks and summed in the same order: results equal T_cols (and T_gemv)
+ * bit for bit.
+ */
 #if ISA_VNNI
-/* Float types: pairs of rows x 4 columns, then what is left as above. */
-#define WRAP_F2(T)                                                                         \
+#define FLOAT_RW 2
+#else
+#define FLOAT_RW 1
+#endif
+enum { FLOAT_RB = 16, FLOAT_KC = 4096 };
+
+#define FLOAT_TILE(T, ESZ)                                                                 \
+    /* elements [i0, i1) (multiples of 2 * VF_N) of RW rows against 4 act rows;            \
+     * st[(r*4 + c)*2 + h]: accumulator h of row r, column c */                            \
+    INLINE void T##_chunk(const uint8_t *w, size_t ws, int RW, const uint8_t *a, size_t as, \
+                          int64_t i0, int64_t i1, vf *st) {                                \
+        vf s0[2][4], s1[2][4];                                                             \
+        UNROLL for (int r = 0; r < RW; r++) UNROLL for (int c = 0; c < 4; c++) {           \
+            s0[r][c] = st[(r * 4 + c) * 2];                                                \
+            s1[r][c] = st[(r * 4 + c) * 2 + 1];                                            \
+        }                                                                                  \
+        for (int64_t i = i0; i < i1; i += 2 * VF_N) {                                      \
+            vf w0[2], w1[2];                                                               \
+            UNROLL for (int r = 0; r < RW; r++) {                                          \
+                w0[r] = vld_##T(w + (size_t)r * ws + ESZ * i);                             \
+                w1[r] = vld_##T(w + (size_t)r * ws + ESZ * (i + VF_N));                    \
+            }                                                                              \
+            UNROLL for (int c = 0; c < 4; c++) {                                           \
+                vf x0 = vld_##T(a + (size_t)c * as + ESZ * i);                             \
+                vf x1 = vld_##T(a + (size_t)c * as + ESZ * (i + VF_N));                    \
+                UNROLL for (int r = 0; r < RW; r++) {                                      \
+                    s0[r][c] = vf_fma(w0[r], x0, s0[r][c]);                                \
+                    s1[r][c] = vf_fma(w1[r], x1, s1[r][c]);                                \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        UNROLL for (int r = 0; r < RW; r++) UNROLL for (int c = 0; c < 4; c++) {           \
+            st[(r * 4 + c) * 2] = s0[r][c];                                                \
+            st[(r * 4 + c) * 2 + 1] = s1[r][c];                                            \
+        }                                                                                  \
+    }                                                                                      \
     static float T##_dot(const void *w, const void *act, int64_t k) {                      \
         const uint8_t *a[1] = {act};                                                       \
         float out[1];                                                                      \
@@ -717,38 +751,47 @@ WRAP(iq4_xs)
     static void T##_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, \
                          int64_t nb, int64_t k, float *y, int64_t ldy) {                   \
         const uint8_t *A = act, *W = w;                                                    \
-        int64_t r = 0;                                                                     \
-        for (; r + 2 <= nr; r += 2) {                                                      \
-            const uint8_t *w0 = W + (size_t)r * ws, *w1 = w0 + ws;                         \
-            for (int64_t b = 0; b < nb; b += 4) {                                          \
-                int n = nb - b < 4 ? (int)(nb - b) : 4;                                    \
-                const uint8_t *a4[4];                                                      \
-                float o0[4], o1[4];                                                        \
-                for (int c = 0; c < n; c++) a4[c] = A + (size_t)(b + c) * as;              \
-                if (n == 4) T##_cols2(w0, w1, a4, 4, k, o0, o1); /* constant: unrolled */ \
-                else T##_cols2(w0, w1, a4, n, k, o0, o1);                                  \
-                for (int c = 0; c < n; c++) {                                              \
-                    y[(b + c) * ldy + r] = o0[c];                                          \
-                    y[(b + c) * ldy + r + 1] = o1[c];                                      \
+        const int64_t k16 = k & ~(int64_t)(2 * VF_N - 1), kc = FLOAT_KC / ESZ;             \
+        vf st[FLOAT_RB * 8];                                                               \
+        for (int64_t r0 = 0; r0 < nr; r0 += FLOAT_RB) {                                    \
+            int64_t rn = nr - r0 < FLOAT_RB ? nr - r0 : FLOAT_RB, rt = rn - rn % FLOAT_RW; \
+            const uint8_t *Wb = W + (size_t)r0 * ws;                                       \
+            int64_t b = 0;                                                                 \
+            for (; b + 4 <= nb; b += 4) {                                                  \
+                const uint8_t *Ab = A + (size_t)b * as;                                    \
+                for (int64_t j = 0; j < rt * 8; j++) st[j] = vf_zero();                    \
+                for (int64_t i0 = 0; i0 < k16; i0 += kc) {                                 \
+                    int64_t i1 = i0 + kc < k16 ? i0 + kc : k16;                            \
+                    for (int64_t r = 0; r < rt; r += FLOAT_RW)                             \
+                        T##_chunk(Wb + (size_t)r * ws, ws, FLOAT_RW, Ab, as, i0, i1, st + r * 8); \
+                }                                                                          \
+                for (int64_t r = 0; r < rt; r++)                                           \
+                    for (int c = 0; c < 4; c++) {                                          \
+                        const uint8_t *wr = Wb + (size_t)r * ws, *ac = Ab + (size_t)c * as; \
+                        float s = vf_sum2(st[r * 8 + c * 2], st[r * 8 + c * 2 + 1]);       \
+                        for (int64_t j = k16; j < k; j++) s += sc_##T(wr, j) * sc_##T(ac, j); \
+                        y[(b + c) * ldy + r0 + r] = s;                                     \
+                    }                                                                      \
+                for (int64_t r = rt; r < rn; r++) { /* the odd row */                      \
+                    const uint8_t *a4[4] = {Ab, Ab + as, Ab + 2 * as, Ab + 3 * as};        \
+                    float out[4];                                                          \
+                    T##_cols(Wb + (size_t)r * ws, a4, 4, k, out);                          \
+                    for (int c = 0; c < 4; c++) y[(b + c) * ldy + r0 + r] = out[c];        \
                 }                                                                          \
             }                                                                              \
+            for (; b < nb; b++) /* the columns left */                                     \
+                for (int64_t r = 0; r < rn; r++) {                                         \
+                    const uint8_t *a1[1] = {A + (size_t)b * as};                           \
+                    float out[1];                                                          \
+                    T##_cols(Wb + (size_t)r * ws, a1, 1, k, out);                          \
+                    y[b * ldy + r0 + r] = out[0];                                          \
+                }                                                                          \
         }                                                                                  \
-        for (; r < nr; r++)                                                                \
-            for (int64_t b = 0; b < nb; b++) {                                             \
-                const uint8_t *a1[1] = {A + (size_t)b * as};                               \
-                float out[1];                                                              \
-                T##_cols(W + (size_t)r * ws, a1, 1, k, out);                               \
-                y[b * ldy + r] = out[0];                                                   \
-            }                                                                              \
     }
-WRAP_F2(f32)
-WRAP_F2(f16)
-WRAP_F2(bf16)
-#else
-WRAP(f32)
-WRAP(f16)
-WRAP(bf16)
-#endif
+
+FLOAT_TILE(f32, 4)
+FLOAT_TILE(f16, 2)
+FLOAT_TILE(bf16, 2)
 
 /* ---- activation conversion (bit-identical to the reference) ------------------- */
 
