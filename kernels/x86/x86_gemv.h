@@ -216,131 +216,66 @@ INLINE void q4_k_rows(ROWS_ARGS) {
 }
 GEMV_ROWS(q4_k)
 
-/* ---- Q3_K (AVX-512) ----------------------------------------------------------------- */
+/* ---- Q3_K and IQ4_XS (AVX-512) ------------------------------------------------------ */
 
-/*
- * q3_k_cols with nc = 1 for R rows, 64 elements (two 32-element chunks t,
- * t+1 of a half) per 512-bit step: the low two bits come from the 32 qs
- * bytes loaded to both halves and shifted by 2t / 2t+2 per half, the third
- * bit is tested in the hmask bytes (bit 4h+t / 4h+t+1 per half) and added
- * as 4 under that mask.  The scales multiply through vpdpwssd (|u . a| <=
- * 7 * 128 * 4 fits int16, see SCALE16): lane l of a step uses scale
- * 8h + 2t + l/4.  The two halves of the int32 sum added give the 8 lanes of
- * q3_k_cols' isum, so everything after is its arithmetic.
- */
-/* k3_unpack in vector registers (its word arithmetic lane by lane, no trip
- * through memory); the masked load reads the 12 scale bytes only. */
-INLINE __m128i k3_unpack_v(const uint8_t *p) {
-    __m128i v = _mm_maskz_loadu_epi8(0x0FFF, p);            /* [w0, w1, w2, 0] */
-    __m128i lo = _mm_srlv_epi32(_mm_shuffle_epi32(v, 0x44), _mm_setr_epi32(0, 0, 4, 4)); /* w0 w1 w0>>4 w1>>4 */
-    __m128i w2 = _mm_shuffle_epi32(v, 0xAA);
-    __m128i hi = _mm_srlv_epi32(_mm_sllv_epi32(w2, _mm_setr_epi32(4, 2, 0, 0)), _mm_setr_epi32(0, 0, 0, 2));
-    __m128i o = _mm_or_si128(_mm_and_si128(lo, _mm_set1_epi8(0x0F)), _mm_and_si128(hi, _mm_set1_epi8(0x30)));
-    return _mm_sub_epi8(o, _mm_set1_epi8(32));
-}
-
+/* q3_k_cols (VNNI) for R rows against one act row: each activation step is
+ * loaded once for all rows. */
 INLINE void q3_k_rows(ROWS_ARGS) {
     __m256 acc[4];
     UNROLL for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
-    const __m512i m2 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
-    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
     for (int64_t i = 0; i < k / 256; i++) {
         const int8_t *aq = act_q(a) + 256 * i;
+        __m128i sc8[4];
         __m512i s32[4], isum[4];
-        __m256i sc16[4];
         UNROLL for (int r = 0; r < R; r++) {
-            __m128i sc8 = k3_unpack_v(w + (size_t)r * ws + 110 * i + 96);
-            sc16[r] = _mm256_cvtepi8_epi16(sc8);
-            /* int16 scale in the low half of each int32 lane, 0 above */
-            s32[r] = _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), lo16);
+            sc8[r] = k3_unpack_v(w + (size_t)r * ws + 110 * i + 96);
+            s32[r] = q3k_s32(sc8[r]);
             isum[r] = _mm512_setzero_si512();
         }
-        UNROLL for (int h = 0; h < 2; h++) {
-            UNROLL for (int tp = 0; tp < 4; tp += 2) {
-                __m512i av = _mm512_loadu_si512((const void *)(aq + 128 * h + 32 * tp));
-                const __m512i shv = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * tp)),
-                                                       _mm256_set1_epi16((short)(2 * tp + 2)), 1);
-                const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + tp))),
-                                                       _mm256_set1_epi8((char)(1 << (4 * h + tp + 1))), 1);
-                /* lanes 0..3, 4..7, 8..11, 12..15: scales 8h+2tp .. 8h+2tp+3 */
-                const __m512i sidx = _mm512_setr_epi32(8 * h + 2 * tp, 8 * h + 2 * tp, 8 * h + 2 * tp, 8 * h + 2 * tp,
-                                                       8 * h + 2 * tp + 1, 8 * h + 2 * tp + 1, 8 * h + 2 * tp + 1,
-                                                       8 * h + 2 * tp + 1, 8 * h + 2 * tp + 2, 8 * h + 2 * tp + 2,
-                                                       8 * h + 2 * tp + 2, 8 * h + 2 * tp + 2, 8 * h + 2 * tp + 3,
-                                                       8 * h + 2 * tp + 3, 8 * h + 2 * tp + 3, 8 * h + 2 * tp + 3);
-                UNROLL for (int r = 0; r < R; r++) {
-                    const uint8_t *b = w + (size_t)r * ws + 110 * i;
-                    __m512i qs = _mm512_broadcast_i64x4(load256(b + 32 + 32 * h));
-                    __m512i u = _mm512_and_si512(_mm512_srlv_epi16(qs, shv), m2);
-                    __mmask64 hb = _mm512_test_epi8_mask(_mm512_broadcast_i64x4(load256(b)), bit);
-                    u = _mm512_mask_add_epi8(u, hb, u, four);
-                    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av);
-                    isum[r] = _mm512_dpwssd_epi32(isum[r], p, _mm512_permutexvar_epi32(sidx, s32[r]));
-                }
+        UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 128 * h + 32 * tp));
+            UNROLL for (int r = 0; r < R; r++) {
+                __m512i u = q3k_u64(w + (size_t)r * ws + 110 * i, h, tp);
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av),
+                                              q3k_scales(s32[r], h, tp));
             }
         }
-        __m256i bs = load256(act_bs256(a, k) + 16 * i);
-        float da = act_d(a, k)[i];
         UNROLL for (int r = 0; r < R; r++) {
-            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[r]), _mm512_extracti64x4_epi64(isum[r], 1));
-            __m256i corr = _mm256_madd_epi16(bs, sc16[r]);
-            __m256i tot = _mm256_sub_epi32(is, _mm256_slli_epi32(corr, 2));
-            float d = f16(w + (size_t)r * ws + 110 * i + 108);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * da), acc[r]);
+            const uint8_t *b = w + (size_t)r * ws + 110 * i;
+            acc[r] = q3k_step(isum[r], _mm256_cvtepi8_epi16(sc8[r]), a, k, i, f16(b + 108), acc[r]);
         }
     }
     UNROLL for (int r = 0; r < R; r++) out[r] = hsum(acc[r]);
 }
 GEMV_ROWS(q3_k)
 
-/* ---- IQ4_XS (AVX-512) --------------------------------------------------------------- */
-
 /*
- * iq4_xs_cols with nc = 1 for R rows, two 32-element sub-blocks per 512-bit
- * step.  The codebook is looked up with 128 added (all entries become
- * unsigned bytes), so vpdpbusd takes the weights directly: (v + 128) . a,
- * from a start of -(128 . a), computed once per step for all rows, is
- * v . a.  |v . a| may exceed int16, so the six-bit scales multiply with
- * vpmulld as in iq4_xs_cols; the eight scales of a super-block are decoded
- * in one vector.  Halves added give iq4_xs_cols' 8 int32 lanes.
+ * iq4_xs_cols (VNNI) for R rows.  Here the codebook is looked up with 128
+ * added (all entries become unsigned bytes), so vpdpbusd takes the weights
+ * directly: (v + 128) . a, from a start of -(128 . a), computed once per
+ * step for all rows, is v . a (the same integers as the tile's sign trick).
  */
 INLINE void iq4_xs_rows(ROWS_ARGS) {
     __m256 acc[4];
     UNROLL for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F), b80 = _mm512_set1_epi8((char)0x80);
+    const __m512i b80 = _mm512_set1_epi8((char)0x80);
     const __m128i t = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ai__iq4nl_values), _mm_set1_epi8((char)0x80));
     const __m512i tab = _mm512_broadcast_i32x4(t);
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
-    const __m256i nsh = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
-    const __m256i hsh = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
     for (int64_t i = 0; i < k / 256; i++) {
         const int8_t *aq = act_q(a) + 256 * i;
         __m512i sc[4], isum[4];
         UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *b = w + (size_t)r * ws + 136 * i;
-            uint32_t lo4;
-            memcpy(&lo4, b + 4, 4);
-            /* scale s: nibble s of bytes 4..7, bits 2s, 2s+1 of bytes 2..3 above */
-            __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lo4), nsh), _mm256_set1_epi32(0xF));
-            __m256i hi = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)rd16(b + 2)), hsh), _mm256_set1_epi32(3));
-            __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
-            sc[r] = _mm512_castsi256_si512(ls);
+            sc[r] = iq4xs_scales(w + (size_t)r * ws + 136 * i);
             isum[r] = _mm512_setzero_si512();
         }
         UNROLL for (int s = 0; s < 8; s += 2) {
             __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * s));
             __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), b80, av));
-            /* lanes 0..7: scale s, 8..15: scale s+1 */
-            const __m512i sidx = _mm512_inserti64x4(_mm512_set1_epi32(s), _mm256_set1_epi32(s + 1), 1);
             UNROLL for (int r = 0; r < R; r++) {
-                __m256i x = load256(w + (size_t)r * ws + 136 * i + 8 + 16 * s);
-                __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
-                z = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4));
+                __m512i z = _mm512_shuffle_epi8(tab, iq4xs_idx64(w + (size_t)r * ws + 136 * i, s));
                 __m512i p = _mm512_dpbusd_epi32(neg, z, av);
-                isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p, _mm512_permutexvar_epi32(sidx, sc[r])));
+                isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p, iq4xs_pair(sc[r], s)));
             }
         }
         float da = act_d(a, k)[i];

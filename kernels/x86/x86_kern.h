@@ -529,6 +529,143 @@ INLINE void q2_k_cols(COLS_ARGS) {
     UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
 }
 
+#if ISA_VNNI
+/*
+ * Q3_K and IQ4_XS in the AVX-512 build: 64 elements (two 32-element chunks)
+ * per 512-bit step, decoded once for all columns of a tile here and shared
+ * with the matrix-vector kernels (x86_gemv.h).  The int32 lanes are summed
+ * per 256-bit half, and the halves added give exactly the 8 lanes of the
+ * 256-bit code (kept for the AVX2 build), so the float steps are its own.
+ */
+
+/* k3_unpack in vector registers (its word arithmetic lane by lane: the
+ * word stores of k3_unpack read back as one vector stall store
+ * forwarding); the masked load reads the 12 scale bytes only. */
+INLINE __m128i k3_unpack_v(const uint8_t *p) {
+    __m128i v = _mm_maskz_loadu_epi8(0x0FFF, p);            /* [w0, w1, w2, 0] */
+    __m128i lo = _mm_srlv_epi32(_mm_shuffle_epi32(v, 0x44), _mm_setr_epi32(0, 0, 4, 4)); /* w0 w1 w0>>4 w1>>4 */
+    __m128i w2 = _mm_shuffle_epi32(v, 0xAA);
+    __m128i hi = _mm_srlv_epi32(_mm_sllv_epi32(w2, _mm_setr_epi32(4, 2, 0, 0)), _mm_setr_epi32(0, 0, 0, 2));
+    __m128i o = _mm_or_si128(_mm_and_si128(lo, _mm_set1_epi8(0x0F)), _mm_and_si128(hi, _mm_set1_epi8(0x30)));
+    return _mm_sub_epi8(o, _mm_set1_epi8(32));
+}
+
+/* Q3_K: the 16 scales (k3_unpack_v) as int32 lanes holding the int16 scale
+ * in their low half and 0 above, for vpdpwssd (|u . a| <= 7 * 128 * 4 fits
+ * int16; see SCALE16). */
+INLINE __m512i q3k_s32(__m128i sc8) {
+    return _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xFFFF));
+}
+
+/* Q3_K: u = low2 | hbit << 2 (0..7) of chunks tp, tp+1 (tp even) of half h of
+ * block b: the low bits from the 32 qs bytes loaded to both halves and shifted
+ * by 2tp / 2tp+2 per half, the third bit (bit 4h+tp / 4h+tp+1 of the hmask
+ * bytes) tested into a byte mask and added as 4 under it. */
+INLINE __m512i q3k_u64(const uint8_t *b, int h, int tp) {
+    const __m512i shv = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * tp)), _mm256_set1_epi16((short)(2 * tp + 2)), 1);
+    const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + tp))),
+                                           _mm256_set1_epi8((char)(1 << (4 * h + tp + 1))), 1);
+    __m512i qs = _mm512_broadcast_i64x4(load256(b + 32 + 32 * h));
+    __m512i u = _mm512_and_si512(_mm512_srlv_epi16(qs, shv), _mm512_set1_epi8(3));
+    __mmask64 hb = _mm512_test_epi8_mask(_mm512_broadcast_i64x4(load256(b)), bit);
+    return _mm512_mask_add_epi8(u, hb, u, _mm512_set1_epi8(4));
+}
+
+/* Q3_K: the scales of that step: lanes 4j..4j+3 <- scale 8h + 2tp + j. */
+INLINE __m512i q3k_scales(__m512i s32, int h, int tp) {
+    const int b = 8 * h + 2 * tp;
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3),
+        s32);
+}
+
+/* The int32 sum of a Q3_K super-block i (vector isum) -> the float step of
+ * q3_k_cols: tot = isum - 4 * corr, times d_w * d_a. */
+INLINE __m256 q3k_step(__m512i isum, __m256i sc16, const uint8_t *a, int64_t k, int64_t i, float d, __m256 acc) {
+    __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+    __m256i corr = _mm256_madd_epi16(load256(act_bs256(a, k) + 16 * i), sc16);
+    __m256i tot = _mm256_sub_epi32(is, _mm256_slli_epi32(corr, 2));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a, k)[i]), acc);
+}
+
+INLINE void q3_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < k / 256; i++, w += 110) {
+        __m128i sc8 = k3_unpack_v(w + 96);
+        __m512i s32 = q3k_s32(sc8), isum[MAXC];
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
+        UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
+            __m512i u = q3k_u64(w, h, tp), sv = q3k_scales(s32, h, tp);
+            UNROLL for (int c = 0; c < nc; c++) {
+                __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 128 * h + 32 * tp));
+                isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av), sv);
+            }
+        }
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        float d = f16(w + 108);
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = q3k_step(isum[c], sc16, a[c], k, i, d, acc[c]);
+    }
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+
+/* IQ4_XS: the eight six-bit signed scales of block b as int32 lanes 0..7
+ * (scale s: nibble s of bytes 4..7, bits 2s, 2s+1 of bytes 2..3 above). */
+INLINE __m512i iq4xs_scales(const uint8_t *b) {
+    uint32_t lo4;
+    memcpy(&lo4, b + 4, 4);
+    __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lo4), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                 _mm256_set1_epi32(0xF));
+    __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)rd16(b + 2)), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                                 _mm256_set1_epi32(3));
+    return _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32)));
+}
+
+/* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
+ * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
+INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) {
+    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(load256(b + 8 + 16 * s)));
+    return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
+}
+
+/* IQ4_XS: lanes 0..7 <- scale s, 8..15 <- scale s+1. */
+INLINE __m512i iq4xs_pair(__m512i sc, int s) {
+    return _mm512_permutexvar_epi32(_mm512_inserti64x4(_mm512_set1_epi32(s), _mm256_set1_epi32(s + 1), 1), sc);
+}
+
+/* The tile: the codebook values v are signed, so |v| meets a with v's sign
+ * (a >= -127 in ACT_Q8_256, so -a fits), the sign mask shared by the
+ * columns; |v . a| may exceed int16, so the scales multiply with vpmulld. */
+INLINE void iq4_xs_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ai__iq4nl_values));
+    for (int64_t i = 0; i < k / 256; i++, w += 136) {
+        __m512i sc = iq4xs_scales(w), isum[MAXC];
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
+        UNROLL for (int s = 0; s < 8; s += 2) {
+            __m512i v = _mm512_shuffle_epi8(tab, iq4xs_idx64(w, s));
+            __m512i av_abs = _mm512_abs_epi8(v), sv = iq4xs_pair(sc, s);
+            __mmask64 neg = _mm512_movepi8_mask(v);
+            UNROLL for (int c = 0; c < nc; c++) {
+                __m512i x = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 32 * s));
+                x = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), av_abs, x);
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(p, sv));
+            }
+        }
+        float d = f16(w);
+        UNROLL for (int c = 0; c < nc; c++) {
+            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[c]), _mm512_extracti64x4_epi64(isum[c], 1));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
+        }
+    }
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+#else
 /* Q3_K: u = low2 | hbit<<2 in 0..7, q = u - 4: q.a = u.a - 4*sum(a). */
 INLINE void q3_k_cols(COLS_ARGS) {
     __m256 acc[MAXC];
@@ -585,6 +722,8 @@ INLINE void iq4_xs_cols(COLS_ARGS) {
     }
     UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
 }
+
+#endif
 
 /* ---- plain float types ---------------------------------------------------------- */
 
