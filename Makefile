@@ -67,7 +67,7 @@ INTERNAL := $(BUILD)/libagentinfer_internal.a
 CLI     := $(BUILD)/bin/agentinfer
 
 .SECONDARY:
-.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples bench-model bench-embed
+.PHONY: all lib test unit check-abi install uninstall fuzz fuzz-build clean bench test-arm examples bench-model bench-embed demo
 all: lib $(CLI)
 lib: $(STATIC) $(SHARED)
 
@@ -160,6 +160,21 @@ bench: $(CLI) $(BENCH_BIN)
 	$(CLI) bench-kernels
 	set -e; for b in $(BENCH_BIN); do AI_FIXTURES=$${AI_FIXTURES:-../shared/fixtures} $$b; done
 
+# ---- demo (issue 11) ----------------------------------------------------------
+# The default model answers a few questions through examples/agent with real
+# tools: verse lookup and search over the King James Bible (from Debian's
+# bible-kjv package, turned into a verse file once), a calculator and the
+# clock.  Each step (model output, parsed call, tool result, answer, time)
+# is printed.  DEMO_QUESTIONS='"..." "..."' asks your own.
+DEMO_MODEL     ?= models/default.gguf
+DEMO_QUESTIONS ?= "What does John 3:16 say?" "What is 17 times 23?" "What day is it today?"
+demo: all examples $(BUILD)/demo/kjv.tsv
+	$(BUILD)/examples/agent -m $(DEMO_MODEL) --verses $(BUILD)/demo/kjv.tsv $(DEMO_QUESTIONS)
+
+$(BUILD)/demo/kjv.tsv: tools/kjv_tsv.sh
+	@mkdir -p $(dir $@)
+	sh tools/kjv_tsv.sh $@
+
 # ---- benchmark model ----------------------------------------------------------
 # Random weights in the Qwen3-0.6B shape of issue 5, one file per type, made
 # with our own writer and quantizer (about 0.3-0.5 GB each); then e.g.
@@ -221,8 +236,11 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' pkgconfig/agentinfer.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/agentinfer.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	if [ -f models/default.gguf ]; then install -d $(DESTDIR)$(PREFIX)/share/agentinfer && \
+	  install -m 644 models/default.gguf $(DESTDIR)$(PREFIX)/share/agentinfer/; fi
 
 uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/share/agentinfer/default.gguf
 	rm -f $(DESTDIR)$(INCDIR)/agentinfer.h $(DESTDIR)$(LIBDIR)/libagentinfer.* \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/agentinfer.pc $(DESTDIR)$(BINDIR)/agentinfer
 

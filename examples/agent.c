@@ -40,6 +40,9 @@
  * by lines "---".  The prompt is still rendered and tokenized; nothing is
  * sampled, so the tool loop runs the same way every time.
  *
+ * AI_AGENT_NOW="YYYY-MM-DD HH:MM" fixes the clock of current_time (another
+ * test hook).
+ *
  * Exit status: 0 answered, 1 usage error, 2 error (model, template, script
  * exhausted, no answer within --rounds).  Uses only <agentinfer.h>.
  */
@@ -422,11 +425,24 @@ static void tool_calculator(const char *args, str *out) {
 
 /* ---- tool: current_time (the local clock; TZ applies) --------------------- */
 
+/* Test hook: AI_AGENT_NOW="YYYY-MM-DD HH:MM" fixes the clock (evaluations
+ * and tests compare the answer with a known time). */
+static int fixed_now(struct tm *tm) {
+    const char *s = getenv("AI_AGENT_NOW");
+    int y, mo, d, h, mi;
+    char end;
+    if (!s || sscanf(s, "%d-%d-%d %d:%d%c", &y, &mo, &d, &h, &mi, &end) != 5) return 0;
+    memset(tm, 0, sizeof *tm);
+    tm->tm_year = y - 1900, tm->tm_mon = mo - 1, tm->tm_mday = d;
+    tm->tm_hour = h, tm->tm_min = mi, tm->tm_isdst = -1;
+    return mktime(tm) != (time_t)-1; /* fills tm_wday */
+}
+
 static void tool_current_time(str *out) {
     time_t t = time(NULL);
     struct tm tm;
     char buf[128];
-    if (!localtime_r(&t, &tm) ||
+    if (!(fixed_now(&tm) || localtime_r(&t, &tm)) ||
         !strftime(buf, sizeof buf, "{\"date\": \"%Y-%m-%d\", \"weekday\": \"%A\", \"time\": \"%H:%M\"}", &tm))
         res_error(out, "no clock");
     else puts_(out, buf);

@@ -1067,8 +1067,9 @@ AI_API void ai_toolcall_stream_free(ai_toolcall_stream *stream);
 /* One line describing the compute kernels this process uses, e.g.
  * "kernels=avx512 cpu=avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni
  * threads=2 blas=off".  `kernels` is the set picked at first use from the
- * CPU's features (ref, avx2, avx512, neon), which the environment variable
- * AI_KERNELS=ref|avx2|avx512|neon can override; `threads` is the default for
+ * CPU's features (ref, avx2, avx512, neon, neon-dotprod), which the
+ * environment variable AI_KERNELS=ref|avx2|avx512|neon|neon-dotprod can
+ * override; `threads` is the default for
  * AI_OPT_N_THREADS; `blas` says whether large batches go through OpenBLAS
  * (off unless the environment variable AI_BLAS_MIN_BATCH=N asks for it:
  * faster, but a row's result then depends on the batch it is in).  Written to (buf, cap) with *needed set (NUL

@@ -3,8 +3,11 @@
  *
  * Each set starts as a copy of the reference and an ISA file replaces the
  * entries it has faster versions of.  The best set the CPU supports wins
- * unless AI_KERNELS names another (ref|avx2|avx512|neon); a name the CPU
- * cannot run falls back to the best one, with a warning in the log.
+ * unless AI_KERNELS names another (ref|avx2|avx512|neon|neon-dotprod); a
+ * name the CPU cannot run falls back to the best one, with a warning in the
+ * log.  On aarch64, "neon" is the baseline Advanced SIMD build and
+ * "neon-dotprod" the build with SDOT (chosen when the CPU reports asimddp),
+ * as "avx2" and "avx512" are two builds of one source on x86.
  */
 #include "internal.h"
 #include "kimpl.h"
@@ -22,8 +25,8 @@
 #include <sys/auxv.h>
 #endif
 
-enum { SET_REF, SET_AVX2, SET_AVX512, SET_NEON, N_SETS };
-static const char *const set_names[N_SETS] = {"ref", "avx2", "avx512", "neon"};
+enum { SET_REF, SET_AVX2, SET_AVX512, SET_NEON, SET_NEON_DOTPROD, N_SETS };
+static const char *const set_names[N_SETS] = {"ref", "avx2", "avx512", "neon", "neon-dotprod"};
 
 static ai__kset sets[N_SETS];
 static int have[N_SETS];
@@ -71,6 +74,7 @@ static void detect(void) {
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
     have[SET_NEON] = 1; /* Advanced SIMD is part of the aarch64 baseline */
+    have[SET_NEON_DOTPROD] = (getauxval(AT_HWCAP) & (1ul << 20)) != 0; /* HWCAP_ASIMDDP: SDOT/UDOT */
 #endif
 }
 
@@ -86,8 +90,7 @@ static void init(void) {
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)
     ai__kset_fill_neon(&sets[SET_NEON]);
-    if (getauxval(AT_HWCAP) & (1ul << 20)) /* HWCAP_ASIMDDP: SDOT/UDOT */
-        ai__kset_fill_neon_dotprod(&sets[SET_NEON]);
+    if (have[SET_NEON_DOTPROD]) ai__kset_fill_neon_dotprod(&sets[SET_NEON_DOTPROD]);
 #endif
 #ifdef AI__USE_BLAS
     /* Measured with bench-kernels (Zen 5, batch 512): dequantize + sgemm is

@@ -148,8 +148,9 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
 
-/* Name of the kernel set chosen for this process ("avx512", "avx2", "neon",
- * "ref"); honours AI_KERNELS=ref|avx2|avx512|neon. */
+/* Name of the kernel set chosen for this process ("avx512", "avx2",
+ * "neon-dotprod", "neon", "ref"); honours
+ * AI_KERNELS=ref|avx2|avx512|neon|neon-dotprod. */
 const char *ai__kernels_name(void);
 
 #endif /* AI_KERNELS_H */

@@ -103,10 +103,11 @@ extern const ai__kset ai__kset_ref;
 void ai__kset_fill_avx2(ai__kset *ks);
 void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
-void ai__kset_fill_neon_dotprod(ai__kset *ks); /* on top of neon when asimddp */
+void ai__kset_fill_neon_dotprod(ai__kset *ks); /* the same kernels built with SDOT */
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
- * ("ref", "avx2", "avx512", "neon"); NULL when the CPU lacks it. */
+ * ("ref", "avx2", "avx512", "neon", "neon-dotprod"); NULL when the CPU
+ * lacks it. */
 const ai__kset *ai__kset_get(void);
 const ai__kset *ai__kset_by_name(const char *name);
 

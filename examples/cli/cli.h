@@ -43,6 +43,9 @@ double cli_wall_seconds(void); /* monotonic clock */
 double cli_cpu_seconds(void);
 void cli_json_str(FILE *f, const char *s);          /* a JSON string literal */
 int cli_load_model(const char *path, ai_model **out); /* prints the error line */
+/* The shipped default model when -m is absent (says which on stderr), or
+ * NULL after saying that none was found. */
+const char *cli_default_model(void);
 
 /* Session options (sessopt.c).  cli_session_opt() consumes argv[*i] (and
  * its value) when it is -m/-t/-c/-b/-n or a sampling flag: returns 1 when it

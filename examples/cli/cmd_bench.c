@@ -13,7 +13,7 @@
 #include <time.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: agentinfer bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r 3] [--json]\n"
+    fprintf(f, "usage: agentinfer bench [-m MODEL] [-p 512] [-n 128] [-t THREADS] [-r 3] [--json]\n"
                "       [-b BATCH] [--kv-type f16|f32|q8_0]\n");
 }
 
@@ -55,6 +55,7 @@ int cmd_bench(int argc, char **argv) {
         ai_opts_free(o);
         return EXIT_USAGE;
     }
+    if (!model && reps >= 1 && (p || n)) model = cli_default_model();
     if (!model || reps < 1 || (p == 0 && n == 0)) {
         usage(stderr);
         ai_opts_free(o);

@@ -19,7 +19,7 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: agentinfer chat -m MODEL [--tools FILE] [--system TEXT] [--template FILE]\n"
+    fprintf(f, "usage: agentinfer chat [-m MODEL] [--tools FILE] [--system TEXT] [--template FILE]\n"
                "         [-n N] [--temp T]\n"
                "         [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t THREADS] [-c CTX]\n"
                "Interactive chat with the model's chat template.  Lines: a message, \"/tool TEXT\"\n"
@@ -215,6 +215,7 @@ int cmd_chat(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
+    if (!model) model = cli_default_model();
     if (!model) {
         usage(stderr);
         ai_opts_free(o);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: agentinfer generate -m MODEL -p TEXT [-n N] [--temp T] [--top-k K]\n"
+    fprintf(f, "usage: agentinfer generate [-m MODEL] -p TEXT [-n N] [--temp T] [--top-k K]\n"
                "         [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
                "         [-t THREADS] [-c CTX] [-b BATCH] [--kv-type f16|f32|q8_0] [--stop STR]...\n"
                "         [--session FILE]\n"
@@ -55,6 +55,7 @@ int cmd_generate(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
+    if (!model && prompt) model = cli_default_model();
     if (!model || !prompt) {
         usage(stderr);
         ai_opts_free(o);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: agentinfer logits -m MODEL (-p TEXT | --tokens ID,ID,...) [--gen N]\n"
+    fprintf(f, "usage: agentinfer logits [-m MODEL] (-p TEXT | --tokens ID,ID,...) [--gen N]\n"
                "                         [-t THREADS] [-c CTX] [-b BATCH]\n"
                "Prints the logits of every prompt position (log-sum-exp and top 16),\n"
                "the last position's logits and N (16) greedy steps as one JSON object.\n");
@@ -80,6 +80,7 @@ int cmd_logits(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
+    if (!model && (prompt || list)) model = cli_default_model();
     if (!model || (!prompt && !list)) {
         usage(stderr);
         ai_opts_free(o);

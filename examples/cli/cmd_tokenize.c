@@ -19,7 +19,7 @@
 #include <time.h>
 
 static int usage_tok(FILE *f) {
-    fprintf(f, "usage: agentinfer tokenize -m MODEL (-p TEXT | -f FILE) [--add-special]\n"
+    fprintf(f, "usage: agentinfer tokenize [-m MODEL] (-p TEXT | -f FILE) [--add-special]\n"
                "                           [--parse-special] [--pieces] [--bench]\n"
                "  prints the token ids on one line (no special tokens added, special-token\n"
                "  text not parsed unless asked); --pieces prints id<TAB>piece lines;\n"
@@ -93,6 +93,7 @@ int cmd_tokenize(int argc, char **argv) {
             return usage_tok(stderr);
         }
     }
+    if (!model && (!text) != (!file)) model = cli_default_model();
     if (!model || (!text) == (!file)) return usage_tok(stderr);
     char *owned = NULL;
     size_t len;
@@ -165,7 +166,7 @@ int cmd_tokenize(int argc, char **argv) {
 }
 
 static int usage_detok(FILE *f) {
-    fprintf(f, "usage: agentinfer detokenize -m MODEL [--render-special] ID...\n"
+    fprintf(f, "usage: agentinfer detokenize [-m MODEL] [--render-special] ID...\n"
                "  prints the text of the token ids (control tokens only with\n"
                "  --render-special)\n");
     return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -198,6 +199,7 @@ int cmd_detokenize(int argc, char **argv) {
             ids[n++] = (int32_t)v;
         }
     }
+    if (!model) model = cli_default_model();
     if (!model) {
         free(ids);
         return usage_detok(stderr);

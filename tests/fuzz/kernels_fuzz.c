@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ai__dequant_row(type, w, d, k) != AI_OK) abort();
     if (ai__quant_row(type, d, w, k) != AI_OK) abort();
     memcpy(w, data + 2, nw);
-    static const char *const sets[] = {"ref", "avx2", "avx512", "neon"};
-    for (size_t s = 0; s < 4; s++) {
+    static const char *const sets[] = {"ref", "avx2", "avx512", "neon", "neon-dotprod"};
+    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
         const ai__kset *ks = ai__kset_by_name(sets[s]);
         if (!ks) continue;
         if (ai__matmul_ks(ks, NULL, type, w, rows, k, x, nb, y, rows) != AI_OK) abort();

@@ -31,7 +31,7 @@ static const uint32_t all_types[] = {
     AI_TYPE_Q4_K, AI_TYPE_Q5_K, AI_TYPE_Q6_K, AI_TYPE_IQ4_NL, AI_TYPE_IQ4_XS};
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
-static const char *const variants[] = {"avx2", "avx512", "neon"};
+static const char *const variants[] = {"avx2", "avx512", "neon", "neon-dotprod"};
 
 static float gauss(uint64_t *s) {
     float u1 = (tu_randf(s) + 1.0f) * 0.5f + 1e-7f, u2 = (tu_randf(s) + 1.0f) * 0.5f;
@@ -222,8 +222,46 @@ static void check_axpy(const ai__kset *vs) {
     }
 }
 
+/* 1 when `name` is a word of the space-separated list s. */
+static int in_list(const char *s, const char *name) {
+    size_t n = strlen(name);
+    while (s && *s) {
+        while (*s == ' ') s++;
+        size_t len = strcspn(s, " ");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len;
+    }
+    return 0;
+}
+
+/*
+ * What the caller knows about the CPU (tests/arm/run.sh sets these, so that
+ * a variant that silently stopped being selected fails instead of being
+ * skipped):  AI_TEST_REQUIRE_SETS  sets that must be available and tested,
+ * AI_TEST_ABSENT_SETS  sets the CPU must not offer,  AI_TEST_EXPECT_CHOSEN
+ * the set dispatch must pick (honouring AI_KERNELS),  AI_TEST_DISPATCH_ONLY=1
+ * skips the (slow) comparison of the sets.
+ */
+static void test_dispatch(void **state) {
+    (void)state;
+    const char *req = getenv("AI_TEST_REQUIRE_SETS"), *absent = getenv("AI_TEST_ABSENT_SETS");
+    const char *chosen = getenv("AI_TEST_EXPECT_CHOSEN");
+    if (!req && !absent && !chosen) skip();
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        if (in_list(req, variants[v]) && !ai__kset_by_name(variants[v]))
+            fail_msg("%s is required but not available", variants[v]);
+        if (in_list(absent, variants[v]) && ai__kset_by_name(variants[v]))
+            fail_msg("%s is available on a CPU that should lack it", variants[v]);
+    }
+    if (chosen && strcmp(chosen, ai__kernels_name()))
+        fail_msg("dispatch chose %s, expected %s", ai__kernels_name(), chosen);
+    printf("# dispatch chose %s\n", ai__kernels_name());
+}
+
 static void test_variants(void **state) {
     (void)state;
+    const char *only = getenv("AI_TEST_DISPATCH_ONLY");
+    if (only && !strcmp(only, "1")) skip();
     /* the BLAS path is opt-in (see dispatch.c); test it too: batches of 70 */
     setenv("AI_BLAS_MIN_BATCH", "64", 1);
     ai__pool *pool = NULL;
@@ -247,6 +285,6 @@ static void test_variants(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_variants)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_dispatch), cmocka_unit_test(test_variants)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

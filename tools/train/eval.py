@@ -1,7 +1,14 @@
 #!/usr/bin/python3
-"""Quality evaluation of a checkpoint, in PyTorch (greedy decoding, KV cache).
+"""Quality evaluation of a checkpoint, in PyTorch (greedy decoding, KV cache), or of a GGUF
+file through our own agent example (what a user runs).
 
   /usr/bin/python3 tools/train/eval.py --ckpt tools/train/out/ckpt.pt [-v]
+  /usr/bin/python3 tools/train/eval.py --ckpt ... --engine agent --model models/default.gguf
+
+With --engine agent every question goes through build/examples/agent (greedy, the four tools
+implemented in C over out/kjv.tsv, the clock fixed with AI_AGENT_NOW): the call is what the
+agent parsed with ai_toolcalls_parse, the result what its tool returned, the answer what it
+printed. The perplexity always comes from the checkpoint (PyTorch).
 
 On the 50 held-out questions of out/eval.jsonl (gen_dialogues.py), each run as an agent
 loop would run it: render [system, user] with the tools and the generation prompt, generate
@@ -26,6 +33,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -132,6 +140,45 @@ def args_valid(item, name, args):
     return False
 
 
+STEP_RE = re.compile(r"^\[(model [0-9.]+s|call|result [0-9.]+s|malformed tool call)\] ?", re.M)
+
+
+def run_agent(args, it, clock):
+    """One question through our C agent: (first output, calls of round 1, malformed, result,
+    answer, generated-token estimate unknown -> 0)."""
+    env = dict(os.environ, AI_AGENT_NOW=clock.strftime("%Y-%m-%d %H:%M"))
+    p = subprocess.run([args.agent, "-m", args.model, "--verses", os.path.join(kjv.OUT, "kjv.tsv"),
+                        "--system", it["system"], "--temp", "0", "-n", "160", "--rounds", "2",
+                        it["user"]], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    err = p.stderr
+    marks = list(STEP_RE.finditer(err))
+    events = []
+    for k, m in enumerate(marks):
+        end = marks[k + 1].start() if k + 1 < len(marks) else len(err)
+        events.append((m.group(1).split(" ")[0], err[m.end():end].rstrip("\n")))
+    out1, calls, malformed, result, rnd = "", [], False, None, 0
+    for kind, text in events:
+        if kind == "model":
+            rnd += 1
+            if rnd == 1:
+                out1 = text
+        elif kind == "call" and rnd == 1:
+            name, _, a = text.partition(" ")
+            try:
+                calls.append((name, json.loads(a)))
+            except ValueError:
+                malformed = True
+        elif kind == "result" and rnd == 1 and result is None:
+            try:
+                result = json.loads(text)
+            except ValueError:
+                result = text
+        elif kind == "malformed" and rnd == 1:
+            malformed = True
+    answer = p.stdout.strip() if calls else ""
+    return out1, calls, malformed, result, answer, p.returncode
+
+
 def time_kind(user):
     for q, kind in G.TIME_Q:
         if q == user:
@@ -184,6 +231,10 @@ def main():
     ap.add_argument("--ppl-chars", type=int, default=0, help="limit the perplexity text (0: all)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions (quick look)")
     ap.add_argument("--no-notool", action="store_true", help="skip the no-tool questions")
+    ap.add_argument("--engine", choices=["torch", "agent"], default="torch")
+    ap.add_argument("--model", default=os.path.join(HERE, "..", "..", "models", "default.gguf"),
+                    help="GGUF file for --engine agent")
+    ap.add_argument("--agent", default=os.path.join(HERE, "..", "..", "build", "examples", "agent"))
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -202,6 +253,22 @@ def main():
         # A fixed clock per question (deterministic, different from any training clock draw).
         clock = datetime.datetime(2026, 1, 1) + datetime.timedelta(minutes=7919 * (it["id"] + 1) % 525600)
         tools = Tools(index, clock)
+        if args.engine == "agent":
+            out1, calls, malformed, res, answer, rc = run_agent(args, it, clock)
+            n_mal += malformed
+            rec = {"id": it["id"], "kind": it["kind"], "user": it["user"], "output": out1,
+                   "malformed": malformed, "calls": calls, "tool_result": res, "exit": rc}
+            ok_tool = len(calls) == 1 and args_valid(it, *calls[0])
+            ok_ans = bool(calls) and answer_contains(it, answer, clock)
+            rec.update(answer=answer, tool_ok=ok_tool, answer_ok=ok_ans)
+            n_tool += ok_tool
+            n_ans += ok_ans
+            results.append(rec)
+            if args.verbose:
+                print("[%2d %-6s] tool %s answer %s | %s\n    -> %r\n    => %r" % (
+                    it["id"], it["kind"], "ok " if ok_tool else "BAD", "ok " if ok_ans else "BAD",
+                    it["user"], out1, answer), flush=True)
+            continue
         msgs = [{"role": "system", "content": it["system"]}, {"role": "user", "content": it["user"]}]
         out1, k1 = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)), 80, stop)
         calls, malformed = parse_calls(out1)
@@ -232,6 +299,14 @@ def main():
                 it["user"], out1, answer), flush=True)
     notool = []
     for q in ([] if args.no_notool else NOTOOL_QUESTIONS):
+        if args.engine == "agent":
+            out, calls, mal, _, _, _ = run_agent(args, {"system": chatfmt.DEFAULT_SYSTEM, "user": q},
+                                                 datetime.datetime(2026, 1, 1, 12, 0))
+            notool.append({"user": q, "output": out,
+                           "called_tool": bool(calls or mal or "<tool_call>" in out)})
+            if args.verbose:
+                print("[notool] %s -> %r" % (q, out))
+            continue
         msgs = [{"role": "system", "content": chatfmt.DEFAULT_SYSTEM}, {"role": "user", "content": q}]
         out, k = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)), 80, stop)
         n_gen += k

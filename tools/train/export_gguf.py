@@ -39,6 +39,7 @@ T_UINT8, T_INT8, T_UINT16, T_INT16, T_UINT32, T_INT32, T_FLOAT32, T_BOOL, T_STRI
     T_UINT64, T_INT64, T_FLOAT64 = range(13)
 # ggml tensor types
 GGML_F32, GGML_F16 = 0, 1
+GGML_Q8_0 = 8  # read only: read_gguf() of a file written by `agentinfer quantize`
 ALIGN = 32
 
 # tokenizer.ggml.token_type values
@@ -234,9 +235,15 @@ def read_gguf(path):
     base = pos[0] + (-pos[0]) % align
     tensors = {}
     for name, dims, gtype, off in infos:
-        dt = {GGML_F32: "<f4", GGML_F16: "<f2"}[gtype]
         n = int(np.prod(dims))
-        a = np.frombuffer(data, dtype=dt, count=n, offset=base + off)
+        if gtype == GGML_Q8_0:
+            # Blocks of 32 along each row: an f16 scale d, then 32 int8 q; x = d * q.
+            blk = np.frombuffer(data, dtype=[("d", "<f2"), ("q", "i1", 32)], count=n // 32,
+                                offset=base + off)
+            a = (blk["d"].astype(np.float32)[:, None] * blk["q"].astype(np.float32)).reshape(-1)
+        else:
+            dt = {GGML_F32: "<f4", GGML_F16: "<f2"}[gtype]
+            a = np.frombuffer(data, dtype=dt, count=n, offset=base + off)
         tensors[name] = a.reshape(list(reversed(dims)))
     return meta, tensors
 

@@ -13,6 +13,10 @@ tool call and its result, ending at the answer's generation prompt), in the sche
   last_logits (all n_vocab logits of the last position),
   greedy: 16 greedy steps after the prompt, each {id, logits: {lse, top: 8 x [id, logit]}}.
 
+With --gguf FILE the weights are the ones stored in FILE (f32, f16 or Q8_0, dequantized),
+e.g. the shipped models/default.gguf: then the test compares our engine with PyTorch on
+exactly the numbers in the file, and the exporter, the quantizer and the forward pass are
+all checked at once (the checkpoint still gives the configuration).
 With --weights f16 (the default) every matrix is first rounded to f16, exactly the values
 stored in the f16 GGUF; norms stay f32; all arithmetic is f32. So a C engine running the f16
 file with f32 activations should agree to ~1e-4 in log-probabilities; one that rounds
@@ -58,11 +62,24 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(HERE, "out", "ckpt.pt"))
     ap.add_argument("--weights", choices=["f16", "f32"], default="f16")
+    ap.add_argument("--gguf", help="take every weight from this GGUF file instead")
     ap.add_argument("--out-prefix", required=True)
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, ck = M.load_checkpoint(args.ckpt)
-    if args.weights == "f16":
+    if args.gguf:
+        import numpy as np
+        import export_gguf
+        _, tensors = export_gguf.read_gguf(args.gguf)
+        with torch.no_grad():
+            for name, t in model.gguf_tensors():
+                a = np.asarray(tensors[name], dtype=np.float32)
+                if tuple(a.shape) != tuple(t.shape):
+                    raise SystemExit("%s: shape %s in the file, %s in the model"
+                                     % (name, a.shape, tuple(t.shape)))
+                t.copy_(torch.from_numpy(a.copy()))
+        args.weights = "gguf " + os.path.basename(args.gguf)
+    elif args.weights == "f16":
         with torch.no_grad():
             for _, t in model.gguf_tensors():
                 if t.dim() >= 2:
