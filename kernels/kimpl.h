@@ -64,12 +64,22 @@ typedef void (*ai__gemm_fn)(const void *w, size_t ws, int64_t nr,
                             const void *act, size_t as, int64_t nb, int64_t k,
                             float *y, int64_t ldy);
 
+/*
+ * The matrix-vector case: rows [0, nr) of w (stride ws) against one act row,
+ * y[r] = dot(w_r, act).  Each y[r] must be bit-identical to dot's (and so to
+ * gemm's column results: batch invariance); a kernel may work on several
+ * rows per pass to share the activation loads.  NULL: gemm with nb = 1.
+ */
+typedef void (*ai__gemv_fn)(const void *w, size_t ws, int64_t nr,
+                            const void *act, int64_t k, float *y);
+
 typedef struct ai__type_ops {
     int act;                                          /* ACT_* */
     void (*dequant)(const void *src, float *dst, int64_t n);
     void (*quant)(const float *src, void *dst, int64_t n);
     ai__dot_fn dot;
     ai__gemm_fn gemm;
+    ai__gemv_fn gemv;
 } ai__type_ops;
 
 /*

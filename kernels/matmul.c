@@ -186,6 +186,10 @@ static void gtile(const gmat *m, int64_t k, int64_t r0, int64_t nr, int64_t b0, 
     const uint8_t *w = m->w + (size_t)r0 * m->ws;
     const uint8_t *a = m->act + (size_t)b0 * m->as;
     float *y = m->y + b0 * m->ldy + r0;
+    if (nb == 1 && m->ops->gemv) {
+        m->ops->gemv(w, m->ws, nr, a, k, y);
+        return;
+    }
     if (m->ops->gemm) {
         m->ops->gemm(w, m->ws, nr, a, m->as, nb, k, y, m->ldy);
         return;

@@ -3,7 +3,7 @@
  */
 #include "ref.h"
 
-#define OPS(T, ACT) {ACT, ai__ref_dequant_##T, ai__ref_quant_##T, ai__ref_dot_##T, 0}
+#define OPS(T, ACT) {ACT, ai__ref_dequant_##T, ai__ref_quant_##T, ai__ref_dot_##T, 0, 0}
 
 const ai__kset ai__kset_ref = {
     "ref",

@@ -162,21 +162,25 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
     return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nibbles(b + 2));
 }
 
+/* Loops over the columns of a tile (nc is a constant after inlining) must
+ * be unrolled, or GCC -O2 keeps the accumulators in memory. */
+#define UNROLL _Pragma("GCC unroll 8")
+
 /* Symmetric types: sum += (d_w*d_a) * (w . a). */
 #define SYM32_COLS(T, BYTES)                                                              \
     INLINE void T##_cols(COLS_ARGS) {                                                     \
         __m256 acc[MAXC];                                                                 \
-        for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                        \
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                  \
         for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
             __m256i q = dec_##T(w), aq = _mm256_sign_epi8(q, q);                          \
             float dw = f16(w);                                                            \
-            for (int c = 0; c < nc; c++) {                                                \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
                 __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i)); \
                 __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
             }                                                                             \
         }                                                                                 \
-        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                               \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);                         \
     }
 
 #if ISA_VNNI
@@ -252,21 +256,21 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
     INLINE void T##_cols(COLS_ARGS) {                                                     \
         __m256 acc[MAXC];                                                                 \
         float accm[MAXC];                                                                 \
-        for (int c = 0; c < nc; c++) {                                                    \
+        UNROLL for (int c = 0; c < nc; c++) {                                              \
             acc[c] = _mm256_setzero_ps();                                                 \
             accm[c] = 0;                                                                  \
         }                                                                                 \
         for (int64_t i = 0; i < k / 32; i++, w += BYTES) {                                \
             __m256i q = dec_##T(w);                                                       \
             float dw = f16(w), mw = f16(w + 2);                                           \
-            for (int c = 0; c < nc; c++) {                                                \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
                 __m256i p = dot_u8(_mm256_setzero_si256(), q, load256(act_q(a[c]) + 32 * i)); \
                 __m256 d = _mm256_set1_ps(dw * act_d(a[c], k)[i]);                        \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);               \
                 accm[c] += mw * act_s32(a[c], k)[i];                                      \
             }                                                                             \
         }                                                                                 \
-        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];                     \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];               \
     }
 
 MIN32_COLS(q4_1, 20)
@@ -284,7 +288,7 @@ MIN32_COLS(q5_1, 24)
 #define K45_COLS(T, BYTES, QS, HB, DOT)                                                       \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
         __m256 acc[MAXC], accm[MAXC];                                                      \
-        for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();               \
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();        \
         const __m256i m4 = _mm256_set1_epi8(0x0F), b10 = _mm256_set1_epi8(0x10);           \
         for (int64_t i = 0; i < k / 256; i++, w += BYTES) {                                \
             uint8_t sc[8], mn[8];                                                          \
@@ -295,7 +299,7 @@ MIN32_COLS(q5_1, 24)
             __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));                 \
             __m256i sc32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));     \
             __m256i isum[MAXC];                                                            \
-            for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();                 \
+            UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();          \
             __m256i qh = HB ? load256(w + 16) : _mm256_setzero_si256();                    \
             (void)qh;                                                                      \
             (void)b10;                                                                     \
@@ -311,20 +315,20 @@ MIN32_COLS(q5_1, 24)
                 }                                                                          \
                 __m256i sl = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j));  \
                 __m256i sh = _mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * j + 1)); \
-                for (int c = 0; c < nc; c++) {                                             \
+                UNROLL for (int c = 0; c < nc; c++) {                                      \
                     const int8_t *qa = act_q(a[c]) + 256 * i + 64 * j;                     \
                     isum[c] = DOT(isum[c], lo, load256(qa), sl);                           \
                     isum[c] = DOT(isum[c], hi, load256(qa + 32), sh);                      \
                 }                                                                          \
             }                                                                              \
-            for (int c = 0; c < nc; c++) {                                                 \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
                 __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16); \
                 float da = act_d(a[c], k)[i];                                              \
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]); \
                 accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]); \
             }                                                                              \
         }                                                                                  \
-        for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);                \
+        UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);         \
     }
 
 #if ISA_VNNI
@@ -496,7 +500,7 @@ INLINE void q6_k_cols(COLS_ARGS) {
 /* Q2_K: q 0..3 with per-16 scales; mins via bsums. */
 INLINE void q2_k_cols(COLS_ARGS) {
     __m256 acc[MAXC], accm[MAXC];
-    for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
     const __m256i m2 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < k / 256; i++, w += 84) {
         __m128i sb = load128(w);
@@ -505,30 +509,167 @@ INLINE void q2_k_cols(COLS_ARGS) {
         __m256i scv[2] = {_mm256_cvtepu8_epi32(lo), _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))};
         float d = f16(w + 80), dmin = f16(w + 82);
         __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i qs = load256(w + 16 + 32 * h);
             for (int t = 0; t < 4; t++) {
                 __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2);
                 __m256i s32 = sc_pair(scv[h], t);
-                for (int c = 0; c < nc; c++)
+                UNROLL for (int c = 0; c < nc; c++)
                     isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
-        for (int c = 0; c < nc; c++) {
+        UNROLL for (int c = 0; c < nc; c++) {
             __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), m16);
             float da = act_d(a[c], k)[i];
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * da), acc[c]);
             accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(dmin * da), accm[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) - hsum(accm[c]);
 }
 
+#if ISA_VNNI
+/*
+ * Q3_K and IQ4_XS in the AVX-512 build: 64 elements (two 32-element chunks)
+ * per 512-bit step, decoded once for all columns of a tile here and shared
+ * with the matrix-vector kernels (x86_gemv.h).  The int32 lanes are summed
+ * per 256-bit half, and the halves added give exactly the 8 lanes of the
+ * 256-bit code (kept for the AVX2 build), so the float steps are its own.
+ */
+
+/* k3_unpack in vector registers (its word arithmetic lane by lane: the
+ * word stores of k3_unpack read back as one vector stall store
+ * forwarding); the masked load reads the 12 scale bytes only. */
+INLINE __m128i k3_unpack_v(const uint8_t *p) {
+    __m128i v = _mm_maskz_loadu_epi8(0x0FFF, p);            /* [w0, w1, w2, 0] */
+    __m128i lo = _mm_srlv_epi32(_mm_shuffle_epi32(v, 0x44), _mm_setr_epi32(0, 0, 4, 4)); /* w0 w1 w0>>4 w1>>4 */
+    __m128i w2 = _mm_shuffle_epi32(v, 0xAA);
+    __m128i hi = _mm_srlv_epi32(_mm_sllv_epi32(w2, _mm_setr_epi32(4, 2, 0, 0)), _mm_setr_epi32(0, 0, 0, 2));
+    __m128i o = _mm_or_si128(_mm_and_si128(lo, _mm_set1_epi8(0x0F)), _mm_and_si128(hi, _mm_set1_epi8(0x30)));
+    return _mm_sub_epi8(o, _mm_set1_epi8(32));
+}
+
+/* Q3_K: the 16 scales (k3_unpack_v) as int32 lanes holding the int16 scale
+ * in their low half and 0 above, for vpdpwssd (|u . a| <= 7 * 128 * 4 fits
+ * int16; see SCALE16). */
+INLINE __m512i q3k_s32(__m128i sc8) {
+    return _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xFFFF));
+}
+
+/* Q3_K: u = low2 | hbit << 2 (0..7) of chunks tp, tp+1 (tp even) of half h of
+ * block b: the low bits from the 32 qs bytes loaded to both halves and shifted
+ * by 2tp / 2tp+2 per half, the third bit (bit 4h+tp / 4h+tp+1 of the hmask
+ * bytes) tested into a byte mask and added as 4 under it. */
+INLINE __m512i q3k_u64(const uint8_t *b, int h, int tp) {
+    const __m512i shv = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * tp)), _mm256_set1_epi16((short)(2 * tp + 2)), 1);
+    const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + tp))),
+                                           _mm256_set1_epi8((char)(1 << (4 * h + tp + 1))), 1);
+    __m512i qs = _mm512_broadcast_i64x4(load256(b + 32 + 32 * h));
+    __m512i u = _mm512_and_si512(_mm512_srlv_epi16(qs, shv), _mm512_set1_epi8(3));
+    __mmask64 hb = _mm512_test_epi8_mask(_mm512_broadcast_i64x4(load256(b)), bit);
+    return _mm512_mask_add_epi8(u, hb, u, _mm512_set1_epi8(4));
+}
+
+/* Q3_K: the scales of that step: lanes 4j..4j+3 <- scale 8h + 2tp + j. */
+INLINE __m512i q3k_scales(__m512i s32, int h, int tp) {
+    const int b = 8 * h + 2 * tp;
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3),
+        s32);
+}
+
+/* The int32 sum of a Q3_K super-block i (vector isum) -> the float step of
+ * q3_k_cols: tot = isum - 4 * corr, times d_w * d_a. */
+INLINE __m256 q3k_step(__m512i isum, __m256i sc16, const uint8_t *a, int64_t k, int64_t i, float d, __m256 acc) {
+    __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+    __m256i corr = _mm256_madd_epi16(load256(act_bs256(a, k) + 16 * i), sc16);
+    __m256i tot = _mm256_sub_epi32(is, _mm256_slli_epi32(corr, 2));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a, k)[i]), acc);
+}
+
+INLINE void q3_k_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < k / 256; i++, w += 110) {
+        __m128i sc8 = k3_unpack_v(w + 96);
+        __m512i s32 = q3k_s32(sc8), isum[MAXC];
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
+        UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
+            __m512i u = q3k_u64(w, h, tp), sv = q3k_scales(s32, h, tp);
+            UNROLL for (int c = 0; c < nc; c++) {
+                __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 128 * h + 32 * tp));
+                isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av), sv);
+            }
+        }
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        float d = f16(w + 108);
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = q3k_step(isum[c], sc16, a[c], k, i, d, acc[c]);
+    }
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+
+/* IQ4_XS: the eight six-bit signed scales of block b as int32 lanes 0..7
+ * (scale s: nibble s of bytes 4..7, bits 2s, 2s+1 of bytes 2..3 above). */
+INLINE __m512i iq4xs_scales(const uint8_t *b) {
+    uint32_t lo4;
+    memcpy(&lo4, b + 4, 4);
+    __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lo4), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                 _mm256_set1_epi32(0xF));
+    __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)rd16(b + 2)), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                                 _mm256_set1_epi32(3));
+    return _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32)));
+}
+
+/* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
+ * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
+INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) {
+    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(load256(b + 8 + 16 * s)));
+    return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
+}
+
+/* IQ4_XS: lanes 0..7 <- scale s, 8..15 <- scale s+1. */
+INLINE __m512i iq4xs_pair(__m512i sc, int s) {
+    return _mm512_permutexvar_epi32(_mm512_inserti64x4(_mm512_set1_epi32(s), _mm256_set1_epi32(s + 1), 1), sc);
+}
+
+/* The tile: the codebook values v are signed, so |v| meets a with v's sign
+ * (a >= -127 in ACT_Q8_256, so -a fits), the sign mask shared by the
+ * columns; |v . a| may exceed int16, so the scales multiply with vpmulld. */
+INLINE void iq4_xs_cols(COLS_ARGS) {
+    __m256 acc[MAXC];
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ai__iq4nl_values));
+    for (int64_t i = 0; i < k / 256; i++, w += 136) {
+        __m512i sc = iq4xs_scales(w), isum[MAXC];
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
+        UNROLL for (int s = 0; s < 8; s += 2) {
+            __m512i v = _mm512_shuffle_epi8(tab, iq4xs_idx64(w, s));
+            __m512i av_abs = _mm512_abs_epi8(v), sv = iq4xs_pair(sc, s);
+            __mmask64 neg = _mm512_movepi8_mask(v);
+            UNROLL for (int c = 0; c < nc; c++) {
+                __m512i x = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 32 * s));
+                x = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), av_abs, x);
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(p, sv));
+            }
+        }
+        float d = f16(w);
+        UNROLL for (int c = 0; c < nc; c++) {
+            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[c]), _mm512_extracti64x4_epi64(isum[c], 1));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
+        }
+    }
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+}
+#else
 /* Q3_K: u = low2 | hbit<<2 in 0..7, q = u - 4: q.a = u.a - 4*sum(a). */
 INLINE void q3_k_cols(COLS_ARGS) {
     __m256 acc[MAXC];
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m256i m2 = _mm256_set1_epi8(3), b4 = _mm256_set1_epi8(4);
     for (int64_t i = 0; i < k / 256; i++, w += 110) {
         __m128i sc8 = k3_unpack(w + 96);
@@ -537,7 +678,7 @@ INLINE void q3_k_cols(COLS_ARGS) {
         float d = f16(w + 108);
         __m256i hm = load256(w);
         __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i qs = load256(w + 32 + 32 * h);
             for (int t = 0; t < 4; t++) {
@@ -545,42 +686,44 @@ INLINE void q3_k_cols(COLS_ARGS) {
                 __m256i hb = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, bit), 2), b4);
                 __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 2 * t), m2), hb);
                 __m256i s32 = sc_pair(scv[h], t);
-                for (int c = 0; c < nc; c++)
+                UNROLL for (int c = 0; c < nc; c++)
                     isum[c] = dot_u8_sc(isum[c], q, load256(act_q(a[c]) + 256 * i + 128 * h + 32 * t), s32);
             }
         }
-        for (int c = 0; c < nc; c++) {
+        UNROLL for (int c = 0; c < nc; c++) {
             __m256i corr = _mm256_madd_epi16(load256(act_bs256(a[c], k) + 16 * i), sc16);
             __m256i tot = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(corr, 2));
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
 }
 
 /* IQ4_XS: codebook values (signed) with six-bit signed scales per 32. */
 INLINE void iq4_xs_cols(COLS_ARGS) {
     __m256 acc[MAXC];
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     const __m128i t = _mm_loadu_si128((const __m128i *)ai__iq4nl_values);
     const __m256i tab = _mm256_set_m128i(t, t);
     for (int64_t i = 0; i < k / 256; i++, w += 136) {
         float d = f16(w);
         uint16_t sh = (uint16_t)(w[2] | w[3] << 8);
         __m256i isum[MAXC];
-        for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
+        UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm256_setzero_si256();
         for (int s = 0; s < 8; s++) {
             int ls = (((w[4 + s / 2] >> (4 * (s % 2))) & 0xF) | (((sh >> (2 * s)) & 3) << 4)) - 32;
             __m256i q = _mm256_shuffle_epi8(tab, nibbles(w + 8 + 16 * s)), aq = _mm256_sign_epi8(q, q);
             __m256i s32 = _mm256_set1_epi32(ls);
-            for (int c = 0; c < nc; c++)
+            UNROLL for (int c = 0; c < nc; c++)
                 isum[c] = dot_s8_sc(isum[c], aq, q, load256(act_q(a[c]) + 256 * i + 32 * s), s32);
         }
-        for (int c = 0; c < nc; c++)
+        UNROLL for (int c = 0; c < nc; c++)
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * act_d(a[c], k)[i]), acc[c]);
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
+    UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]);
 }
+
+#endif
 
 /* ---- plain float types ---------------------------------------------------------- */
 
@@ -593,22 +736,41 @@ INLINE float sc_f32(const uint8_t *p, int64_t i) { return ((const float *)p)[i];
 INLINE float sc_f16(const uint8_t *p, int64_t i) { return _cvtsh_ss(((const uint16_t *)p)[i]); }
 INLINE float sc_bf16(const uint8_t *p, int64_t i) { return ai__bf16_to_f32(((const uint16_t *)p)[i]); }
 
-/* Weights and activations of the same float type; 16 elements per step
- * with two accumulators per column. */
+/* The float kernels' vector: 8 floats in both builds.  The arithmetic
+ * contract of the float types (x86_fgemm.h: one 16-lane accumulator per
+ * output, i.e. two 8-lane halves, summed as hsum(lo + hi)) is shared by the
+ * one-row kernel, the matrix-vector rows and the blocked matrix-matrix tiles,
+ * so a row's result never depends on its batch; a 16-lane vf with two
+ * accumulators would sum in another order.
+ * vf_sum2(a, b): the sum of the lanes of a + b, in a fixed order. */
+#if 0
+#else
+typedef __m256 vf;
+#define VF_N 8
+INLINE vf vf_zero(void) { return _mm256_setzero_ps(); }
+INLINE vf vf_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+INLINE float vf_sum2(vf a, vf b) { return hsum(_mm256_add_ps(a, b)); }
+INLINE vf vld_f32(const uint8_t *p) { return ld_f32(p); }
+INLINE vf vld_f16(const uint8_t *p) { return ld_f16(p); }
+INLINE vf vld_bf16(const uint8_t *p) { return ld_bf16(p); }
+#endif
+
+/* Weights and activations of the same float type; 2 * VF_N elements per
+ * step with two accumulators per column, the rest one by one. */
 #define FLOAT_COLS(T, ESZ)                                                                 \
     INLINE void T##_cols(COLS_ARGS) {                                                      \
-        __m256 acc0[MAXC], acc1[MAXC];                                                     \
-        for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = _mm256_setzero_ps();              \
+        vf acc0[MAXC], acc1[MAXC];                                                         \
+        UNROLL for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = vf_zero();                 \
         int64_t i = 0;                                                                     \
-        for (; i + 16 <= k; i += 16) {                                                     \
-            __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
-            for (int c = 0; c < nc; c++) {                                                 \
-                acc0[c] = _mm256_fmadd_ps(w0, ld_##T(a[c] + ESZ * i), acc0[c]);            \
-                acc1[c] = _mm256_fmadd_ps(w1, ld_##T(a[c] + ESZ * (i + 8)), acc1[c]);      \
+        for (; i + 2 * VF_N <= k; i += 2 * VF_N) {                                         \
+            vf w0 = vld_##T(w + ESZ * i), w1 = vld_##T(w + ESZ * (i + VF_N));              \
+            UNROLL for (int c = 0; c < nc; c++) {                                          \
+                acc0[c] = vf_fma(w0, vld_##T(a[c] + ESZ * i), acc0[c]);                    \
+                acc1[c] = vf_fma(w1, vld_##T(a[c] + ESZ * (i + VF_N)), acc1[c]);           \
             }                                                                              \
         }                                                                                  \
-        for (int c = 0; c < nc; c++) {                                                     \
-            float s = hsum(_mm256_add_ps(acc0[c], acc1[c]));                               \
+        UNROLL for (int c = 0; c < nc; c++) {                                              \
+            float s = vf_sum2(acc0[c], acc1[c]);                                           \
             for (int64_t j = i; j < k; j++) s += sc_##T(w, j) * sc_##T(a[c], j);           \
             out[c] = s;                                                                    \
         }                                                                                  \
@@ -617,44 +779,6 @@ INLINE float sc_bf16(const uint8_t *p, int64_t i) { return ai__bf16_to_f32(((con
 FLOAT_COLS(f32, 4)
 FLOAT_COLS(f16, 2)
 FLOAT_COLS(bf16, 2)
-
-/* The same for two weight rows at once: each activation load feeds both
- * rows (loads, not FMAs, limit the one-row version).  Every output keeps
- * exactly the arithmetic of T_cols, so results do not depend on the tile.
- * Needs 4 x NC accumulators: used by the AVX-512 build (32 registers). */
-#define FLOAT_COLS2(T, ESZ)                                                                \
-    INLINE void T##_cols2(const uint8_t *w, const uint8_t *v, const uint8_t *const *a,      \
-                          int nc, int64_t k, float *out, float *outv) {                    \
-        __m256 p0[4], p1[4], q0[4], q1[4];                                                 \
-        for (int c = 0; c < nc; c++) p0[c] = p1[c] = q0[c] = q1[c] = _mm256_setzero_ps();  \
-        int64_t i = 0;                                                                     \
-        for (; i + 16 <= k; i += 16) {                                                     \
-            __m256 w0 = ld_##T(w + ESZ * i), w1 = ld_##T(w + ESZ * (i + 8));               \
-            __m256 v0 = ld_##T(v + ESZ * i), v1 = ld_##T(v + ESZ * (i + 8));               \
-            for (int c = 0; c < nc; c++) {                                                 \
-                __m256 x0 = ld_##T(a[c] + ESZ * i), x1 = ld_##T(a[c] + ESZ * (i + 8));     \
-                p0[c] = _mm256_fmadd_ps(w0, x0, p0[c]);                                    \
-                p1[c] = _mm256_fmadd_ps(w1, x1, p1[c]);                                    \
-                q0[c] = _mm256_fmadd_ps(v0, x0, q0[c]);                                    \
-                q1[c] = _mm256_fmadd_ps(v1, x1, q1[c]);                                    \
-            }                                                                              \
-        }                                                                                  \
-        for (int c = 0; c < nc; c++) {                                                     \
-            float s = hsum(_mm256_add_ps(p0[c], p1[c])), t = hsum(_mm256_add_ps(q0[c], q1[c])); \
-            for (int64_t j = i; j < k; j++) {                                              \
-                s += sc_##T(w, j) * sc_##T(a[c], j);                                       \
-                t += sc_##T(v, j) * sc_##T(a[c], j);                                       \
-            }                                                                              \
-            out[c] = s;                                                                    \
-            outv[c] = t;                                                                   \
-        }                                                                                  \
-    }
-
-#if ISA_VNNI
-FLOAT_COLS2(f32, 4)
-FLOAT_COLS2(f16, 2)
-FLOAT_COLS2(bf16, 2)
-#endif
 
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
@@ -701,9 +825,53 @@ WRAP(q4_k)
 WRAP(q5_k)
 WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
+/*
+ * Float types, matrix-matrix: RW weight rows (2 with AVX-512's 32 registers,
+ * 1 with AVX2's 16) x 4 activation rows per register tile, over chunks of
+ * the row of FLOAT_KC bytes per activation row, so the four activation
+ * chunks (16 KiB) stay in L1 while blocks of FLOAT_RB weight rows stream
+ * past them; the whole-row tiles reread everything from L2.  Each (row,
+ * column) keeps the two accumulators of FLOAT_COLS, carried in st between
+ * chunks and summed in the same order: results equal T_cols (and T_gemv)
+ * bit for bit.
+ */
 #if ISA_VNNI
-/* Float types: pairs of rows x 4 columns, then what is left as above. */
-#define WRAP_F2(T)                                                                         \
+#define FLOAT_RW 2
+#else
+#define FLOAT_RW 1
+#endif
+enum { FLOAT_RB = 16, FLOAT_KC = 4096 };
+
+#define FLOAT_TILE(T, ESZ)                                                                 \
+    /* elements [i0, i1) (multiples of 2 * VF_N) of RW rows against 4 act rows;            \
+     * st[(r*4 + c)*2 + h]: accumulator h of row r, column c */                            \
+    INLINE void T##_chunk(const uint8_t *w, size_t ws, int RW, const uint8_t *a, size_t as, \
+                          int64_t i0, int64_t i1, vf *st) {                                \
+        vf s0[2][4], s1[2][4];                                                             \
+        UNROLL for (int r = 0; r < RW; r++) UNROLL for (int c = 0; c < 4; c++) {           \
+            s0[r][c] = st[(r * 4 + c) * 2];                                                \
+            s1[r][c] = st[(r * 4 + c) * 2 + 1];                                            \
+        }                                                                                  \
+        for (int64_t i = i0; i < i1; i += 2 * VF_N) {                                      \
+            vf w0[2], w1[2];                                                               \
+            UNROLL for (int r = 0; r < RW; r++) {                                          \
+                w0[r] = vld_##T(w + (size_t)r * ws + ESZ * i);                             \
+                w1[r] = vld_##T(w + (size_t)r * ws + ESZ * (i + VF_N));                    \
+            }                                                                              \
+            UNROLL for (int c = 0; c < 4; c++) {                                           \
+                vf x0 = vld_##T(a + (size_t)c * as + ESZ * i);                             \
+                vf x1 = vld_##T(a + (size_t)c * as + ESZ * (i + VF_N));                    \
+                UNROLL for (int r = 0; r < RW; r++) {                                      \
+                    s0[r][c] = vf_fma(w0[r], x0, s0[r][c]);                                \
+                    s1[r][c] = vf_fma(w1[r], x1, s1[r][c]);                                \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        UNROLL for (int r = 0; r < RW; r++) UNROLL for (int c = 0; c < 4; c++) {           \
+            st[(r * 4 + c) * 2] = s0[r][c];                                                \
+            st[(r * 4 + c) * 2 + 1] = s1[r][c];                                            \
+        }                                                                                  \
+    }                                                                                      \
     static float T##_dot(const void *w, const void *act, int64_t k) {                      \
         const uint8_t *a[1] = {act};                                                       \
         float out[1];                                                                      \
@@ -713,37 +881,47 @@ WRAP(iq4_xs)
     static void T##_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, \
                          int64_t nb, int64_t k, float *y, int64_t ldy) {                   \
         const uint8_t *A = act, *W = w;                                                    \
-        int64_t r = 0;                                                                     \
-        for (; r + 2 <= nr; r += 2) {                                                      \
-            const uint8_t *w0 = W + (size_t)r * ws, *w1 = w0 + ws;                         \
-            for (int64_t b = 0; b < nb; b += 4) {                                          \
-                int n = nb - b < 4 ? (int)(nb - b) : 4;                                    \
-                const uint8_t *a4[4];                                                      \
-                float o0[4], o1[4];                                                        \
-                for (int c = 0; c < n; c++) a4[c] = A + (size_t)(b + c) * as;              \
-                T##_cols2(w0, w1, a4, n, k, o0, o1);                                       \
-                for (int c = 0; c < n; c++) {                                              \
-                    y[(b + c) * ldy + r] = o0[c];                                          \
-                    y[(b + c) * ldy + r + 1] = o1[c];                                      \
+        const int64_t k16 = k & ~(int64_t)(2 * VF_N - 1), kc = FLOAT_KC / ESZ;             \
+        vf st[FLOAT_RB * 8];                                                               \
+        for (int64_t r0 = 0; r0 < nr; r0 += FLOAT_RB) {                                    \
+            int64_t rn = nr - r0 < FLOAT_RB ? nr - r0 : FLOAT_RB, rt = rn - rn % FLOAT_RW; \
+            const uint8_t *Wb = W + (size_t)r0 * ws;                                       \
+            int64_t b = 0;                                                                 \
+            for (; b + 4 <= nb; b += 4) {                                                  \
+                const uint8_t *Ab = A + (size_t)b * as;                                    \
+                for (int64_t j = 0; j < rt * 8; j++) st[j] = vf_zero();                    \
+                for (int64_t i0 = 0; i0 < k16; i0 += kc) {                                 \
+                    int64_t i1 = i0 + kc < k16 ? i0 + kc : k16;                            \
+                    for (int64_t r = 0; r < rt; r += FLOAT_RW)                             \
+                        T##_chunk(Wb + (size_t)r * ws, ws, FLOAT_RW, Ab, as, i0, i1, st + r * 8); \
+                }                                                                          \
+                for (int64_t r = 0; r < rt; r++)                                           \
+                    for (int c = 0; c < 4; c++) {                                          \
+                        const uint8_t *wr = Wb + (size_t)r * ws, *ac = Ab + (size_t)c * as; \
+                        float s = vf_sum2(st[r * 8 + c * 2], st[r * 8 + c * 2 + 1]);       \
+                        for (int64_t j = k16; j < k; j++) s += sc_##T(wr, j) * sc_##T(ac, j); \
+                        y[(b + c) * ldy + r0 + r] = s;                                     \
+                    }                                                                      \
+                for (int64_t r = rt; r < rn; r++) { /* the odd row */                      \
+                    const uint8_t *a4[4] = {Ab, Ab + as, Ab + 2 * as, Ab + 3 * as};        \
+                    float out[4];                                                          \
+                    T##_cols(Wb + (size_t)r * ws, a4, 4, k, out);                          \
+                    for (int c = 0; c < 4; c++) y[(b + c) * ldy + r0 + r] = out[c];        \
                 }                                                                          \
             }                                                                              \
+            for (; b < nb; b++) /* the columns left */                                     \
+                for (int64_t r = 0; r < rn; r++) {                                         \
+                    const uint8_t *a1[1] = {A + (size_t)b * as};                           \
+                    float out[1];                                                          \
+                    T##_cols(Wb + (size_t)r * ws, a1, 1, k, out);                          \
+                    y[b * ldy + r0 + r] = out[0];                                          \
+                }                                                                          \
         }                                                                                  \
-        for (; r < nr; r++)                                                                \
-            for (int64_t b = 0; b < nb; b++) {                                             \
-                const uint8_t *a1[1] = {A + (size_t)b * as};                               \
-                float out[1];                                                              \
-                T##_cols(W + (size_t)r * ws, a1, 1, k, out);                               \
-                y[b * ldy + r] = out[0];                                                   \
-            }                                                                              \
     }
-WRAP_F2(f32)
-WRAP_F2(f16)
-WRAP_F2(bf16)
-#else
-WRAP(f32)
-WRAP(f16)
-WRAP(bf16)
-#endif
+
+FLOAT_TILE(f32, 4)
+FLOAT_TILE(f16, 2)
+FLOAT_TILE(bf16, 2)
 
 /* ---- activation conversion (bit-identical to the reference) ------------------- */
 
@@ -858,6 +1036,7 @@ static void dequant_f16(const void *src, float *dst, int64_t n) {
 
 #include "x86_fgemm.h"
 #include "x86_eltwise.h" /* GELU */
+#include "x86_gemv.h"
 
 /* ---- the table ------------------------------------------------------------------- */
 
@@ -891,4 +1070,5 @@ void FILL_NAME(ai__kset *ks) {
     SET(iq4_xs, AI_TYPE_IQ4_XS)
     fg_fill(ks); /* the float types' gemm: x86_fgemm.h */
     ew_fill(ks); /* elementwise functions: x86_eltwise.h */
+    fill_gemv(ks);
 }

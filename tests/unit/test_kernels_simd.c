@@ -161,6 +161,51 @@ static void check_batch_invariance(const ai__kset *vs, ai__pool *pool) {
     free(w); free(x); free(y); free(y1); free(wq);
 }
 
+/* The matrix-vector kernels (gemv, several rows per pass) against the
+ * variant's own dot product, bit for bit (batch invariance rests on it):
+ * every row count 1..11 (groups of four and the 1..3 left), row lengths with
+ * and without the kernels' multi-block steps and their tails, and rows
+ * passed at an odd offset into a larger matrix. */
+static void check_gemv(const ai__kset *vs) {
+    uint64_t s = 77;
+    int tested = 0;
+    for (size_t t = 0; t < N_TYPES; t++) {
+        uint32_t type = all_types[t];
+        const ai__type_ops *vo = &vs->ops[type];
+        if (!vo->gemv) continue;
+        tested++;
+        int64_t bsz = ai__type_get(type)->block_size;
+        int64_t ks[4] = {256, 512, 1280, 2304};
+        if (bsz == 1) ks[0] = 45, ks[1] = 16, ks[2] = 7; /* the float tails */
+        else if (bsz == 32) ks[0] = 32 * 13, ks[1] = 32 * 7, ks[2] = 32;
+        for (int ki = 0; ki < 4; ki++) {
+            int64_t k = ks[ki];
+            enum { rows = 13 };
+            size_t rs = ai__row_size(type, k), as = ai__act_row_size(vo->act, k);
+            float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)k * 4);
+            uint8_t *wq = malloc(rs * rows), *act = aligned_alloc(64, as);
+            float y[rows], yd[rows];
+            fill(w, rows * k, ki % 5, &s);
+            fill(x, k, (ki + 3) % 5, &s);
+            for (int64_t r = 0; r < rows; r++) ai__kset_ref.ops[type].quant(w + r * k, wq + r * rs, k);
+            vs->act[vo->act](x, act, k);
+            for (int64_t r = 0; r < rows; r++) yd[r] = vo->dot(wq + r * rs, act, k);
+            for (int64_t r0 = 0; r0 < 2; r0++)
+                for (int64_t nr = 1; nr + r0 <= rows && nr <= 11; nr++) {
+                    memset(y, 0xff, sizeof y);
+                    vo->gemv(wq + r0 * rs, rs, nr, act, k, y);
+                    for (int64_t r = 0; r < nr; r++)
+                        if (memcmp(&y[r], &yd[r0 + r], 4))
+                            fail_msg("%s %s gemv k %lld rows %lld+%lld: row %lld %.9g vs dot %.9g", vs->name,
+                                     ai__type_get(type)->name, (long long)k, (long long)r0, (long long)nr,
+                                     (long long)r, y[r], yd[r0 + r]);
+                }
+            free(w); free(x); free(wq); free(act);
+        }
+    }
+    printf("# %s: %d gemv kernels checked against dot\n", vs->name, tested);
+}
+
 /* axpy over f16: only the rounding of the multiply-add may differ. */
 static void check_axpy(const ai__kset *vs) {
     uint64_t s = 5;
@@ -235,6 +280,7 @@ static void test_variants(void **state) {
         printf("# testing %s against ref\n", variants[v]);
         check_set(vs, pool);
         check_axpy(vs);
+        check_gemv(vs);
         check_batch_invariance(vs, pool);
         tested++;
     }

@@ -1,0 +1,303 @@
+/*
+ * x86_gemv.h - the matrix-vector kernels (ai__gemv_fn) of x86_kern.h, which
+ * includes this file after its T_cols kernels, so it is compiled twice too.
+ *
+ * Token generation streams each weight row once against one activation row.
+ * The T_cols kernels with nc = 1 reload the activation block (and redo what
+ * depends on it alone) for every row; here R = 1..4 rows go through the
+ * activation blocks together, so those loads and that work are shared, and
+ * the per-row work is cut down where several blocks can be handled at once
+ * (e.g. the f16 scales of eight Q4_0 blocks in one conversion).
+ *
+ * Batch invariance: every row's result must be bit-identical to T_cols with
+ * nc = 1 (the dot product, which the matrix-matrix tiles reproduce too).  So
+ * each T_rows keeps, per row, exactly the integer lanes, the float products
+ * and the order of the float additions of its T_cols; only how the integers
+ * are obtained and which loads are shared differ.
+ */
+
+/* y[r] = T(w_r . act) for nr rows, N (2 or 4) at a time, then the rest.  R
+ * is a constant in each call, so T_rows unrolls its row loops. */
+#define GEMV_ROWS_N(T, N)                                                                 \
+    static void T##_gemv(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, \
+                         float *y) {                                                      \
+        const uint8_t *W = w, *A = act;                                                   \
+        int64_t r = 0;                                                                    \
+        for (; r + N <= nr; r += N) T##_rows(W + (size_t)r * ws, ws, N, A, k, y + r);     \
+        switch (nr - r) {                                                                 \
+        case 3: T##_rows(W + (size_t)r * ws, ws, 3, A, k, y + r); break;                  \
+        case 2: T##_rows(W + (size_t)r * ws, ws, 2, A, k, y + r); break;                  \
+        case 1: T##_rows(W + (size_t)r * ws, ws, 1, A, k, y + r); break;                  \
+        default: break;                                                                   \
+        }                                                                                 \
+    }
+#define GEMV_ROWS(T) GEMV_ROWS_N(T, 4)
+
+/* (UNROLL, from x86_kern.h: the loops over rows and pairs must be unrolled
+ * too, or the per-row accumulators live in memory.) */
+#define ROWS_ARGS const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out
+
+/* ---- float types ------------------------------------------------------------------ */
+
+/* FLOAT_COLS with nc = 1 for R rows: each activation vector is loaded once
+ * for all rows; per row the same two accumulators, the same order. */
+#define FLOAT_ROWS(T, ESZ)                                                                \
+    INLINE void T##_rows(ROWS_ARGS) {                                                     \
+        vf acc0[4], acc1[4];                                                              \
+        UNROLL for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vf_zero();                 \
+        int64_t i = 0;                                                                    \
+        for (; i + 2 * VF_N <= k; i += 2 * VF_N) {                                        \
+            vf x0 = vld_##T(a + ESZ * i), x1 = vld_##T(a + ESZ * (i + VF_N));             \
+            UNROLL for (int r = 0; r < R; r++) {                                          \
+                const uint8_t *wr = w + (size_t)r * ws;                                   \
+                acc0[r] = vf_fma(vld_##T(wr + ESZ * i), x0, acc0[r]);                     \
+                acc1[r] = vf_fma(vld_##T(wr + ESZ * (i + VF_N)), x1, acc1[r]);            \
+            }                                                                             \
+        }                                                                                 \
+        UNROLL for (int r = 0; r < R; r++) {                                              \
+            const uint8_t *wr = w + (size_t)r * ws;                                       \
+            float s = vf_sum2(acc0[r], acc1[r]);                                          \
+            for (int64_t j = i; j < k; j++) s += sc_##T(wr, j) * sc_##T(a, j);            \
+            out[r] = s;                                                                   \
+        }                                                                                 \
+    }
+
+FLOAT_ROWS(f32, 4)
+FLOAT_ROWS(f16, 2)
+FLOAT_ROWS(bf16, 2)
+GEMV_ROWS(f32)
+GEMV_ROWS(f16)
+GEMV_ROWS(bf16)
+
+#if ISA_VNNI
+/* ---- Q4_0 (AVX-512) ----------------------------------------------------------------- */
+
+/*
+ * q4_0_cols (VNNI) with nc = 1 for R rows.  Per group of eight blocks
+ * (144 bytes of a row) the eight f16 scales are picked out of two 64-byte
+ * loads with one word permute and converted at once, and multiplied by the
+ * eight activation scales in one step (the same products dw * da).  Per
+ * block pair the offset term 8 . a is computed once for all rows and
+ * subtracted by starting vpdpbusd from -(8 . a): the same int32 lanes as
+ * (n . a) - (8 . a).  The nibbles of a pair come from one masked load (36
+ * bytes, so the last row is never read past) and a word permute to
+ * [qs_i, qs_i, qs_j, qs_j], then the shifts and the mask of q4_0_cols.
+ */
+static const uint16_t q4_0_widx[32] = {1,  2,  3,  4,  5,  6,  7,  8,  1,  2,  3,  4,  5,  6,  7,  8,
+                                       10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17};
+static const uint16_t q4_0_didx[32] = {0, 9, 18, 27, 36, 45, 54, 63};
+
+INLINE void q4_0_rows(ROWS_ARGS) {
+    __m512 acc[4], accb[4];
+    __m256 acc2[4];
+    UNROLL for (int r = 0; r < R; r++) {
+        acc[r] = accb[r] = _mm512_setzero_ps();
+        acc2[r] = _mm256_setzero_ps();
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    const __m512i widx = _mm512_loadu_si512((const void *)q4_0_widx);
+    const __m512i didx = _mm512_loadu_si512((const void *)q4_0_didx);
+    const int8_t *aq = act_q(a);
+    const float *ad = act_d(a, k);
+    const int64_t nb = k / 32;
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        __m256 da8 = _mm256_loadu_ps(ad + i);
+        __m256 dd[4];
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *g = w + (size_t)r * ws + 18 * i;
+            __m512i h = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)g), didx,
+                                                  _mm512_loadu_si512((const void *)(g + 64)));
+            dd[r] = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(h)), da8);
+        }
+        UNROLL for (int p = 0; p < 4; p++) {
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * (i + 2 * p)));
+            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
+            /* float lanes 0..7 <- dd[2p], 8..15 <- dd[2p + 1] */
+            const __m512i sidx = _mm512_inserti64x4(_mm512_set1_epi32(2 * p), _mm256_set1_epi32(2 * p + 1), 1);
+            UNROLL for (int r = 0; r < R; r++) {
+                __m512i z = _mm512_maskz_loadu_epi16(0x3FFFF, w + (size_t)r * ws + 18 * (i + 2 * p));
+                z = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(widx, z), shv), m4);
+                __m512i pr = _mm512_dpbusd_epi32(neg, z, av);
+                __m512 sc = _mm512_permutexvar_ps(sidx, _mm512_castps256_ps512(dd[r]));
+                if (p & 1) accb[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pr), sc, accb[r]);
+                else acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pr), sc, acc[r]);
+            }
+        }
+    }
+    /* the pairs and the odd block left, exactly as q4_0_cols */
+    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+    const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *wr = w + (size_t)r * ws + 18 * i;
+        int64_t j = i;
+        for (; j + 2 <= nb; j += 2, wr += 36) {
+            __m256i x = _mm256_set_m128i(load128(wr + 20), load128(wr + 2));
+            __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
+            z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
+            uint16_t h0, h1;
+            memcpy(&h0, wr, 2);
+            memcpy(&h1, wr + 18, 2);
+            __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * j));
+            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
+                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
+            __m128 dd = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(ad + j))));
+            __m512 sc = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(dd));
+            if (j & 2) accb[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[r]);
+            else acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r]);
+        }
+        for (; j < nb; j++, wr += 18) {
+            __m256i q = dec_q4_0(wr), aqv = _mm256_sign_epi8(q, q);
+            __m256i p = dot_s8(_mm256_setzero_si256(), aqv, q, load256(aq + 32 * j));
+            acc2[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(wr) * ad[j]), acc2[r]);
+        }
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r], accb[r])) + hsum(acc2[r]);
+    }
+}
+GEMV_ROWS(q4_0)
+
+/* ---- Q4_K (AVX-512) ----------------------------------------------------------------- */
+
+/*
+ * q4_k_cols (VNNI, nc = 1) for R rows: the activation chunks, block sums and
+ * scale are loaded once for all rows.  Each 32-byte chunk of nibbles is
+ * loaded broadcast to both halves and shifted by 0 / 4 per half, which is
+ * the [low | high] vector of q4_k_cols.
+ */
+INLINE void q4_k_rows(ROWS_ARGS) {
+    __m256 acc[4], accm[4];
+    UNROLL for (int r = 0; r < R; r++) acc[r] = accm[r] = _mm256_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i sh = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    for (int64_t i = 0; i < k / 256; i++) {
+        const int8_t *aq = act_q(a) + 256 * i;
+        __m512i sc32[4], isum[4];
+        __m256i m16[4];
+        UNROLL for (int r = 0; r < R; r++) {
+            uint8_t sc[8], mn[8];
+            k4_unpack(w + (size_t)r * ws + 144 * i + 4, sc, mn);
+            sc32[r] = _mm512_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));
+            /* mins, each twice (one per 16 of its 32 elements), as int16 */
+            __m128i mv = _mm_loadl_epi64((const __m128i *)mn);
+            m16[r] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));
+            isum[r] = _mm512_setzero_si512();
+        }
+        UNROLL for (int j = 0; j < 4; j++) {
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 64 * j));
+            const __m512i sidx = _mm512_inserti64x4(_mm512_set1_epi32(2 * j), _mm256_set1_epi32(2 * j + 1), 1);
+            UNROLL for (int r = 0; r < R; r++) {
+                __m512i q = _mm512_broadcast_i64x4(load256(w + (size_t)r * ws + 144 * i + 16 + 32 * j));
+                __m512i z = _mm512_and_si512(_mm512_srlv_epi16(q, sh), m4);
+                __m512i s = _mm512_permutexvar_epi32(sidx, sc32[r]);
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av), s);
+            }
+        }
+        __m256i bs = load256(act_bs256(a, k) + 16 * i);
+        __m128 da = _mm_set1_ps(act_d(a, k)[i]);
+        UNROLL for (int r = 0; r < R; r++) {
+            /* d and dmin in one conversion (lanes 0, 1) */
+            uint32_t dd;
+            memcpy(&dd, w + (size_t)r * ws + 144 * i, 4);
+            __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));
+            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[r]), _mm512_extracti64x4_epi64(isum[r], 1));
+            __m256i corr = _mm256_madd_epi16(bs, m16[r]);
+            __m128 sd = _mm_mul_ps(dm, da);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_broadcastss_ps(sd), acc[r]);
+            accm[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
+                                      _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sd), _mm256_set1_epi32(1)),
+                                      accm[r]);
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) out[r] = hsum(acc[r]) - hsum(accm[r]);
+}
+GEMV_ROWS(q4_k)
+
+/* ---- Q3_K and IQ4_XS (AVX-512) ------------------------------------------------------ */
+
+/* q3_k_cols (VNNI) for R rows against one act row: each activation step is
+ * loaded once for all rows. */
+INLINE void q3_k_rows(ROWS_ARGS) {
+    __m256 acc[4];
+    UNROLL for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < k / 256; i++) {
+        const int8_t *aq = act_q(a) + 256 * i;
+        __m128i sc8[4];
+        __m512i s32[4], isum[4];
+        UNROLL for (int r = 0; r < R; r++) {
+            sc8[r] = k3_unpack_v(w + (size_t)r * ws + 110 * i + 96);
+            s32[r] = q3k_s32(sc8[r]);
+            isum[r] = _mm512_setzero_si512();
+        }
+        UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 128 * h + 32 * tp));
+            UNROLL for (int r = 0; r < R; r++) {
+                __m512i u = q3k_u64(w + (size_t)r * ws + 110 * i, h, tp);
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av),
+                                              q3k_scales(s32[r], h, tp));
+            }
+        }
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *b = w + (size_t)r * ws + 110 * i;
+            acc[r] = q3k_step(isum[r], _mm256_cvtepi8_epi16(sc8[r]), a, k, i, f16(b + 108), acc[r]);
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) out[r] = hsum(acc[r]);
+}
+GEMV_ROWS(q3_k)
+
+/*
+ * iq4_xs_cols (VNNI) for R rows.  Here the codebook is looked up with 128
+ * added (all entries become unsigned bytes), so vpdpbusd takes the weights
+ * directly: (v + 128) . a, from a start of -(128 . a), computed once per
+ * step for all rows, is v . a (the same integers as the tile's sign trick).
+ */
+INLINE void iq4_xs_rows(ROWS_ARGS) {
+    __m256 acc[4];
+    UNROLL for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    const __m512i b80 = _mm512_set1_epi8((char)0x80);
+    const __m128i t = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ai__iq4nl_values), _mm_set1_epi8((char)0x80));
+    const __m512i tab = _mm512_broadcast_i32x4(t);
+    for (int64_t i = 0; i < k / 256; i++) {
+        const int8_t *aq = act_q(a) + 256 * i;
+        __m512i sc[4], isum[4];
+        UNROLL for (int r = 0; r < R; r++) {
+            sc[r] = iq4xs_scales(w + (size_t)r * ws + 136 * i);
+            isum[r] = _mm512_setzero_si512();
+        }
+        UNROLL for (int s = 0; s < 8; s += 2) {
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * s));
+            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), b80, av));
+            UNROLL for (int r = 0; r < R; r++) {
+                __m512i z = _mm512_shuffle_epi8(tab, iq4xs_idx64(w + (size_t)r * ws + 136 * i, s));
+                __m512i p = _mm512_dpbusd_epi32(neg, z, av);
+                isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p, iq4xs_pair(sc[r], s)));
+            }
+        }
+        float da = act_d(a, k)[i];
+        UNROLL for (int r = 0; r < R; r++) {
+            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[r]), _mm512_extracti64x4_epi64(isum[r], 1));
+            float d = f16(w + (size_t)r * ws + 136 * i);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(d * da), acc[r]);
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) out[r] = hsum(acc[r]);
+}
+GEMV_ROWS(iq4_xs)
+#endif
+
+static void fill_gemv(ai__kset *ks) {
+    ks->ops[AI_TYPE_F32].gemv = f32_gemv;
+    ks->ops[AI_TYPE_F16].gemv = f16_gemv;
+    ks->ops[AI_TYPE_BF16].gemv = bf16_gemv;
+#if ISA_VNNI
+    ks->ops[AI_TYPE_Q4_0].gemv = q4_0_gemv;
+    ks->ops[AI_TYPE_Q4_K].gemv = q4_k_gemv;
+    ks->ops[AI_TYPE_Q3_K].gemv = q3_k_gemv;
+    ks->ops[AI_TYPE_IQ4_XS].gemv = iq4_xs_gemv;
+#endif
+}
