@@ -12,9 +12,19 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
 # --- usage errors (no fixtures needed) ---
-"$AI_BIN" tokenize -p hi >/dev/null 2>&1; [ $? -eq 1 ] || bad "tokenize without -m: not exit 1"
+# A copy of the program outside the checkout, run from an empty folder: it
+# finds no default model (models/default.gguf), so a missing -m is an error.
+nodefault() { mkdir -p "$tmp/nd/bin" && cp "$AI_BIN" "$tmp/nd/bin/" && (cd "$tmp/nd" && AGENTINFER_MODEL= bin/agentinfer "$@"); }
+nodefault tokenize -p hi >/dev/null 2>&1; [ $? -eq 1 ] || bad "tokenize without -m: not exit 1"
 "$AI_BIN" tokenize -m x.gguf >/dev/null 2>&1; [ $? -eq 1 ] || bad "tokenize without text: not exit 1"
-"$AI_BIN" detokenize 1 2 >/dev/null 2>&1; [ $? -eq 1 ] || bad "detokenize without -m: not exit 1"
+nodefault detokenize 1 2 >/dev/null 2>&1; [ $? -eq 1 ] || bad "detokenize without -m: not exit 1"
+# with the shipped default model, a missing -m means that model, said on stderr
+if [ -f "$ROOT/models/default.gguf" ]; then
+    (cd "$ROOT" && "$AI_BIN" tokenize -p "Hello" >"$tmp/out" 2>"$tmp/err") || bad "tokenize with the default model failed"
+    grep -q "using the default model" "$tmp/err" || bad "default model: not said on stderr"
+    [ -s "$tmp/out" ] || bad "default model: no tokens"
+    (cd "$tmp" && "$AI_BIN" tokenize -p "Hello" >/dev/null 2>&1) || bad "default model not found from another folder"
+fi
 "$AI_BIN" tokenize -m "$tmp/missing.gguf" -p hi >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] || bad "missing model: not exit 2"
 [ "$(wc -l < "$tmp/err")" -eq 1 ] || bad "missing model: stderr not one line"
