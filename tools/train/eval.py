@@ -255,41 +255,29 @@ def main():
         tools = Tools(index, clock)
         if args.engine == "agent":
             out1, calls, malformed, res, answer, rc = run_agent(args, it, clock)
-            n_mal += malformed
-            rec = {"id": it["id"], "kind": it["kind"], "user": it["user"], "output": out1,
-                   "malformed": malformed, "calls": calls, "tool_result": res, "exit": rc}
-            ok_tool = len(calls) == 1 and args_valid(it, *calls[0])
-            ok_ans = bool(calls) and answer_contains(it, answer, clock)
-            rec.update(answer=answer, tool_ok=ok_tool, answer_ok=ok_ans)
-            n_tool += ok_tool
-            n_ans += ok_ans
-            results.append(rec)
-            if args.verbose:
-                print("[%2d %-6s] tool %s answer %s | %s\n    -> %r\n    => %r" % (
-                    it["id"], it["kind"], "ok " if ok_tool else "BAD", "ok " if ok_ans else "BAD",
-                    it["user"], out1, answer), flush=True)
-            continue
-        msgs = [{"role": "system", "content": it["system"]}, {"role": "user", "content": it["user"]}]
-        out1, k1 = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)), 80, stop)
-        calls, malformed = parse_calls(out1)
+            extra = {"exit": rc}
+        else:
+            msgs = [{"role": "system", "content": it["system"]}, {"role": "user", "content": it["user"]}]
+            out1, k1 = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)), 80, stop)
+            n_gen += k1
+            calls, malformed = parse_calls(out1)
+            res, answer, extra = None, "", {}
+            if calls:
+                name, a = calls[0]
+                res = tools.run(name, a)
+                msgs.append({"role": "assistant", "content": "", "tool_calls": [
+                    {"type": "function", "function": {"name": name, "arguments": a}}]})
+                msgs.append({"role": "tool", "content": kjv.tool_json(res)})
+                answer, k2 = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)),
+                                      160, stop)
+                n_gen += k2
         n_mal += malformed
-        rec = {"id": it["id"], "kind": it["kind"], "user": it["user"], "output": out1,
-               "malformed": malformed, "calls": calls}
         ok_tool = len(calls) == 1 and args_valid(it, *calls[0])
-        answer, ok_ans = "", False
-        if calls:
-            name, a = calls[0]
-            res = tools.run(name, a)
-            msgs.append({"role": "assistant", "content": "", "tool_calls": [
-                {"type": "function", "function": {"name": name, "arguments": a}}]})
-            msgs.append({"role": "tool", "content": kjv.tool_json(res)})
-            answer, k2 = generate(model, sp, sp.encode(chatfmt.render(msgs, chatfmt.TOOLS, True)),
-                                  160, stop)
-            n_gen += k2
-            rec["tool_result"] = res
-            ok_ans = answer_contains(it, answer, clock)
-        n_gen += k1
-        rec.update(answer=answer, tool_ok=ok_tool, answer_ok=ok_ans)
+        ok_ans = bool(calls) and answer_contains(it, answer, clock)
+        rec = {"id": it["id"], "kind": it["kind"], "user": it["user"], "output": out1,
+               "malformed": malformed, "calls": calls, "tool_result": res, "answer": answer,
+               "tool_ok": ok_tool, "answer_ok": ok_ans}
+        rec.update(extra)
         n_tool += ok_tool
         n_ans += ok_ans
         results.append(rec)
