@@ -23,53 +23,11 @@
  * be mirrored here.
  */
 #include "kimpl.h"
+#include "x86_base.h" /* hsum, f16, loads, nibbles, k4_unpack: x86_kern.h's own */
 
-#include <immintrin.h>
-#include <string.h>
-
-#define INLINE static inline __attribute__((always_inline))
 /* Loops over the columns of a tile must be unrolled for its accumulators
  * to live in registers (-O2 leaves them as arrays on the stack). */
 #define UNROLL _Pragma("GCC unroll 16")
-
-/* hsum of x86_kern.h: the same adds in the same order. */
-INLINE float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-INLINE float f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-INLINE __m128i load128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
-
-/* x86_kern.h k4_unpack: the 8 six-bit scales and mins of a Q4_K block. */
-INLINE void k4_unpack(const uint8_t *p, uint8_t sc[8], uint8_t m[8]) {
-    uint32_t w0, w1, w2;
-    memcpy(&w0, p, 4);
-    memcpy(&w1, p + 4, 4);
-    memcpy(&w2, p + 8, 4);
-    uint32_t s_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
-    uint32_t s_hi = (w2 & 0x0f0f0f0f) | ((w0 >> 2) & 0x30303030);
-    uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | ((w1 >> 2) & 0x30303030);
-    memcpy(sc, &s_lo, 4);
-    memcpy(sc + 4, &s_hi, 4);
-    memcpy(m, &m_lo, 4);
-    memcpy(m + 4, &m_hi, 4);
-}
-
-/* 16 bytes of nibbles -> 32 values: low nibbles (elements 0..15), then high. */
-INLINE __m256i nibbles(const uint8_t *p) {
-    __m128i q = load128(p);
-    __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-}
 
 #define TILE_ARGS const uint8_t *w, const uint8_t *a, size_t as, int nc, int64_t k, float *y, int64_t ldy
 

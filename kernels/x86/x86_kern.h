@@ -22,11 +22,7 @@
  * sub-blocks of Q2_K, Q3_K and Q6_K).
  */
 #include "kimpl.h"
-
-#include <immintrin.h>
-#include <string.h>
-
-#define INLINE static inline __attribute__((always_inline))
+#include "x86_base.h" /* INLINE, hsum, f16, load256/128, nibbles, k4_unpack */
 #ifndef MAXC
 #define MAXC 4 /* activation rows per register tile */
 #endif
@@ -73,29 +69,6 @@ INLINE __m256i dot_s8_sc(__m256i acc, __m256i absw, __m256i w, __m256i a, __m256
     return dot_u8_sc(acc, absw, _mm256_sign_epi8(a, w), sc32);
 }
 
-INLINE float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-INLINE float f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-INLINE __m128i load128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
-
-/* 16 bytes of nibbles -> 32 values: low nibbles (elements 0..15), then high. */
-INLINE __m256i nibbles(const uint8_t *p) {
-    __m128i q = load128(p);
-    __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-}
-
 /* The 32 bits of a little-endian u32 as 32 bytes of 0x10 or 0 (Q5 high bits). */
 INLINE __m256i bits_to_0x10(const uint8_t *p) {
     uint32_t h;
@@ -114,23 +87,6 @@ INLINE __m256i bits_to_0x10(const uint8_t *p) {
 INLINE __m256i sc_pair(__m256i sc8x32, int t) {
     return _mm256_permutevar8x32_epi32(sc8x32, _mm256_set_epi32(2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1,
                                                                   2 * t, 2 * t, 2 * t, 2 * t));
-}
-
-/* The 8 six-bit scales and mins of a Q4_K/Q5_K block (12 bytes at p), as
- * bytes sc[0..7] and m[0..7]: the same unpacking as k4_scale_min, four at a
- * time on 32-bit words. */
-INLINE void k4_unpack(const uint8_t *p, uint8_t sc[8], uint8_t m[8]) {
-    uint32_t w0, w1, w2;
-    memcpy(&w0, p, 4);
-    memcpy(&w1, p + 4, 4);
-    memcpy(&w2, p + 8, 4);
-    uint32_t s_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
-    uint32_t s_hi = (w2 & 0x0f0f0f0f) | ((w0 >> 2) & 0x30303030);
-    uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | ((w1 >> 2) & 0x30303030);
-    memcpy(sc, &s_lo, 4);
-    memcpy(sc + 4, &s_hi, 4);
-    memcpy(m, &m_lo, 4);
-    memcpy(m + 4, &m_hi, 4);
 }
 
 /* The 16 six-bit scales of a Q3_K block (12 bytes at p), offset by -32, as
