@@ -309,19 +309,17 @@ def render_template(template, messages, tools=None, bos_token="", eos_token="",
                    messages, tools, add_generation_prompt, parse_arguments, options)
 
 
-class Model:
-    """A loaded GGUF model (read-only; may be shared across threads)."""
+class _Handle:
+    """An owned library handle in self._ptr.  close() frees it once with the
+    library function named by _FREE (then it reads as closed); the object is
+    a context manager and is freed when collected.  _check() turns a negative
+    status into AgentInferError with the handle's own message (_ERRMSG)."""
 
-    def __init__(self, path, **options):
-        self._ptr = _vp()
-        err = _errbuf()
-        with _Opts(options) as o:
-            st = _lib.ai_model_load(_b(os.fspath(path)), o.ptr, C.byref(self._ptr), err, len(err))
-        _check(st, _msg(err))
+    _FREE = _ERRMSG = None
 
     def close(self):
         if getattr(self, "_ptr", None):
-            _lib.ai_model_free(self._ptr)
+            getattr(_lib, self._FREE)(self._ptr)
             self._ptr = _vp()
 
     __del__ = close
@@ -331,6 +329,25 @@ class Model:
 
     def __exit__(self, *exc):
         self.close()
+
+    def _check(self, st):
+        if st < 0:
+            msg = getattr(_lib, self._ERRMSG)(self._ptr) or b""
+            raise AgentInferError(st, msg.decode("utf-8", "replace"))
+        return st
+
+
+class Model(_Handle):
+    """A loaded GGUF model (read-only; may be shared across threads)."""
+
+    _FREE = "ai_model_free"
+
+    def __init__(self, path, **options):
+        self._ptr = _vp()
+        err = _errbuf()
+        with _Opts(options) as o:
+            st = _lib.ai_model_load(_b(os.fspath(path)), o.ptr, C.byref(self._ptr), err, len(err))
+        _check(st, _msg(err))
 
     def _p(self):
         if not self._ptr:
@@ -402,9 +419,11 @@ class Model:
         return _lib.ai_toolcall_format_name(out.value).decode()
 
 
-class Session:
+class Session(_Handle):
     """A decoder session: KV cache, threads and sampler on a shared model.
     One thread at a time."""
+
+    _FREE, _ERRMSG = "ai_session_free", "ai_session_errmsg"
 
     def __init__(self, model, **options):
         self.model = model  # keeps the model alive as long as the session
@@ -413,24 +432,6 @@ class Session:
         with _Opts(options) as o:
             st = _lib.ai_session_new(model._p(), o.ptr, C.byref(self._ptr), err, len(err))
         _check(st, _msg(err))
-
-    def close(self):
-        if getattr(self, "_ptr", None):
-            _lib.ai_session_free(self._ptr)
-            self._ptr = _vp()
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _check(self, st):
-        if st < 0:
-            raise AgentInferError(st, (_lib.ai_session_errmsg(self._ptr) or b"").decode("utf-8", "replace"))
-        return st
 
     n_ctx = property(lambda self: _lib.ai_session_n_ctx(self._ptr))
     n_past = property(lambda self: _lib.ai_session_n_past(self._ptr))
@@ -520,9 +521,11 @@ class Session:
         return "".join(parts)
 
 
-class Embedder:
+class Embedder(_Handle):
     """Turns texts into vectors (unit length by default) with an embedding
     model.  One thread at a time."""
+
+    _FREE, _ERRMSG = "ai_embedder_free", "ai_embedder_errmsg"
 
     def __init__(self, model, **options):
         self.model = model
@@ -532,23 +535,6 @@ class Embedder:
             st = _lib.ai_embedder_new(model._p(), o.ptr, C.byref(self._ptr), err, len(err))
         _check(st, _msg(err))
         self.dim = model.embedding_dim
-
-    def close(self):
-        if getattr(self, "_ptr", None):
-            _lib.ai_embedder_free(self._ptr)
-            self._ptr = _vp()
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _check(self, st):
-        if st < 0:
-            raise AgentInferError(st, (_lib.ai_embedder_errmsg(self._ptr) or b"").decode("utf-8", "replace"))
 
     def embed(self, text):
         """One vector (list of float) for text."""
