@@ -61,9 +61,7 @@ PY
     cmp -s "$tmp/got2" "$tmp/want12" || bad "turn 2 differs from chat-render + generate"
 fi
 
-# A copy of the program outside the checkout, run from an empty folder: it
-# finds no default model (models/default.gguf), so a missing -m is an error.
-nodefault() { mkdir -p "$tmp/nd/bin" && cp "$AI_BIN" "$tmp/nd/bin/" && (cd "$tmp/nd" && AGENTINFER_MODEL= bin/agentinfer "$@"); }
+. "$ROOT/tests/integration/nodefault.sh" # nodefault CMD...: as if no default model existed
 nodefault chat </dev/null >/dev/null 2>&1; [ $? -eq 1 ] || bad "no model: exit status is not 1"
 "$AI_BIN" chat -m "$M" --bogus </dev/null >/dev/null 2>&1; [ $? -eq 1 ] || bad "unknown option: exit status is not 1"
 "$AI_BIN" chat -m "$tmp/missing.gguf" </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || bad "missing model: exit status is not 2"

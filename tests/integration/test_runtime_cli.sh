@@ -64,9 +64,7 @@ assert cut.rstrip('\n') == full[:full.index(stop)], (full, cut, stop)
 "$AI_BIN" generate -m "$F/models/qwen3-f16.gguf" >/dev/null 2>&1; [ $? -eq 1 ] || bad "generate without -p: not exit 1"
 
 # bad input
-# A copy of the program outside the checkout, run from an empty folder: it
-# finds no default model (models/default.gguf), so a missing -m is an error.
-nodefault() { mkdir -p "$tmp/nd/bin" && cp "$AI_BIN" "$tmp/nd/bin/" && (cd "$tmp/nd" && AGENTINFER_MODEL= bin/agentinfer "$@"); }
+. "$ROOT/tests/integration/nodefault.sh" # nodefault CMD...: as if no default model existed
 nodefault logits --tokens 1,2 >/dev/null 2>&1; [ $? -eq 1 ] || bad "logits without -m: not exit 1"
 "$AI_BIN" logits -m "$F/models/llama-q4_0.gguf" --tokens 1,x >/dev/null 2>&1; [ $? -eq 1 ] || bad "bad token list: not exit 1"
 "$AI_BIN" logits -m "$F/models/llama-q4_0.gguf" --tokens 1,99999 >/dev/null 2>"$tmp/err"

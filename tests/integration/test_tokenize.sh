@@ -12,9 +12,7 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
 # --- usage errors (no fixtures needed) ---
-# A copy of the program outside the checkout, run from an empty folder: it
-# finds no default model (models/default.gguf), so a missing -m is an error.
-nodefault() { mkdir -p "$tmp/nd/bin" && cp "$AI_BIN" "$tmp/nd/bin/" && (cd "$tmp/nd" && AGENTINFER_MODEL= bin/agentinfer "$@"); }
+. "$ROOT/tests/integration/nodefault.sh" # nodefault CMD...: as if no default model existed
 nodefault tokenize -p hi >/dev/null 2>&1; [ $? -eq 1 ] || bad "tokenize without -m: not exit 1"
 "$AI_BIN" tokenize -m x.gguf >/dev/null 2>&1; [ $? -eq 1 ] || bad "tokenize without text: not exit 1"
 nodefault detokenize 1 2 >/dev/null 2>&1; [ $? -eq 1 ] || bad "detokenize without -m: not exit 1"
