@@ -71,7 +71,7 @@ def plot(log, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4))
-    for kind, color in (("dialogue", "tab:blue"), ("kjv", "tab:orange")):
+    for kind, color in (("dialogue", "tab:blue"), ("kjv", "tab:orange"), ("copy", "tab:green")):
         pts = [(r["step"], r["loss"]) for r in log if r["kind"] == kind]
         if not pts:
             continue
@@ -106,6 +106,10 @@ def main():
     ap.add_argument("--decay-start", type=int, default=0)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--kjv-frac", type=float, default=0.25)
+    ap.add_argument("--copy-frac", type=float, default=0.0,
+                    help="fraction of steps that are copy batches: KJV spans each written twice, "
+                         "loss on the second copy only (teaches the model to copy from its context, "
+                         "which verse lookups and searches need)")
     ap.add_argument("--loss-on", choices=["all", "assistant"], default="assistant",
                     help="dialogue tokens in the loss: all after the system turn, or only what "
                          "the assistant writes (tool calls and answers)")
@@ -175,7 +179,29 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         B, T = args.batch, args.ctx
-        if rng.random() < args.kjv_frac:
+        r = rng.random()
+        if r < args.copy_frac:
+            kind = "copy"
+            rows, masks = [], []
+            for _ in range(B):
+                parts, mparts, n = [], [], 0
+                while n < T + 1:
+                    k = rng.randint(8, 80)
+                    s = rng.randrange(len(kjv_ids) - k)
+                    seg = kjv_ids[s:s + k]
+                    parts += [seg, seg]
+                    mparts += [np.zeros(k, dtype=np.float32), np.ones(k, dtype=np.float32)]
+                    n += 2 * k
+                rows.append(np.concatenate(parts)[:T + 1])
+                masks.append(np.concatenate(mparts)[:T + 1])
+            x = torch.from_numpy(np.stack(rows)).long()
+            w = torch.from_numpy(np.stack(masks))[:, 1:]
+            logits = model(x[:, :-1])
+            per = F.cross_entropy(logits.reshape(-1, cfg.n_vocab), x[:, 1:].reshape(-1),
+                                  reduction="none").view(B, T)
+            n_tok = float(w.sum())
+            loss = (per * w).sum() / max(1.0, n_tok)
+        elif r < args.copy_frac + args.kjv_frac:
             kind = "kjv"
             rows = []
             for _ in range(B):
