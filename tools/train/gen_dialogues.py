@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import random
+import sys
 import re
 
 import calc
@@ -311,8 +312,13 @@ class Gen:
         qs, ans = self.rng.choice(NOTOOL)
         return self.rng.choice(qs), None, None, self.rng.choice(ans)
 
-    def exchange(self):
+    def exchange(self, search_bias=0.0):
         rng = self.rng
+        if search_bias and rng.random() < search_bias:
+            while True:
+                x = self.search()
+                if x:
+                    return x
         r = rng.random()
         if r < 0.30:
             return self.lookup(err=rng.random() < 0.05)
@@ -327,12 +333,12 @@ class Gen:
             return self.time()
         return self.notool()
 
-    def dialogue(self):
+    def dialogue(self, search_bias=0.0):
         rng = self.rng
         msgs = [{"role": "system", "content": rng.choice(SYSTEMS)}]
         n = rng.choices([1, 2, 3, 4], [0.35, 0.3, 0.2, 0.15])[0]
         for _ in range(n):
-            msgs += to_messages(*self.exchange())
+            msgs += to_messages(*self.exchange(search_bias))
         return msgs
 
 
@@ -385,11 +391,30 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=12000, help="number of training dialogues")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--extra", type=int, default=0,
+                    help="only write N more dialogues to out/dialogues.extra.jsonl (same held-out "
+                         "bans as --seed's eval set, which must already be in out/eval.jsonl)")
+    ap.add_argument("--extra-seed", type=int, default=99)
+    ap.add_argument("--search-bias", type=float, default=0.5,
+                    help="--extra: probability that an exchange is a search")
     args = ap.parse_args()
     index = kjv.load_index()
     g = Gen(args.seed, index)
     os.makedirs(kjv.OUT, exist_ok=True)
     ev = make_eval(g)
+    if args.extra:
+        with open(os.path.join(kjv.OUT, "eval.jsonl"), encoding="utf-8") as f:
+            old = [json.loads(line) for line in f]
+        if old != json.loads(json.dumps(ev, ensure_ascii=False)):
+            sys.exit("out/eval.jsonl was not made with --seed %d: its bans would not hold" % args.seed)
+        g.rng = random.Random(args.extra_seed)
+        with open(os.path.join(kjv.OUT, "dialogues.extra.jsonl"), "w", encoding="utf-8") as f:
+            for _ in range(args.extra):
+                msgs = g.dialogue(args.search_bias)
+                f.write(json.dumps({"messages": msgs, "text": chatfmt.render(msgs, chatfmt.TOOLS)},
+                                   ensure_ascii=False) + "\n")
+        print("wrote %d extra dialogues (search bias %.2f)" % (args.extra, args.search_bias))
+        return
     with open(os.path.join(kjv.OUT, "eval.jsonl"), "w", encoding="utf-8") as f:
         for it in ev:
             f.write(json.dumps(it, ensure_ascii=False) + "\n")

@@ -36,14 +36,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "out")
 
 
-def load_data(sp):
+def load_data(sp, extra=()):
     kjv_ids = np.array(sp.encode(open(os.path.join(OUT, "kjv.train.txt"), encoding="utf-8").read()),
                        dtype=np.int32)
     groups = {}  # system prefix (tuple of ids) -> list of conversation id arrays
     texts = []
-    with open(os.path.join(OUT, "dialogues.train.jsonl"), encoding="utf-8") as f:
-        for line in f:
-            texts.append(json.loads(line)["text"])
+    for path in [os.path.join(OUT, "dialogues.train.jsonl")] + list(extra):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                texts.append(json.loads(line)["text"])
     marker = "<|im_end|>\n"
     start, end = sp.piece_to_id("<|im_start|>"), sp.piece_to_id("<|im_end|>")
     role, nl = sp.piece_to_id("assistant"), sp.piece_to_id("<0x0A>")
@@ -113,6 +114,8 @@ def main():
     ap.add_argument("--loss-on", choices=["all", "assistant"], default="assistant",
                     help="dialogue tokens in the loss: all after the system turn, or only what "
                          "the assistant writes (tool calls and answers)")
+    ap.add_argument("--extra-data", action="append", default=[],
+                    help="more dialogue files (gen_dialogues.py --extra), mixed in with the others")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=50)
@@ -147,7 +150,7 @@ def main():
         print("resumed at step", step0)
     print("params %d, config %s" % (M.n_params(model), cfg.to_dict()), flush=True)
 
-    kjv_ids, groups = load_data(sp)
+    kjv_ids, groups = load_data(sp, args.extra_data)
     prefixes = sorted(groups)
     weights = [len(groups[p]) for p in prefixes]
     print("kjv tokens %d, dialogues %d in %d system variants" % (len(kjv_ids), sum(weights),
