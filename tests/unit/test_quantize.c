@@ -14,7 +14,12 @@
  *    for rows the target's blocks do not fit, trailing-1 shapes counted as
  *    1-D, tensor order (layer, then name), kv order with
  *    general.quantization_version and general.file_type last, split keys
- *    dropped, split parts refused.
+ *    dropped, split parts refused;
+ *  - the round-to-nearest types (q4_0, q4_1, q5_0, q5_1, q8_0) reproduce the
+ *    peer's bytes in quants/TYPE.gguf when given the peer's own dequantized
+ *    values (the peer's blocks are fixed points of our quantizer: same
+ *    scale rule, same rounding, same f16 conversion of the scale).  The
+ *    types that search (k-quants, iq4_*) need not, and do not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "ggufb.h"
+#include "kt_gguf.h"
 #include "gguf.h"
 #include "gguf_write.h"
 #include "kernels.h"
@@ -358,6 +364,36 @@ static void test_quantize_conventions(void **state) {
     unlink(in);
 }
 
+static void test_rtn_fixed_point(void **state) {
+    (void)state;
+    if (!tu_fixtures()) skip();
+    static const char *const names[] = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "quants/%s.gguf", names[i]);
+        size_t size = 0;
+        uint8_t *buf = (uint8_t *)tu_read_file(tu_fixture_path(rel), &size);
+        if (!buf) fail_msg("missing fixture %s", rel);
+        uint32_t type;
+        int64_t ne[4];
+        const uint8_t *data;
+        assert_int_equal(kt_gguf_tensor(buf, size, "w", &type, ne, &data), 0);
+        assert_string_equal(ai_type_name((int32_t)type), names[i]);
+        size_t rs = ai__row_size(type, ne[0]);
+        assert_true(rs > 0 && (size_t)(data - buf) + rs * (size_t)ne[1] <= size);
+        float *x = malloc((size_t)ne[0] * sizeof *x);
+        uint8_t *q = malloc(rs);
+        for (int64_t r = 0; r < ne[1]; r++) {
+            assert_int_equal(ai__dequant_row(type, data + r * rs, x, ne[0]), AI_OK);
+            assert_int_equal(ai__quant_row(type, x, q, ne[0]), AI_OK);
+            if (memcmp(q, data + r * rs, rs)) fail_msg("%s row %d: not the peer's bytes", names[i], (int)r);
+        }
+        free(x);
+        free(q);
+        free(buf);
+    }
+}
+
 static void test_system_info(void **state) {
     (void)state;
     size_t need = 0;
@@ -379,6 +415,7 @@ int main(void) {
         cmocka_unit_test(test_writer_rules),
         cmocka_unit_test(test_quantize_model),
         cmocka_unit_test(test_quantize_conventions),
+        cmocka_unit_test(test_rtn_fixed_point),
         cmocka_unit_test(test_system_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
