@@ -276,7 +276,8 @@ ai_status ai_model_quantize(const char *in_path, const char *out_path, int32_t t
     if (!st) st = ai__gguf_w_u32(w, "general.quantization_version", 2);
     if (!st) st = ai__gguf_w_u32(w, "general.file_type", (uint32_t)file_type_of(type));
     if (st) {
-        ai__set_err(err, err_cap, "cannot copy the metadata (a key twice, or a bad general.alignment)");
+        if (st == AI_E_INVAL)
+            ai__set_err(err, err_cap, "cannot copy the metadata (a key twice, or a bad general.alignment)");
         goto done;
     }
     if (g->n_tensors && !(ord = malloc(g->n_tensors * sizeof *ord))) {
