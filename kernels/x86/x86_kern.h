@@ -513,22 +513,28 @@ INLINE __m512i q3k_s32(__m128i sc8) {
     return _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xFFFF));
 }
 
-/* Q3_K: u = low2 | hbit << 2 (0..7) of chunks tp, tp+1 (tp even) of half h of
- * block b: the low bits from the 32 qs bytes loaded to both halves and shifted
- * by 2tp / 2tp+2 per half, the third bit (bit 4h+tp / 4h+tp+1 of the hmask
- * bytes) tested into a byte mask and added as 4 under it. */
-INLINE __m512i q3k_u64(const uint8_t *b, int h, int tp) {
+/* Q2_K and Q3_K: the 2-bit values of chunks tp, tp+1 (tp even) of a half
+ * whose 32 qs bytes are at qs: loaded to both halves of the vector and
+ * shifted by 2tp / 2tp+2 per half (0..3 per byte). */
+INLINE __m512i k2_u64(const uint8_t *qs, int tp) {
     const __m512i shv = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * tp)), _mm256_set1_epi16((short)(2 * tp + 2)), 1);
+    return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(load256(qs)), shv), _mm512_set1_epi8(3));
+}
+
+/* Q3_K: u = low2 | hbit << 2 (0..7) of chunks tp, tp+1 (tp even) of half h of
+ * block b: the low bits (k2_u64), the third bit (bit 4h+tp / 4h+tp+1 of the
+ * hmask bytes) tested into a byte mask and added as 4 under it. */
+INLINE __m512i q3k_u64(const uint8_t *b, int h, int tp) {
     const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + tp))),
                                            _mm256_set1_epi8((char)(1 << (4 * h + tp + 1))), 1);
-    __m512i qs = _mm512_broadcast_i64x4(load256(b + 32 + 32 * h));
-    __m512i u = _mm512_and_si512(_mm512_srlv_epi16(qs, shv), _mm512_set1_epi8(3));
+    __m512i u = k2_u64(b + 32 + 32 * h, tp);
     __mmask64 hb = _mm512_test_epi8_mask(_mm512_broadcast_i64x4(load256(b)), bit);
     return _mm512_mask_add_epi8(u, hb, u, _mm512_set1_epi8(4));
 }
 
-/* Q3_K: the scales of that step: lanes 4j..4j+3 <- scale 8h + 2tp + j. */
-INLINE __m512i q3k_scales(__m512i s32, int h, int tp) {
+/* Q2_K and Q3_K (per-16 scales s32, int32 lanes, see q3k_s32): the scales of
+ * step (h, tp): lanes 4j..4j+3 <- scale 8h + 2tp + j. */
+INLINE __m512i k16_scales(__m512i s32, int h, int tp) {
     const int b = 8 * h + 2 * tp;
     return _mm512_permutexvar_epi32(
         _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3),
@@ -552,7 +558,7 @@ INLINE void q3_k_cols(COLS_ARGS) {
         __m512i s32 = q3k_s32(sc8), isum[MAXC];
         UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
         UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
-            __m512i u = q3k_u64(w, h, tp), sv = q3k_scales(s32, h, tp);
+            __m512i u = q3k_u64(w, h, tp), sv = k16_scales(s32, h, tp);
             UNROLL for (int c = 0; c < nc; c++) {
                 __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 128 * h + 32 * tp));
                 isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av), sv);
@@ -577,15 +583,19 @@ INLINE __m512i iq4xs_scales(const uint8_t *b) {
     return _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32)));
 }
 
-/* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
- * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
-INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) {
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
+/* The nibbles of two 16-byte runs p0, p1 (two blocks of 32) in element
+ * order [lo_0, hi_0, lo_1, hi_1]: each run loaded to two 128-bit lanes,
+ * shifted by 0 / 4 and masked. */
+INLINE __m512i nib64(const uint8_t *p0, const uint8_t *p1) {
     const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
                                           0x0004000400040004, 0x0004000400040004);
-    __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(load256(b + 8 + 16 * s)));
+    __m512i z = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(load128(p0)), 0xFF00, load128(p1));
     return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
 }
+
+/* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
+ * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
+INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) { return nib64(b + 8 + 16 * s, b + 24 + 16 * s); }
 
 /* IQ4_XS: lanes 0..7 <- scale s, 8..15 <- scale s+1. */
 INLINE __m512i iq4xs_pair(__m512i sc, int s) {
