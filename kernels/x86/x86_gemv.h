@@ -190,81 +190,47 @@ GEMV_ROWS(q4_0)
 
 /* ---- Q4_1, Q5_0, Q5_1 and IQ4_NL (AVX-512) ------------------------------------------ */
 
-/*
- * SYM32_COLS / MIN32_COLS (nc = 1) for R rows, two blocks per step.  The 64
- * weights of blocks j, j+1 become bytes: the nibbles of each (nib64), the
- * fifth bits of Q5_0/Q5_1 (qh of both blocks as one 64-bit mask, added as
- * 16 under it), IQ4_NL's codebook with 128 added (so all entries are
- * unsigned).  One vpdpbusd against the 64 activation bytes gives the int32
- * lanes of both blocks' 256-bit dot products (block j in the low half):
- * exact integers, so the same lanes as T_cols' sign trick, once started
- * from -(off . a) for the types stored with an offset (16 for Q5_0, 128 for
- * IQ4_NL; computed once per step for all rows).  The float steps are
- * T_cols' own, block by block: acc += p_j * (d_j * d_a_j) and, for the
- * types with a min, accm += m_j * s_a_j, so a row equals its T_cols bit for
- * bit.  An odd last block goes through T_cols' 256-bit arithmetic.
- */
-enum { LEG_Q4_1, LEG_Q5_0, LEG_Q5_1, LEG_IQ4_NL };
+/* leg_cols (x86_kern.h, nc = 1) for R rows: the activation bytes of a pair
+ * and the start -(off . a) are loaded / computed once for all rows. */
+INLINE void leg_pair_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, int64_t j, const int kind,
+                          __m512 *acc, float *accm) {
+    const int bytes = LEG_BYTES(kind);
+    __m512i av = _mm512_loadu_si512((const void *)(act_q(a) + 32 * j));
+    __m512i start = leg_start(av, kind);
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *b = w + (size_t)r * ws + bytes * j;
+        __m512i p = _mm512_dpbusd_epi32(start, leg_z(b, kind), av);
+        acc[r] = leg_step(p, b, act_d(a, k) + j, act_s32(a, k) + j, kind, acc[r], &accm[r]);
+    }
+}
 
 INLINE void leg_rows(ROWS_ARGS, const int kind) {
-    const int bytes = kind == LEG_Q4_1 ? 20 : kind == LEG_Q5_0 ? 22 : kind == LEG_Q5_1 ? 24 : 18;
-    const int qs = kind == LEG_Q4_1 ? 4 : kind == LEG_Q5_0 ? 6 : kind == LEG_Q5_1 ? 8 : 2;
-    const int qh = kind == LEG_Q5_0 ? 2 : kind == LEG_Q5_1 ? 4 : 0; /* 0: none */
-    const int has_min = kind == LEG_Q4_1 || kind == LEG_Q5_1;
-    const int off = kind == LEG_Q5_0 ? 16 : kind == LEG_IQ4_NL ? 128 : 0;
-    __m256 acc[4];
+    const int bytes = LEG_BYTES(kind);
+    __m512 acc[4], accb[4];
+    __m256 acc2[4];
     float accm[4];
     UNROLL for (int r = 0; r < R; r++) {
-        acc[r] = _mm256_setzero_ps();
+        acc[r] = accb[r] = _mm512_setzero_ps();
+        acc2[r] = _mm256_setzero_ps();
         accm[r] = 0;
     }
-    const __m512i b10 = _mm512_set1_epi8(0x10), offv = _mm512_set1_epi8((char)off);
-    const __m128i t = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ai__iq4nl_values), _mm_set1_epi8((char)0x80));
-    const __m512i tab = _mm512_broadcast_i32x4(t);
-    const __m256i bidx = _mm256_set1_epi32(1);
-    const int8_t *aq = act_q(a);
-    const float *ad = act_d(a, k), *as = act_s32(a, k);
     const int64_t nb = k / 32;
     const size_t pfd = pf_dist(ws, R);
     int64_t j = 0;
-    for (; j + 2 <= nb; j += 2) {
-        pf_rows(w, pfd, R, (size_t)(bytes * j), 2 * (size_t)bytes);
-        __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * j));
-        __m512i start = off ? _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offv, av))
-                            : _mm512_setzero_si512();
-        __m128 da = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(ad + j)));
-        UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *b = w + (size_t)r * ws + bytes * j;
-            __m512i z = nib64(b + qs, b + bytes + qs);
-            if (qh) {
-                uint32_t h0, h1;
-                memcpy(&h0, b + qh, 4);
-                memcpy(&h1, b + bytes + qh, 4);
-                z = _mm512_mask_add_epi8(z, _cvtu64_mask64((uint64_t)h1 << 32 | h0), z, b10);
-            }
-            if (kind == LEG_IQ4_NL) z = _mm512_shuffle_epi8(tab, z);
-            __m512 pf = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, z, av));
-            /* d_j * d_a_j, d_j+1 * d_a_j+1 (lanes 0, 1) */
-            __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)rd16(b) | (uint32_t)rd16(b + bytes) << 16))), da);
-            __m256 d256 = _mm256_castps128_ps256(dd);
-            acc[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(pf), _mm256_broadcastss_ps(dd), acc[r]);
-            acc[r] = _mm256_fmadd_ps(_mm512_extractf32x8_ps(pf, 1), _mm256_permutevar8x32_ps(d256, bidx), acc[r]);
-            if (has_min) {
-                accm[r] += f16(b + 2) * as[j];
-                accm[r] += f16(b + bytes + 2) * as[j + 1];
-            }
-        }
+    for (; j + 4 <= nb; j += 4) {
+        pf_rows(w, pfd, R, (size_t)(bytes * j), 4 * (size_t)bytes);
+        leg_pair_rows(w, ws, R, a, k, j, kind, acc, accm);
+        leg_pair_rows(w, ws, R, a, k, j + 2, kind, accb, accm);
+    }
+    if (j + 2 <= nb) {
+        leg_pair_rows(w, ws, R, a, k, j, kind, acc, accm);
+        j += 2;
     }
     UNROLL for (int r = 0; r < R; r++) {
-        const uint8_t *b = w + (size_t)r * ws + bytes * j;
-        if (j < nb) { /* the odd block */
-            __m256i q = kind == LEG_Q4_1 ? dec_q4_1(b) : kind == LEG_Q5_0 ? dec_q5_0(b) : kind == LEG_Q5_1 ? dec_q5_1(b) : dec_iq4_nl(b);
-            __m256i av = load256(aq + 32 * j);
-            __m256i p = has_min ? dot_u8(_mm256_setzero_si256(), q, av) : dot_s8(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), q, av);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(b) * ad[j]), acc[r]);
-            if (has_min) accm[r] += f16(b + 2) * as[j];
-        }
-        out[r] = has_min ? hsum(acc[r]) + accm[r] : hsum(acc[r]);
+        if (j < nb)
+            leg_tail(w + (size_t)r * ws + bytes * j, act_q(a) + 32 * j, act_d(a, k) + j, act_s32(a, k) + j, kind,
+                     &acc2[r], &accm[r]);
+        out[r] = leg_sum(acc[r], accb[r], acc2[r], accm[r], kind);
     }
 }
 INLINE void q4_1_rows(ROWS_ARGS) { leg_rows(w, ws, R, a, k, out, LEG_Q4_1); }
