@@ -115,12 +115,16 @@ typedef struct gmat {
     int peer;                /* PEER_*: the peer's repacked order (peer mode) */
 } gmat;
 
-/* Weight types whose products follow the peer's repacked kernels in peer
- * mode (kimpl.h, ai__peer_ops q4_0 and q4_k). */
-enum { PEER_NONE = 0, PEER_Q4_0 = 1, PEER_Q4_K = 2 };
+/* The products that follow the peer's repacked kernels in peer mode
+ * (kimpl.h, ai__peer_ops q4_0, iq4_nl and q4_k): the weight types it
+ * repacks on x86, with a row count that is a multiple of 8 (others it
+ * leaves as they are, and so do we). */
+enum { PEER_NONE = 0, PEER_Q4_0 = 1, PEER_IQ4_NL = 2, PEER_Q4_K = 3 };
 
-static int peer_kind(uint32_t wtype) {
-    return wtype == AI_TYPE_Q4_0 ? PEER_Q4_0 : wtype == AI_TYPE_Q4_K ? PEER_Q4_K : PEER_NONE;
+static int peer_kind(uint32_t wtype, int64_t n_rows) {
+    if (n_rows % 8) return PEER_NONE;
+    return wtype == AI_TYPE_Q4_0 ? PEER_Q4_0 : wtype == AI_TYPE_IQ4_NL ? PEER_IQ4_NL
+         : wtype == AI_TYPE_Q4_K ? PEER_Q4_K : PEER_NONE;
 }
 
 typedef struct gjob {
@@ -206,6 +210,7 @@ static void peer_tile(const gjob *j, const gmat *m, const uint8_t *w, int64_t nr
         const uint8_t *ab = a + (size_t)b * m->as;
         float *yb = y + b * m->ldy;
         if (m->peer == PEER_Q4_0) j->ks->peer.q4_0(w, m->ws, nr, ab, j->k, yb);
+        else if (m->peer == PEER_IQ4_NL) j->ks->peer.iq4_nl(w, m->ws, nr, ab, j->k, yb);
         else j->ks->peer.q4_k(w, m->ws, nr, ab, j->k, yb, b0 + b < tiled);
     }
 }
@@ -292,7 +297,7 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
         m->n_rows = mm[i].n_rows;
         m->y = mm[i].y;
         m->ldy = mm[i].ldy;
-        m->peer = ws->peer ? peer_kind(mm[i].wtype) : PEER_NONE;
+        m->peer = ws->peer ? peer_kind(mm[i].wtype, mm[i].n_rows) : PEER_NONE;
         int kind = m->ops->act;
         if (kind == ACT_F32) {
             j->kact[kind] = (uint8_t *)(uintptr_t)x; /* read only: the rows as they are */
@@ -372,7 +377,7 @@ ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int 
     for (int i = 0; i < n_mm; i++) {
         if ((st = gcheck(ks, &mm[i], k))) return st;
         if (post && mm[i].n_rows != mm[0].n_rows) return AI_E_INVAL;
-        if (!(ws->peer && peer_kind(mm[i].wtype)))
+        if (!(ws->peer && peer_kind(mm[i].wtype, mm[i].n_rows)))
             blas |= blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy);
     }
     if (n_batch == 0) return AI_OK;
@@ -395,7 +400,7 @@ ai_status ai__matmul_prepare(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, in
     ai_status st;
     for (int i = 0; i < n_mm; i++) {
         if ((st = gcheck(ks, &mm[i], k))) return st;
-        if (!(ws->peer && peer_kind(mm[i].wtype)) &&
+        if (!(ws->peer && peer_kind(mm[i].wtype, mm[i].n_rows)) &&
             blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy))
             return AI_E_UNSUPPORTED;
     }

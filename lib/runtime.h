@@ -182,11 +182,11 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
  *   - on CPUs with AVX512-FP16 (where its refs were made) a single token's
  *     F16 matrix products run in half precision (kernels.h,
  *     ai__peer_matvec_f16h; scalar emulation, slow);
- *   - it repacks Q4_0 and Q4_K weights at load time, and its Q4_K matrix
- *     kernel (the batch rows below the last multiple of 4) adds the float
- *     terms in another grouping than its matrix-vector kernel (the other
- *     rows); Q4_0 products also sum in another order than our default
- *     (kernels.h, ai__mm_ws_set_peer).
+ *   - it repacks Q4_0, IQ4_NL and Q4_K weights at load time; its Q4_K
+ *     matrix kernel (the batch rows below the last multiple of 4) groups
+ *     the float terms otherwise than its matrix-vector kernel (the other
+ *     rows); Q4_0 and IQ4_NL products also sum in another order than our
+ *     default (kernels.h, ai__mm_ws_set_peer).
  */
 #define AI__ATT_TILED_ROWS 64
 

@@ -3,7 +3,7 @@
  * (llama.cpp's x86 AVX-512 build) bit for bit: the f16 dot product and f16
  * accumulator of its flash attention, its vector exp and SiLU, the two
  * fused multiply-add chains of its tiled attention, and the float sums of
- * its kernels for the Q4_0 and Q4_K weights it repacks.  kimpl.h (ai__peer_ops)
+ * its kernels for the Q4_0, IQ4_NL and Q4_K weights it repacks.  kimpl.h (ai__peer_ops)
  * states each order; the SIMD versions (kernels/x86/peer_x86.h) must give
  * the same bits.
  */
@@ -147,26 +147,36 @@ void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const 
 
 /* ---- Q4_0 and Q4_K in the order of the peer's repacked kernels ----------- */
 
-/* Integer dot of one Q4_0 block (18 bytes: f16 d, 16 bytes of nibbles,
- * element j low nibble of byte j, element j+16 its high nibble, stored
- * with +8) with 32 act values. */
-static int32_t q4_0_isum(const uint8_t *b, const int8_t *qa) {
+/* Integer dot of one 32-element block (18 bytes: f16 d, 16 bytes of
+ * nibbles, element j the low nibble of byte j, element j+16 its high
+ * nibble) with 32 act values; lut maps a nibble to its weight. */
+static int32_t b32_isum(const uint8_t *b, const int8_t *qa, const int8_t *lut) {
     int32_t s = 0;
-    for (int j = 0; j < 16; j++)
-        s += ((b[2 + j] & 0xF) - 8) * qa[j] + ((b[2 + j] >> 4) - 8) * qa[j + 16];
+    for (int j = 0; j < 16; j++) s += lut[b[2 + j] & 0xF] * qa[j] + lut[b[2 + j] >> 4] * qa[j + 16];
     return s;
 }
 
-void ai__ref_peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+static void peer_b32(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y,
+                     const int8_t *lut) {
     const int8_t *qa = act_q(act);
     const float *da = act_d(act, k);
     for (int64_t r = 0; r < nr; r++) {
         const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
         float acc = 0.0f;
         for (int64_t i = 0; i < k / 32; i++, b += 18)
-            acc = fmaf((float)q4_0_isum(b, qa + 32 * i), ai__f16_to_f32(rd16(b)) * da[i], acc);
+            acc = fmaf((float)b32_isum(b, qa + 32 * i, lut), ai__f16_to_f32(rd16(b)) * da[i], acc);
         y[r] = acc;
     }
+}
+
+static const int8_t q4_0_lut[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+
+void ai__ref_peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, q4_0_lut);
+}
+
+void ai__ref_peer_iq4_nl(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, ai__iq4nl_values);
 }
 
 /* Sub-block s of a Q4_K block (144 bytes: f16 d, f16 dmin, 12 bytes of

@@ -168,7 +168,7 @@ static void peer_attn_f16(float *out, const float *q, const uint16_t *k, const u
     for (int64_t d = 0; d < hdv; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
 }
 
-/* ---- Q4_0 and Q4_K in the order of the peer's repacked kernels ------------
+/* ---- Q4_0, IQ4_NL and Q4_K in the order of the peer's repacked kernels -----
  * The integer dot products run in vectors (exact, so any order does); the
  * float terms then go through one scalar fma chain per output, the
  * reference's (ref/peer.c) exact sequence of operations. */
@@ -182,7 +182,8 @@ INLINE __m256i hsum8x8_epi32(const __m256i p[8]) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
 }
 
-static void peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+/* Q4_0 (iq = 0) and IQ4_NL (iq = 1): the same kernel in the peer. */
+INLINE void peer_b32(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int iq) {
     const int8_t *qa = act_q(act);
     const float *da = act_d(act, k);
     int64_t nb = k / 32;
@@ -195,7 +196,7 @@ static void peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int
             for (int j = 0; j < 8; j++) {
                 p[j] = _mm256_setzero_si256();
                 if (j >= n) continue;
-                __m256i q = dec_q4_0(b + 18 * (i + j));
+                __m256i q = iq ? dec_iq4_nl(b + 18 * (i + j)) : dec_q4_0(b + 18 * (i + j));
                 p[j] = dot_s8(p[j], _mm256_sign_epi8(q, q), q, load256(qa + 32 * (i + j)));
             }
             int32_t is[8];
@@ -204,6 +205,14 @@ static void peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int
         }
         y[r] = acc;
     }
+}
+
+static void peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, 0);
+}
+
+static void peer_iq4_nl(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, 1);
 }
 
 static void peer_q4_k(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int tile) {

@@ -264,6 +264,19 @@ static float hand_q4_0(const uint8_t *b, const uint8_t *act, int64_t k) {
     return acc;
 }
 
+static float hand_iq4_nl(const uint8_t *b, const uint8_t *act, int64_t k) {
+    float acc = 0.0f;
+    for (int64_t i = 0; i < k / 32; i++, b += 18) {
+        int32_t is = 0;
+        for (int e = 0; e < 32; e++) {
+            int n = e < 16 ? (b[2 + e] & 0xF) : (b[2 + e - 16] >> 4);
+            is += ai__iq4nl_values[n] * act_q(act)[32 * i + e];
+        }
+        acc = fmaf((float)is, ai__f16_to_f32(rd16(b)) * act_d(act, k)[i], acc);
+    }
+    return acc;
+}
+
 static float hand_q4_k(const uint8_t *b, const uint8_t *act, int64_t k, int tile) {
     float acc = 0.0f, accm = 0.0f;
     for (int64_t i = 0; i < k / 256; i++, b += 144) {
@@ -296,7 +309,7 @@ static void test_peer_q4_random(void **state) {
     (void)state;
     enum { R = 9, K0 = 352, KK = 768 }; /* 11 Q4_0 blocks; 3 Q4_K super-blocks */
     static float x[R * KK], xa[KK], y[R];
-    static uint8_t w0[R * 18 * (K0 / 32)], wk[R * 144 * (KK / 256)];
+    static uint8_t w0[R * 18 * (K0 / 32)], wn[R * 18 * (K0 / 32)], wk[R * 144 * (KK / 256)];
     _Alignas(64) static uint8_t a0[2048], ak[2048];
     uint64_t st = 99;
     int differs0 = 0, differs_k = 0, differs_tile = 0;
@@ -304,6 +317,7 @@ static void test_peer_q4_random(void **state) {
         fill(x, R * KK, 1.0f, &st);
         fill(xa, KK, 2.0f, &st);
         ai__kset_ref.ops[AI_TYPE_Q4_0].quant(x, w0, R * K0);
+        ai__kset_ref.ops[AI_TYPE_IQ4_NL].quant(x, wn, R * K0);
         ai__kset_ref.ops[AI_TYPE_Q4_K].quant(x, wk, R * KK);
         ai__kset_ref.act[ACT_Q8_32](xa, a0, K0);
         ai__kset_ref.act[ACT_Q8_256](xa, ak, KK);
@@ -323,6 +337,11 @@ static void test_peer_q4_random(void **state) {
                 float h = hand_q4_0(w0 + r * 18 * (K0 / 32), a0, K0);
                 assert_memory_equal(&h, &y[r], sizeof h);
             }
+            ks->peer.iq4_nl(wn, 18 * (K0 / 32), R, a0, K0, y);
+            for (int r = 0; r < R; r++) {
+                float h = hand_iq4_nl(wn + r * 18 * (K0 / 32), a0, K0);
+                assert_memory_equal(&h, &y[r], sizeof h);
+            }
             for (int tile = 0; tile < 2; tile++) {
                 ks->peer.q4_k(wk, 144 * (KK / 256), R, ak, KK, y, tile);
                 for (int r = 0; r < R; r++) {
@@ -340,8 +359,9 @@ static void test_peer_q4_random(void **state) {
 /*
  * Through the matmul: in a workspace in peer mode, the batch rows below the
  * last multiple of 4 get Q4_K's tile 1 and the rest tile 0 (6 rows: 4 and
- * 2), Q4_0 the same chain for all; a workspace left alone gives ai__matmul's
- * results (the default kernels).
+ * 2), Q4_0 and IQ4_NL the same chain for all; a workspace left alone gives
+ * ai__matmul's results (the default kernels), and so does a peer-mode one
+ * for a row count that is not a multiple of 8 (the peer repacks none).
  */
 static void test_peer_matmul_rows(void **state) {
     (void)state;
@@ -355,8 +375,9 @@ static void test_peer_matmul_rows(void **state) {
     const ai__kset *ks = ai__kset_get();
     ai__mm_ws *ws = NULL;
     assert_int_equal(ai__mm_ws_new(&ws), AI_OK);
-    for (int t = 0; t < 2; t++) {
-        uint32_t type = t ? AI_TYPE_Q4_K : AI_TYPE_Q4_0;
+    static const uint32_t types[3] = {AI_TYPE_Q4_0, AI_TYPE_IQ4_NL, AI_TYPE_Q4_K};
+    for (int t = 0; t < 3; t++) {
+        uint32_t type = types[t];
         size_t rs = ai__row_size(type, K);
         ai__kset_ref.ops[type].quant(x, w, R * K);
         ai__mm_ws_set_peer(ws, 0);
@@ -364,13 +385,20 @@ static void test_peer_matmul_rows(void **state) {
         assert_int_equal(ai__matmul(NULL, type, w, R, K, xa, NB, ref, R), AI_OK);
         assert_memory_equal(y, ref, sizeof y);
         ai__mm_ws_set_peer(ws, 1);
+        assert_int_equal(ai__matmul_ws(NULL, ws, type, w, R - 4, K, xa, NB, y, R), AI_OK);
+        assert_int_equal(ai__matmul(NULL, type, w, R - 4, K, xa, NB, ref, R), AI_OK);
+        for (int b = 0; b < NB; b++) assert_memory_equal(y + b * R, ref + b * R, (R - 4) * sizeof *y);
         assert_int_equal(ai__matmul_ws(NULL, ws, type, w, R, K, xa, NB, y, R), AI_OK);
+        int differ = 0;
         for (int b = 0; b < NB; b++) {
             ks->act[ks->ops[type].act](xa + b * K, act, K);
-            if (t) ks->peer.q4_k(w, rs, R, act, K, one, b < 4);
-            else ks->peer.q4_0(w, rs, R, act, K, one);
+            if (type == AI_TYPE_Q4_K) ks->peer.q4_k(w, rs, R, act, K, one, b < 4);
+            else if (type == AI_TYPE_Q4_0) ks->peer.q4_0(w, rs, R, act, K, one);
+            else ks->peer.iq4_nl(w, rs, R, act, K, one);
             assert_memory_equal(y + b * R, one, sizeof one);
+            differ += memcmp(y + b * R, ref + b * R, sizeof one) != 0;
         }
+        assert_true(differ > 0); /* the peer's order is not the default one here */
     }
     ai__mm_ws_free(ws);
 }
