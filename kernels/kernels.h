@@ -92,7 +92,7 @@ void ai__mm_ws_free(ai__mm_ws *ws);       /* NULL is fine */
  * rows) through this workspace sum their float terms as the peer's
  * kernels for the weights it repacks do, where a Q4_K row's bits depend
  * on where it sits in its batch (kimpl.h, ai__peer_ops q4_0, iq4_nl and
- * q4_k).  They also skip the opt-in BLAS path. */
+ * q4_k).  The opt-in BLAS path is off in peer mode. */
 void ai__mm_ws_set_peer(ai__mm_ws *ws, int on);
 
 /* ai__matmul through a workspace (same contract; AI_E_NOMEM only while the

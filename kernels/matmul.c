@@ -377,7 +377,7 @@ ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int 
     for (int i = 0; i < n_mm; i++) {
         if ((st = gcheck(ks, &mm[i], k))) return st;
         if (post && mm[i].n_rows != mm[0].n_rows) return AI_E_INVAL;
-        if (!(ws->peer && peer_kind(mm[i].wtype, mm[i].n_rows)))
+        if (!ws->peer) /* peer mode: the integer path's numbers only */
             blas |= blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy);
     }
     if (n_batch == 0) return AI_OK;
@@ -400,8 +400,7 @@ ai_status ai__matmul_prepare(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, in
     ai_status st;
     for (int i = 0; i < n_mm; i++) {
         if ((st = gcheck(ks, &mm[i], k))) return st;
-        if (!(ws->peer && peer_kind(mm[i].wtype, mm[i].n_rows)) &&
-            blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy))
+        if (!ws->peer && blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy))
             return AI_E_UNSUPPORTED;
     }
     return gsetup(ks, pool, ws, mm, n_mm, k, x, n_batch, NULL, NULL);
