@@ -87,6 +87,14 @@ typedef struct ai__mm_ws ai__mm_ws;
 ai_status ai__mm_ws_new(ai__mm_ws **out);
 void ai__mm_ws_free(ai__mm_ws *ws);       /* NULL is fine */
 
+/* Peer mode (off in a new workspace; the runtime turns it on with
+ * AI_PEER_NUMERICS=1): Q4_0, IQ4_NL and Q4_K products (of a multiple of 8
+ * rows) through this workspace sum their float terms as the peer's
+ * kernels for the weights it repacks do, where a Q4_K row's bits depend
+ * on where it sits in its batch (kimpl.h, ai__peer_ops q4_0, iq4_nl and
+ * q4_k).  The opt-in BLAS path is off in peer mode. */
+void ai__mm_ws_set_peer(ai__mm_ws *ws, int on);
+
 /* ai__matmul through a workspace (same contract; AI_E_NOMEM only while the
  * workspace grows). */
 ai_status ai__matmul_ws(ai__pool *pool, ai__mm_ws *ws, uint32_t wtype, const void *w,

@@ -114,6 +114,26 @@ typedef struct ai__type_ops {
  *   attn_f16    the peer's one-query flash attention over an f16 cache
  *               (lib/ops.c, ai__attention_f16, says how) from the pieces
  *               above, in one call so that they inline
+ *   q4_0, iq4_nl, q4_k
+ *               rows [0, nr) of Q4_0 / IQ4_NL / Q4_K weights (row stride ws
+ *               bytes) against one ACT_Q8_32 / ACT_Q8_256 row, y[r], summed
+ *               as the peer's kernels for the weights it repacks at load
+ *               time (8 rows interleaved, on x86 with AVX2, when the row
+ *               count is a multiple of 8) do.  The integer part is exact in
+ *               any order; the float part is one accumulator per output:
+ *                 q4_0, iq4_nl: acc = fma(float(isum_b), d_w*d_a, acc)
+ *                       block after block (its matrix-vector and its
+ *                       matrix kernels agree);
+ *                 q4_k: acc = fma(float(S), d_w*d_a, acc) and, apart,
+ *                       accm = fma(float(M), dmin_w*d_a, accm), y =
+ *                       acc - accm, where S = sum sc_s*isum_s and M =
+ *                       sum m_s*asum_s over the sub-blocks s of a group:
+ *                       the whole super-block for tile == 0 (its
+ *                       matrix-vector kernel), each pair of sub-blocks
+ *                       (2j, 2j+1) for tile == 1 (its matrix kernel,
+ *                       which takes the batch rows below the last
+ *                       multiple of 4).
+ *               Only the opt-in peer mode uses them (ai__mm_ws_set_peer).
  */
 typedef struct ai__peer_ops {
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
@@ -126,6 +146,9 @@ typedef struct ai__peer_ops {
     float (*dot_f16h)(const uint16_t *a, const uint16_t *b, int64_t n);
     void (*attn_f16)(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                      int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+    void (*q4_0)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
+    void (*iq4_nl)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
+    void (*q4_k)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int tile);
 } ai__peer_ops;
 
 typedef struct ai__kset {

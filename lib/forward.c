@@ -100,6 +100,7 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
     f->cs = falloc(n_batch * hp->n_rot, &st);
     f->scratch = falloc((int64_t)f->scratch_n * nth, &st);
     if (ai__mm_ws_new(&f->mmws) != AI_OK) st = AI_E_NOMEM;
+    ai__mm_ws_set_peer(f->mmws, f->f16_half);
     if (!kv->k || !kv->v || st != AI_OK) {
         snprintf(f->err, sizeof f->err, "out of memory for the KV cache (%zu MB) "
                  "and activations", (kb + vb) >> 20);

@@ -172,7 +172,7 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
                        float scale, float *scratch);
 
 /*
- * The peer's numerics depend on the batch in two places, which we follow
+ * The peer's numerics depend on the batch in three places, which we follow
  * only when asked (AI_PEER_NUMERICS=1 in the environment when the session
  * is made), since a row's logits must not depend on its batch for exact
  * prefix reuse:
@@ -181,7 +181,12 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
  *     every batch, and the peer's for every generated token);
  *   - on CPUs with AVX512-FP16 (where its refs were made) a single token's
  *     F16 matrix products run in half precision (kernels.h,
- *     ai__peer_matvec_f16h; scalar emulation, slow).
+ *     ai__peer_matvec_f16h; scalar emulation, slow);
+ *   - it repacks Q4_0, IQ4_NL and Q4_K weights at load time; its Q4_K
+ *     matrix kernel (the batch rows below the last multiple of 4) groups
+ *     the float terms otherwise than its matrix-vector kernel (the other
+ *     rows); Q4_0 and IQ4_NL products also sum in another order than our
+ *     default (kernels.h, ai__mm_ws_set_peer).
  */
 #define AI__ATT_TILED_ROWS 64
 

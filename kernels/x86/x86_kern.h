@@ -1152,7 +1152,7 @@ void FILL_NAME(ai__kset *ks) {
     ks->axpy_f16 = axpy_f16;
     ks->peer = (ai__peer_ops){peer_dot_f16, peer_mad_f16, peer_scale_f16, peer_exp,
                               peer_swiglu, peer_kq, peer_pv, ai__ref_peer_dot_f16h,
-                              peer_attn_f16};
+                              peer_attn_f16, peer_q4_0, peer_iq4_nl, peer_q4_k};
     ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;
