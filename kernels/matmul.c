@@ -485,6 +485,15 @@ void ai__gelu_f32(float *x, int64_t n) {
     if (n > 0) ai__kset_get()->gelu(x, n);
 }
 
+void ai__layernorm_f32(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps) {
+    if (n > 0) ai__kset_get()->layernorm(out, x, w, b, n, eps);
+}
+
+void ai__softmax_f32(float *x, int64_t n, float scale) {
+    if (n > 0) ai__kset_get()->softmax(x, n, scale);
+}
+
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
     if (n > 0) ai__kset_get()->act[ACT_F16](x, y, n);
 }

@@ -420,8 +420,8 @@ static void row_task(void *ctx, int ith, int nth) {
             /* post-norm: x = layernorm(x + block output) */
             int att = j->kind == ROW_ADD_NORM_ATT;
             for (int64_t i = 0; i < E; i++) x[i] += xb[i];
-            ai__layernorm(x, x, att ? j->L->attn_norm_w : j->L->out_norm_w,
-                          att ? j->L->attn_norm_b : j->L->out_norm_b, E, e->eps);
+            ai__layernorm_f32(x, x, att ? j->L->attn_norm_w : j->L->out_norm_w,
+                              att ? j->L->attn_norm_b : j->L->out_norm_b, E, e->eps);
             break;
         }
         case ROW_SWIGLU:
@@ -484,8 +484,7 @@ static void att_task(void *ctx, int ith, int nth) {
             (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, kf, n, hd, qf + q0 * hd, nq, sc, np);
             for (int64_t q = 0; q < nq; q++) {
                 float *p = sc + q * np;
-                for (int64_t t = 0; t < n; t++) p[t] *= scale;
-                ai__softmax(p, n);
+                ai__softmax_f32(p, n, scale);
                 for (int64_t t = n; t < np; t++) p[t] = 0.0f;
             }
             (void)ai__matmul_blas(NULL, 0, AI_TYPE_F32, vt, hd, np, sc, nq,
@@ -590,7 +589,7 @@ ai_status ai__enc_run(ai__enc_fwd *f, const int32_t *tokens, const int64_t *star
                 if ((st = ai__dequant_row(e->pos_embd.type, pr, tmp, E))) return st;
                 for (int64_t i = 0; i < E; i++) x[i] += tmp[i];
             }
-            ai__layernorm(x, x, e->embd_norm_w, e->embd_norm_b, E, e->eps);
+            ai__layernorm_f32(x, x, e->embd_norm_w, e->embd_norm_b, E, e->eps);
         }
     if (e->arch == AI__ENC_NOMIC_BERT)
         for (int64_t t = 0; t < longest; t++)
