@@ -209,7 +209,7 @@ static void check_gelu(const ai__kset *vs) {
 static void check_rows(const ai__kset *vs) {
     uint64_t s = 5;
     enum { N = 3072 + 19 };
-    static float x[N], w[N], b[N], y[N], r[N];
+    static float x[N], w[N], b[N], y[N + 1], r[N + 1]; /* [n]: a guard */
     for (int i = 0; i < N; i++) {
         x[i] = tu_randf(&s) * 4.0f + 1.5f; /* an offset: the mean matters */
         w[i] = tu_randf(&s) * 2.0f;
