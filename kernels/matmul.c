@@ -285,7 +285,11 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
     int64_t rt = (total_rows + want - 1) / want;
     rt = (rt + 7) & ~(int64_t)7;
     if (rt < 8) rt = 8;
-    if (rt > 256) rt = 256;
+    /* 240, not 256: a multiple of the gemm tiles' weight rows (x86_fgemm.h
+     * FG_NR 6 and 3, the gemv's 4), so that a big product on few threads
+     * (3072 rows on one: 256 = 42 x 6 + 4) leaves no rows to the slow
+     * one-row tiles */
+    if (rt > 240) rt = 240;
     j->rt = rt;
     j->bt = n_batch < 64 ? n_batch : 64;
     if (post) {
