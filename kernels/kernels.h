@@ -156,6 +156,15 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
  * place over n floats.  An element's result does not depend on where it
  * sits in x or on n, so any slices of a row may be done separately. */
 void ai__gelu_f32(float *x, int64_t n);
+/* out = LayerNorm(x) (* w) (+ b) over one row of n floats (w, b may be NULL;
+ * out may be x): mean and variance summed in double, as
+ * kernels/ref/act.c; vector sets add in another order, so the last bit
+ * may differ from the reference's, but a row's result never depends on
+ * other rows. */
+void ai__layernorm_f32(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps);
+/* x = softmax(scale * x) in place over one row of n scores (n >= 1). */
+void ai__softmax_f32(float *x, int64_t n, float scale);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);

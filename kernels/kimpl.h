@@ -165,6 +165,11 @@ typedef struct ai__kset {
     ai__peer_ops peer;
     /* GELU, tanh form, in place over n floats (kernels.h ai__gelu_f32). */
     void (*gelu)(float *x, int64_t n);
+    /* LayerNorm of one row and softmax of one row of scores (kernels.h
+     * ai__layernorm_f32, ai__softmax_f32). */
+    void (*layernorm)(float *out, const float *x, const float *w, const float *b, int64_t n,
+                      float eps);
+    void (*softmax)(float *x, int64_t n, float scale);
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The

@@ -324,7 +324,11 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
     int64_t rt = (total_rows + want - 1) / want;
     rt = (rt + 7) & ~(int64_t)7;
     if (rt < 8) rt = 8;
-    if (rt > 256) rt = 256;
+    /* 240, not 256: a multiple of the gemm tiles' weight rows (x86_fgemm.h
+     * FG_NR 6 and 3, the gemv's 4), so that a big product on few threads
+     * (3072 rows on one: 256 = 42 x 6 + 4) leaves no rows to the slow
+     * one-row tiles */
+    if (rt > 240) rt = 240;
     j->rt = rt;
     j->bt = n_batch < 64 ? n_batch : 64;
     if (post) {
@@ -524,6 +528,15 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
 
 void ai__gelu_f32(float *x, int64_t n) {
     if (n > 0) ai__kset_get()->gelu(x, n);
+}
+
+void ai__layernorm_f32(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps) {
+    if (n > 0) ai__kset_get()->layernorm(out, x, w, b, n, eps);
+}
+
+void ai__softmax_f32(float *x, int64_t n, float scale) {
+    if (n > 0) ai__kset_get()->softmax(x, n, scale);
 }
 
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {

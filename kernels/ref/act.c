@@ -139,3 +139,42 @@ void ai__ref_gelu(float *x, int64_t n) {
         else if (v < 10.0f) x[i] = v / (1.0f + expf(-c2 * v * (1.0f + 0.044715f * v * v)));
     }
 }
+
+/* LayerNorm of one row: two passes, sums in double (no cancellation from
+ * E[x^2] - E[x]^2), then (x - mean) * scale (* w) (+ b) per element.  w and
+ * b may be NULL; out may be x. */
+void ai__ref_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i];
+    float mean = (float)(s / (double)n);
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        ss += (double)(d * d);
+    }
+    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) {
+        float v = (x[i] - mean) * scale;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        out[i] = v;
+    }
+}
+
+/* x = softmax(scale * x) over one row of n scores: exp(v - max) summed in
+ * double, then times 1/sum. */
+void ai__ref_softmax(float *x, int64_t n, float scale) {
+    if (n <= 0) return;
+    for (int64_t i = 0; i < n; i++) x[i] *= scale;
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
