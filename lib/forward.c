@@ -90,7 +90,9 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
      * place; else a kv head's rows converted to f32 too */
     int64_t conv = kv_type == AI_TYPE_F16 && (!f->tiled_rows || n_batch < f->tiled_rows)
                        ? 0 : hp->head_dim + hp->head_dim_v;
+    size_t att_rows = ai__peer_attn_f16_rows_scratch(hp->head_dim, hp->head_dim_v);
     f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
+    if (f->scratch_n < att_rows) f->scratch_n = (att_rows + 15) / 16 * 16;
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -325,11 +327,11 @@ static void att_task(void *ctx, int ith, int nth) {
         if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
             const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
             const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
-            for (int64_t b = b0; b < b1; b++)
-                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
-                    ai__attention_f16(f->att + b * hp->n_head * hdv + h * hdv,
-                                      f->qkv + b * qkv_dim + h * hd, k16, v16, j->pos + b + 1,
-                                      hd, hdv, scale, kf);
+            /* rows b0..b1-1 x the group's query heads, each as
+             * ai__attention_f16 alone would give it */
+            ai__peer_attn_f16_rows(f->att + b0 * hp->n_head * hdv + kh * group * hdv, hp->n_head * hdv,
+                                   f->qkv + b0 * qkv_dim + kh * group * hd, qkv_dim, b1 - b0, group, k16, v16,
+                                   j->pos + b0 + 1, hd, hdv, scale, kf);
             continue;
         }
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);

@@ -33,4 +33,6 @@ const ai__kset ai__kset_ref = {
     ai__ref_gelu,
     NULL, /* act_ext_bytes: no extra act data */
     NULL, /* act_ext */
+    NULL, /* attn_f16_rows: one query at a time */
+    NULL, /* attn_f16_rows_scratch */
 };
