@@ -148,6 +148,12 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
  * place over n floats.  An element's result does not depend on where it
  * sits in x or on n, so any slices of a row may be done separately. */
 void ai__gelu_f32(float *x, int64_t n);
+/* RoPE in place over n_heads heads of head_dim floats at x: pair i
+ * (i < n_rot/2) of a head, (2i, 2i+1) or with neox (i, i + n_rot/2), turns
+ * by the angle whose cos and sin are cs[2i], cs[2i+1]:
+ *   x0' = fma(x0, c, -(x1 s)),  x1' = fma(x0, s, x1 c)
+ * (every kernel set gives these bits). */
+void ai__rope_f32(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);

@@ -142,6 +142,8 @@ typedef struct ai__kset {
     ai__peer_ops peer;
     /* GELU, tanh form, in place over n floats (kernels.h ai__gelu_f32). */
     void (*gelu)(float *x, int64_t n);
+    /* RoPE in place (kernels.h ai__rope_f32). */
+    void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The

@@ -62,22 +62,13 @@ void ai__rope_cache(float *cs, int64_t pos, int64_t n_rot, float base,
     }
 }
 
+/* NORM pairs neighbours, NEOX the two halves; rounded like the reference's
+ * contracted (fused) form.  The kernels' (kernels/ref/act.c has the scalar
+ * definition; the x86 sets use the FMA instruction instead of a call to
+ * libm's fmaf per element). */
 void ai__rope_apply(float *x, int64_t n_heads, int64_t head_dim,
                     int64_t n_rot, int mode, const float *cs) {
-    int64_t half = n_rot / 2;
-    for (int64_t h = 0; h < n_heads; h++) {
-        float *v = x + h * head_dim;
-        for (int64_t i = 0; i < half; i++) {
-            /* NORM pairs neighbours, NEOX pairs the two halves */
-            int64_t a = mode == AI__ROPE_NEOX ? i : 2 * i;
-            int64_t b = mode == AI__ROPE_NEOX ? i + half : 2 * i + 1;
-            float c = cs[2 * i], s = cs[2 * i + 1];
-            float x0 = v[a], x1 = v[b];
-            /* rounded like the reference's contracted (fused) form */
-            v[a] = fmaf(x0, c, -(x1 * s));
-            v[b] = fmaf(x0, s, x1 * c);
-        }
-    }
+    ai__rope_f32(x, n_heads, head_dim, n_rot, mode == AI__ROPE_NEOX, cs);
 }
 
 /* f16 -> f32 through a table of all 65536 values (256 KB), filled once from

@@ -41,6 +41,7 @@ int ai__iq4_nearest(float v);
 /* y += alpha * a over n f16 values (act.c). */
 void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
 void ai__ref_gelu(float *x, int64_t n);
+void ai__ref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
 
 /* The peer-rounding pieces (peer.c; see ai__peer_ops in kimpl.h). */
 float ai__ref_peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);

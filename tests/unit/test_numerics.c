@@ -191,6 +191,36 @@ static void test_peer_attn_rows(void **state) {
     }
 }
 
+/* RoPE: every set's bits are the reference's (fused forms, both pairings,
+ * partial rotation, pair counts with a tail), and the reference's are
+ * hand-checkable: a quarter turn maps (x0, x1) to (-x1, x0). */
+static void test_rope_bits(void **state) {
+    (void)state;
+    enum { HD = 136, NH = 3 };
+    static float x[NH * HD], y1[NH * HD], y2[NH * HD], cs[HD];
+    uint64_t st = 7;
+    float q[4] = {1.5f, -2.0f, 0.25f, 3.0f}, cq[4] = {0.0f, 1.0f, 0.0f, 1.0f}; /* cos 0, sin 1 */
+    ai__kset_ref.rope(q, 1, 4, 4, 0, cq);
+    assert_true(q[0] == 2.0f && q[1] == 1.5f && q[2] == -3.0f && q[3] == 0.25f);
+    for (size_t si = 1; si < sizeof sets / sizeof sets[0]; si++) {
+        const ai__kset *ks = ai__kset_by_name(sets[si]);
+        if (!ks) continue;
+        for (int rep = 0; rep < 10; rep++) {
+            fill(x, NH * HD, 50.0f, &st);
+            fill(cs, HD, 1.0f, &st);
+            static const int64_t rots[] = {HD, HD - 8, 40, 2};
+            for (size_t ri = 0; ri < sizeof rots / sizeof rots[0]; ri++)
+                for (int neox = 0; neox < 2; neox++) {
+                    memcpy(y1, x, sizeof x);
+                    memcpy(y2, x, sizeof x);
+                    ai__kset_ref.rope(y1, NH, HD, rots[ri], neox, cs);
+                    ks->rope(y2, NH, HD, rots[ri], neox, cs);
+                    assert_memory_equal(y1, y2, sizeof y1);
+                }
+        }
+    }
+}
+
 /* Half-precision accumulation: lane 0 gets 2048*1, then 1*1; in f16
  * 2048 + 1 rounds back to 2048 (its spacing there is 2), where a float
  * sum gives 2049.  Past the 128-value blocks the rest adds in double. */
@@ -218,6 +248,7 @@ int main(void) {
         cmocka_unit_test(test_peer_ops_bits),
         cmocka_unit_test(test_peer_dot_f16h),
         cmocka_unit_test(test_peer_attn_rows),
+        cmocka_unit_test(test_rope_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
