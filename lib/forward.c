@@ -246,18 +246,23 @@ static void prep_head(ai__fwd *f, int64_t il, int64_t kh, int64_t b0, int64_t b1
     int64_t q_dim = hp->n_head * hd, k_dim = hp->n_head_kv * hd;
     int64_t qkv_dim = q_dim + k_dim + hp->n_head_kv * hdv;
     int64_t group = hp->n_head / hp->n_head_kv;
+    float *q0 = f->qkv + b0 * qkv_dim, *k0 = q0 + q_dim + kh * hd;
+    for (int64_t b = b0; b < b1; b++) {
+        float *q = f->qkv + b * qkv_dim, *k = q + q_dim + kh * hd, *v = q + q_dim + k_dim + kh * hdv;
+        for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+            add_bias(q + h * hd, L->bq ? L->bq + h * hd : NULL, hd);
+        add_bias(k, L->bk ? L->bk + kh * hd : NULL, hd);
+        add_bias(v, L->bv ? L->bv + kh * hdv : NULL, hdv);
+    }
+    /* the per-head norms a head at a time over the rows (their sums then
+     * run side by side; each row's numbers are the same) */
+    for (int64_t h = kh * group; L->q_norm && h < (kh + 1) * group; h++)
+        ai__rmsnorm_rows(q0 + h * hd, q0 + h * hd, L->q_norm, hd, b1 - b0, qkv_dim, hp->rms_eps);
+    if (L->k_norm) ai__rmsnorm_rows(k0, k0, L->k_norm, hd, b1 - b0, qkv_dim, hp->rms_eps);
     for (int64_t b = b0; b < b1; b++) {
         float *q = f->qkv + b * qkv_dim, *k = q + q_dim + kh * hd, *v = q + q_dim + k_dim + kh * hdv;
         const float *cs = f->cs + b * hp->n_rot;
-        for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
-            float *qh = q + h * hd;
-            add_bias(qh, L->bq ? L->bq + h * hd : NULL, hd);
-            if (L->q_norm) ai__rmsnorm(qh, qh, L->q_norm, hd, hp->rms_eps);
-            ai__rope_apply(qh, 1, hd, hp->n_rot, hp->rope_mode, cs);
-        }
-        add_bias(k, L->bk ? L->bk + kh * hd : NULL, hd);
-        add_bias(v, L->bv ? L->bv + kh * hdv : NULL, hdv);
-        if (L->k_norm) ai__rmsnorm(k, k, L->k_norm, hd, hp->rms_eps);
+        ai__rope_apply(q + kh * group * hd, group, hd, hp->n_rot, hp->rope_mode, cs);
         ai__rope_apply(k, 1, hd, hp->n_rot, hp->rope_mode, cs);
         kv_store(&f->kv, f->kv.k, f->kv.k_row, hp->n_head_kv, il, kh, pos + b, k, hd);
         kv_store(&f->kv, f->kv.v, f->kv.v_row, hp->n_head_kv, il, kh, pos + b, v, hdv);
@@ -357,8 +362,7 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
      * head's rows are all in one task, the task computes that head's q, k and
      * v rows itself and prepares them (one pool pass for projections and
      * attention); else q | k | v are one pass, the preparation another. */
-    for (int64_t b = 0; b < n; b++)
-        ai__rmsnorm(f->xb + b * E, f->x + b * E, L->attn_norm, E, hp->rms_eps);
+    ai__rmsnorm_rows(f->xb, f->x, L->attn_norm, E, n, E, hp->rms_eps);
     int64_t nth = ai__pool_size(f->pool);
     int64_t per_head = (4 * nth + hp->n_head_kv - 1) / hp->n_head_kv;
     int64_t chunk = (n + per_head - 1) / per_head;
@@ -412,8 +416,7 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
         return st;
 
     /* feed-forward: x += down(silu(gate) * up), gate and up in one pass */
-    for (int64_t b = 0; b < n; b++)
-        ai__rmsnorm(f->xb + b * E, f->x + b * E, L->ffn_norm, E, hp->rms_eps);
+    ai__rmsnorm_rows(f->xb, f->x, L->ffn_norm, E, n, E, hp->rms_eps);
     ai__mat gu[2] = {L->w_gate, L->w_up};
     if (!L->w_gate.data) { /* phi3: one matrix gives gate | up */
         gu[0] = L->w_up;

@@ -26,6 +26,36 @@ void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
     }
 }
 
+static void rms_scale(float *out, const float *x, const float *w, int64_t n, double ss, float eps) {
+    float mean = (float)(ss / (double)n);
+    float scale = 1.0f / sqrtf(mean + eps);
+    if (w) {
+        for (int64_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
+    } else {
+        for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale;
+    }
+}
+
+void ai__rmsnorm_rows(float *out, const float *x, const float *w, int64_t n,
+                      int64_t n_rows, int64_t ld, float eps) {
+    int64_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        const float *x0 = x + r * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            s0 += (double)(x0[i] * x0[i]);
+            s1 += (double)(x1[i] * x1[i]);
+            s2 += (double)(x2[i] * x2[i]);
+            s3 += (double)(x3[i] * x3[i]);
+        }
+        rms_scale(out + r * ld, x0, w, n, s0, eps);
+        rms_scale(out + (r + 1) * ld, x1, w, n, s1, eps);
+        rms_scale(out + (r + 2) * ld, x2, w, n, s2, eps);
+        rms_scale(out + (r + 3) * ld, x3, w, n, s3, eps);
+    }
+    for (; r < n_rows; r++) ai__rmsnorm(out + r * ld, x + r * ld, w, n, eps);
+}
+
 void ai__softmax(float *x, int64_t n) {
     if (n <= 0) return;
     float max = x[0];
