@@ -170,6 +170,8 @@ typedef struct ai__kset {
     void (*layernorm)(float *out, const float *x, const float *w, const float *b, int64_t n,
                       float eps);
     void (*softmax)(float *x, int64_t n, float scale);
+    /* RoPE in place (kernels.h ai__rope_f32). */
+    void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The
@@ -177,6 +179,15 @@ typedef struct ai__kset {
      * than one row (a gemm must not read it for nb == 1); NULL: none. */
     size_t (*act_ext_bytes)(int kind, int64_t k);
     void (*act_ext)(int kind, void *row, int64_t k);
+    /* The one-query attention peer.attn_f16 for a block of queries
+     * (kernels.h ai__peer_attn_f16_rows, same arguments): each result
+     * bit-identical to attn_f16's for that query alone.  Returns 0, having
+     * done nothing, for shapes it does not take; scratch holds
+     * attn_f16_rows_scratch(hd, hdv) floats.  NULL: one query at a time. */
+    int (*attn_f16_rows)(float *out, int64_t ldo, const float *q, int64_t ldq, int64_t nb, int64_t ng,
+                         const uint16_t *k, const uint16_t *v, int64_t n_kv0, int64_t hd, int64_t hdv,
+                         float scale, float *scratch);
+    size_t (*attn_f16_rows_scratch)(int64_t hd, int64_t hdv);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */
@@ -189,6 +200,11 @@ void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
 void ai__kset_fill_neon_dotprod(ai__kset *ks); /* the same kernels built with SDOT */
 void ai__kset_fill_gemm_avx512(ai__kset *ks);  /* on top of avx512 (gemm_avx512.c) */
+/* attn_f16_rows of the avx512 set (attn_avx512.c). */
+int ai__attn_f16_rows_avx512(float *out, int64_t ldo, const float *q, int64_t ldq, int64_t nb, int64_t ng,
+                             const uint16_t *k, const uint16_t *v, int64_t n_kv0, int64_t hd, int64_t hdv,
+                             float scale, float *scratch);
+size_t ai__attn_f16_rows_scratch_avx512(int64_t hd, int64_t hdv);
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
  * ("ref", "avx2", "avx512", "neon", "neon-dotprod"); NULL when the CPU

@@ -526,6 +526,10 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
     if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
 }
 
+void ai__rope_f32(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs) {
+    if (n_heads > 0 && n_rot > 1) ai__kset_get()->rope(x, n_heads, head_dim, n_rot, neox, cs);
+}
+
 void ai__gelu_f32(float *x, int64_t n) {
     if (n > 0) ai__kset_get()->gelu(x, n);
 }

@@ -111,6 +111,12 @@ int ai__arch_supported(const char *arch);
  * scale).  out may alias x. */
 void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
                  float eps);
+/* ai__rmsnorm of n_rows rows, row r at x + r*ld (out + r*ld), each with
+ * exactly ai__rmsnorm's bits; the rows' sums run side by side (one double
+ * addition after another per row is the order, and the latency of each
+ * would otherwise be paid in turn). */
+void ai__rmsnorm_rows(float *out, const float *x, const float *w, int64_t n,
+                      int64_t n_rows, int64_t ld, float eps);
 /* Numerically stable softmax in place over n values. */
 void ai__softmax(float *x, int64_t n);
 /* x = silu(x) * y over n values (the SwiGLU gate). */

@@ -178,3 +178,21 @@ void ai__ref_softmax(float *x, int64_t n, float scale) {
     float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
+/* Pair i of each head turns by the angle whose cos and sin (times the
+ * attention factor) are cs[2i], cs[2i+1]: NORM pairs neighbours (2i, 2i+1),
+ * NEOX the two halves (i, i + n_rot/2).  Rounded like the reference's
+ * contracted form: x0 c - x1 s as fma(x0, c, -(x1 s)), x0 s + x1 c as
+ * fma(x0, s, x1 c). */
+void ai__ref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs) {
+    int64_t half = n_rot / 2;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        for (int64_t i = 0; i < half; i++) {
+            int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[a], x1 = v[b];
+            v[a] = fmaf(x0, c, -(x1 * s));
+            v[b] = fmaf(x0, s, x1 * c);
+        }
+    }
+}

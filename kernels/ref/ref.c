@@ -33,6 +33,9 @@ const ai__kset ai__kset_ref = {
     ai__ref_gelu,
     ai__ref_layernorm,
     ai__ref_softmax,
+    ai__ref_rope,
     NULL, /* act_ext_bytes: no extra act data */
     NULL, /* act_ext */
+    NULL, /* attn_f16_rows: one query at a time */
+    NULL, /* attn_f16_rows_scratch */
 };

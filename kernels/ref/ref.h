@@ -44,6 +44,7 @@ void ai__ref_gelu(float *x, int64_t n);
 void ai__ref_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n,
                        float eps);
 void ai__ref_softmax(float *x, int64_t n, float scale);
+void ai__ref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
 
 /* The peer-rounding pieces (peer.c; see ai__peer_ops in kimpl.h). */
 float ai__ref_peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);

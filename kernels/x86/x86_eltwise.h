@@ -210,8 +210,38 @@ static void softmax_f32(float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i += EW_W) ew_store_n(x + i, EW_MUL(ew_load_n(x + i, n - i), inv), n - i);
 }
 
+/* RoPE (ai__ref_rope's arithmetic; fmaf is one instruction here): NEOX
+ * heads eight pairs at a time, cos and sin taken apart from their
+ * interleaved table. */
+static void rope_f32(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs) {
+    int64_t half = n_rot / 2;
+    const __m256 neg = _mm256_set1_ps(-0.0f);
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        int64_t i = 0;
+        if (neox)
+            for (; i + 8 <= half; i += 8) {
+                __m256 lo = _mm256_loadu_ps(cs + 2 * i), hi = _mm256_loadu_ps(cs + 2 * i + 8);
+                /* [c0 c1 c4 c5 | c2 c3 c6 c7] -> c0..c7, likewise s */
+                __m256 c = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+                __m256 s = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+                __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + half);
+                _mm256_storeu_ps(v + i, _mm256_fmadd_ps(x0, c, _mm256_xor_ps(_mm256_mul_ps(x1, s), neg)));
+                _mm256_storeu_ps(v + i + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+            }
+        for (; i < half; i++) {
+            int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[a], x1 = v[b];
+            v[a] = fmaf(x0, c, -(x1 * s));
+            v[b] = fmaf(x0, s, x1 * c);
+        }
+    }
+}
+
 static void ew_fill(ai__kset *ks) {
     ks->gelu = gelu_f32;
     ks->layernorm = layernorm_f32;
     ks->softmax = softmax_f32;
+    ks->rope = rope_f32;
 }

@@ -138,6 +138,89 @@ static void test_peer_ops_bits(void **state) {
     }
 }
 
+/* A block of queries (attn_f16_rows, and ai__peer_attn_f16_rows with the
+ * chosen set) gives, for every query, the bits of the one-query attention
+ * of the reference alone: head sizes of one and more 64-steps, value sizes
+ * the kernel unrolls (128) or not, several blocks of positions, and scores
+ * from small to large (large ones move the running max often). */
+static void test_peer_attn_rows(void **state) {
+    (void)state;
+    enum { NKV = 80, NB = 23, NG = 4 };
+    static const int64_t hds[][2] = {{64, 64}, {128, 128}, {192, 80}, {72, 72}};
+    static uint16_t kh[(NKV + NB) * 192], vh[(NKV + NB) * 128], scr1[512];
+    static float q[NB * NG * 192], out1[NB * NG * 128], out2[NB * NG * 128], scr[1 << 16];
+    uint64_t st = 99;
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0] + 1; si++) {
+        /* the last round: the entry point with the process's set */
+        const ai__kset *ks = si < sizeof sets / sizeof sets[0] ? ai__kset_by_name(sets[si]) : NULL;
+        if (si < sizeof sets / sizeof sets[0] && (!ks || !ks->attn_f16_rows)) continue;
+        for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++) {
+            int64_t hd = hds[hi][0], hdv = hds[hi][1];
+            assert_true(!ks || ks->attn_f16_rows_scratch(hd, hdv) <= sizeof scr / sizeof scr[0]);
+            assert_true(ai__peer_attn_f16_rows_scratch(hd, hdv) <= sizeof scr / sizeof scr[0]);
+            for (int rep = 0; rep < 3; rep++) {
+                float qs = rep == 0 ? 0.5f : rep == 1 ? 4.0f : 30.0f;
+                for (int i = 0; i < (NKV + NB) * hd; i++) kh[i] = ai__f32_to_f16(tu_randf(&st));
+                for (int i = 0; i < (NKV + NB) * hdv; i++) vh[i] = ai__f32_to_f16(tu_randf(&st) * 3.0f);
+                fill(q, NB * NG * hd, qs, &st);
+                static const int64_t shapes[][3] = {{1, 1, 1}, {5, 2, 17}, {NB, 2, 40}, {NB, 1, 3}, {9, NG, 80}};
+                for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+                    int64_t nb = shapes[c][0], ng = shapes[c][1], n0 = shapes[c][2];
+                    int64_t ldq = ng * hd + 8, ldo = ng * hdv + 16; /* strides wider than the rows */
+                    memset(out1, 0, sizeof out1);
+                    memset(out2, 0, sizeof out2);
+                    for (int64_t b = 0; b < nb; b++)
+                        for (int64_t g = 0; g < ng; g++)
+                            ai__kset_ref.peer.attn_f16(out1 + b * ldo + g * hdv, q + b * ldq + g * hd, kh, vh,
+                                                       n0 + b, hd, hdv, 0.125f, scr1);
+                    if (ks) {
+                        int done = ks->attn_f16_rows(out2, ldo, q, ldq, nb, ng, kh, vh, n0, hd, hdv, 0.125f, scr);
+                        if (hd % 64) { /* not a shape the blocked kernel takes */
+                            assert_int_equal(done, 0);
+                            continue;
+                        }
+                        assert_int_equal(done, 1);
+                    } else {
+                        ai__peer_attn_f16_rows(out2, ldo, q, ldq, nb, ng, kh, vh, n0, hd, hdv, 0.125f, scr);
+                    }
+                    for (int64_t b = 0; b < nb; b++)
+                        assert_memory_equal(out1 + b * ldo, out2 + b * ldo, (size_t)(ng * hdv) * sizeof *out1);
+                }
+            }
+        }
+    }
+}
+
+/* RoPE: every set's bits are the reference's (fused forms, both pairings,
+ * partial rotation, pair counts with a tail), and the reference's are
+ * hand-checkable: a quarter turn maps (x0, x1) to (-x1, x0). */
+static void test_rope_bits(void **state) {
+    (void)state;
+    enum { HD = 136, NH = 3 };
+    static float x[NH * HD], y1[NH * HD], y2[NH * HD], cs[HD];
+    uint64_t st = 7;
+    float q[4] = {1.5f, -2.0f, 0.25f, 3.0f}, cq[4] = {0.0f, 1.0f, 0.0f, 1.0f}; /* cos 0, sin 1 */
+    ai__kset_ref.rope(q, 1, 4, 4, 0, cq);
+    assert_true(q[0] == 2.0f && q[1] == 1.5f && q[2] == -3.0f && q[3] == 0.25f);
+    for (size_t si = 1; si < sizeof sets / sizeof sets[0]; si++) {
+        const ai__kset *ks = ai__kset_by_name(sets[si]);
+        if (!ks) continue;
+        for (int rep = 0; rep < 10; rep++) {
+            fill(x, NH * HD, 50.0f, &st);
+            fill(cs, HD, 1.0f, &st);
+            static const int64_t rots[] = {HD, HD - 8, 40, 2};
+            for (size_t ri = 0; ri < sizeof rots / sizeof rots[0]; ri++)
+                for (int neox = 0; neox < 2; neox++) {
+                    memcpy(y1, x, sizeof x);
+                    memcpy(y2, x, sizeof x);
+                    ai__kset_ref.rope(y1, NH, HD, rots[ri], neox, cs);
+                    ks->rope(y2, NH, HD, rots[ri], neox, cs);
+                    assert_memory_equal(y1, y2, sizeof y1);
+                }
+        }
+    }
+}
+
 /* Half-precision accumulation: lane 0 gets 2048*1, then 1*1; in f16
  * 2048 + 1 rounds back to 2048 (its spacing there is 2), where a float
  * sum gives 2049.  Past the 128-value blocks the rest adds in double. */
@@ -413,6 +496,8 @@ int main(void) {
         cmocka_unit_test(test_peer_q4_k_order),
         cmocka_unit_test(test_peer_q4_random),
         cmocka_unit_test(test_peer_matmul_rows),
+        cmocka_unit_test(test_peer_attn_rows),
+        cmocka_unit_test(test_rope_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
