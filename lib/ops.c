@@ -13,10 +13,7 @@
 #include <string.h>
 #include <pthread.h>
 
-void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
-                 float eps) {
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+static void rms_scale(float *out, const float *x, const float *w, int64_t n, double ss, float eps) {
     float mean = (float)(ss / (double)n);
     float scale = 1.0f / sqrtf(mean + eps);
     if (w) {
@@ -26,14 +23,11 @@ void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
     }
 }
 
-static void rms_scale(float *out, const float *x, const float *w, int64_t n, double ss, float eps) {
-    float mean = (float)(ss / (double)n);
-    float scale = 1.0f / sqrtf(mean + eps);
-    if (w) {
-        for (int64_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
-    } else {
-        for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale;
-    }
+void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
+                 float eps) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    rms_scale(out, x, w, n, ss, eps);
 }
 
 void ai__rmsnorm_rows(float *out, const float *x, const float *w, int64_t n,
@@ -255,27 +249,6 @@ void ai__attention_f16_tiled(float *out, const float *q, const float *kt, int64_
     }
     float inv = S == 0.0f ? 0.0f : 1.0f / S;
     for (int64_t d = 0; d < head_dim_v; d++) out[d] *= inv;
-}
-
-/* Two passes, sums in double as the reference does: the mean, then the
- * variance around it (no cancellation from E[x^2] - E[x]^2). */
-void ai__layernorm(float *out, const float *x, const float *w, const float *b,
-                   int64_t n, float eps) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i];
-    float mean = (float)(s / (double)n);
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        float d = x[i] - mean;
-        ss += (double)(d * d);
-    }
-    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    for (int64_t i = 0; i < n; i++) {
-        float v = (x[i] - mean) * scale;
-        if (w) v *= w[i];
-        if (b) v += b[i];
-        out[i] = v;
-    }
 }
 
 /* GELU, tanh form: the kernels' (kernels/ref/act.c has the scalar

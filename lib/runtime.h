@@ -122,11 +122,6 @@ void ai__softmax(float *x, int64_t n);
 /* x = silu(x) * y over n values (the SwiGLU gate). */
 void ai__swiglu(float *x, const float *y, int64_t n);
 
-/* out[i] = (x[i] - mean(x)) / sqrt(var(x) + eps) * w[i] + b[i], i < n (the
- * LayerNorm of BERT-style encoders).  w and b may be NULL (1 and 0).  out may
- * alias x. */
-void ai__layernorm(float *out, const float *x, const float *w, const float *b,
-                   int64_t n, float eps);
 /* x = gelu(x) over n values, tanh approximation. */
 void ai__gelu(float *x, int64_t n);
 
