@@ -185,7 +185,7 @@ $(BUILD)/bench_model: tools/bench_model.c $(INTERNAL)
 bench-model: $(BUILD)/bench_model
 	@mkdir -p $(BUILD)/bench
 	set -e; for t in $(BENCH_TYPES); do f=$(BUILD)/bench/qwen3-shape-$$t.gguf; \
-	  [ -f $$f ] || $(BUILD)/bench_model $$t $$f; done
+	  [ $$f -nt $(BUILD)/bench_model ] || $(BUILD)/bench_model $$t $$f; done
 
 # ---- benchmark encoder --------------------------------------------------------
 # Random weights in the BERT-base shape of issue 6 (768 wide, 12 layers, 12

@@ -1078,10 +1078,17 @@ AI_API ai_status ai_system_info(char *buf, size_t cap, size_t *needed);
 
 /* Writes a copy of the GGUF model at in_path to out_path with every 2-D
  * weight tensor converted to `type` (an ai_type: f32, f16, bf16, q4_0, q4_1,
- * q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs).  Tensors
- * of one dimension (norms, biases) are written as F32, as are 2-D tensors
- * whose rows are not a multiple of the type's block (32 or 256 elements);
- * metadata is copied unchanged, except general.file_type.  Reads
+ * q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs), laid
+ * out as llama.cpp's quantizer with --pure lays it out.  Tensors of one
+ * dimension (norms, biases) are written as F32; matrices llama.cpp does not
+ * quantize (names not ending in "weight", norms, position and token-type
+ * tables, MoE gates) are copied unchanged; matrices whose rows are not a
+ * multiple of the type's block take llama.cpp's fallback type (q4_k -> q5_0,
+ * q5_k -> q5_1, q6_k -> q8_0, q2_k/q3_k -> q4_0, iq4_xs -> iq4_nl) or F16.
+ * Metadata is copied in order, then general.quantization_version (2) and
+ * general.file_type (llama.cpp's numbering) end the list; tensors are
+ * ordered by layer, then name.  One part of a split model is refused
+ * (AI_E_UNSUPPORTED).  Reads
  * AI_OPT_N_THREADS from opts (may be NULL).  The output is written to a
  * temporary name next to out_path and renamed at the end, so a failure
  * leaves no partial file.  Errors: AI_E_INVAL (NULL path, same path twice),

@@ -89,6 +89,8 @@ static void init(void) {
     if (have[SET_AVX512]) {
         ai__kset_fill_avx512(&sets[SET_AVX512]);
         ai__kset_fill_gemm_avx512(&sets[SET_AVX512]);
+        sets[SET_AVX512].attn_f16_rows = ai__attn_f16_rows_avx512;
+        sets[SET_AVX512].attn_f16_rows_scratch = ai__attn_f16_rows_scratch_avx512;
     }
 #endif
 #if defined(AI__HAVE_ARM_KERNELS) && defined(__aarch64__)

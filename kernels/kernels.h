@@ -87,6 +87,14 @@ typedef struct ai__mm_ws ai__mm_ws;
 ai_status ai__mm_ws_new(ai__mm_ws **out);
 void ai__mm_ws_free(ai__mm_ws *ws);       /* NULL is fine */
 
+/* Peer mode (off in a new workspace; the runtime turns it on with
+ * AI_PEER_NUMERICS=1): Q4_0, IQ4_NL and Q4_K products (of a multiple of 8
+ * rows) through this workspace sum their float terms as the peer's
+ * kernels for the weights it repacks do, where a Q4_K row's bits depend
+ * on where it sits in its batch (kimpl.h, ai__peer_ops q4_0, iq4_nl and
+ * q4_k).  The opt-in BLAS path is off in peer mode. */
+void ai__mm_ws_set_peer(ai__mm_ws *ws, int on);
+
 /* ai__matmul through a workspace (same contract; AI_E_NOMEM only while the
  * workspace grows). */
 ai_status ai__matmul_ws(ai__pool *pool, ai__mm_ws *ws, uint32_t wtype, const void *w,
@@ -148,6 +156,21 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
  * place over n floats.  An element's result does not depend on where it
  * sits in x or on n, so any slices of a row may be done separately. */
 void ai__gelu_f32(float *x, int64_t n);
+/* out = LayerNorm(x) (* w) (+ b) over one row of n floats (w, b may be NULL;
+ * out may be x): mean and variance summed in double, as
+ * kernels/ref/act.c; vector sets add in another order, so the last bit
+ * may differ from the reference's, but a row's result never depends on
+ * other rows. */
+void ai__layernorm_f32(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps);
+/* x = softmax(scale * x) in place over one row of n scores (n >= 1). */
+void ai__softmax_f32(float *x, int64_t n, float scale);
+/* RoPE in place over n_heads heads of head_dim floats at x: pair i
+ * (i < n_rot/2) of a head, (2i, 2i+1) or with neox (i, i + n_rot/2), turns
+ * by the angle whose cos and sin are cs[2i], cs[2i+1]:
+ *   x0' = fma(x0, c, -(x1 s)),  x1' = fma(x0, s, x1 c)
+ * (every kernel set gives these bits). */
+void ai__rope_f32(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
 /* Row conversions (f32 -> f16 rounds to nearest even). */
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 void ai__f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
@@ -171,6 +194,19 @@ void ai__peer_swiglu(float *x, const float *y, int64_t n);
 void ai__peer_kq(const float *q, const float *k, int64_t ld, int64_t hd, int64_t nt, float *out);
 /* acc[d] += sum_t v[t*dv + d] * p[t] as one fused chain per d, t ascending. */
 void ai__peer_pv(float *acc, const float *p, const float *v, int64_t nt, int64_t dv);
+
+/* ai__peer_attn_f16 for nb x ng queries at once: query (b, g), b < nb,
+ * g < ng, at q + b*ldq + g*hd, over the first n_kv0 + b key and value rows
+ * (a prompt's rows of one kv head: position b sees one key more than b-1),
+ * its result at out + b*ldo + g*hdv, each bit-identical to
+ * ai__peer_attn_f16 for that query alone (so a prompt's rows do not depend
+ * on how it is split into batches).  Sets with a blocked kernel share each
+ * key and value row's conversion among the queries.  scratch: at least
+ * ai__peer_attn_f16_rows_scratch(hd, hdv) floats. */
+void ai__peer_attn_f16_rows(float *out, int64_t ldo, const float *q, int64_t ldq, int64_t nb, int64_t ng,
+                            const uint16_t *k, const uint16_t *v, int64_t n_kv0, int64_t hd, int64_t hdv,
+                            float scale, float *scratch);
+size_t ai__peer_attn_f16_rows_scratch(int64_t hd, int64_t hdv);
 
 /* y = W x for one activation row x[k] against n_rows F16 weight rows, in
  * half precision as the peer's build for CPUs with AVX512-FP16 computes a

@@ -114,6 +114,26 @@ typedef struct ai__type_ops {
  *   attn_f16    the peer's one-query flash attention over an f16 cache
  *               (lib/ops.c, ai__attention_f16, says how) from the pieces
  *               above, in one call so that they inline
+ *   q4_0, iq4_nl, q4_k
+ *               rows [0, nr) of Q4_0 / IQ4_NL / Q4_K weights (row stride ws
+ *               bytes) against one ACT_Q8_32 / ACT_Q8_256 row, y[r], summed
+ *               as the peer's kernels for the weights it repacks at load
+ *               time (8 rows interleaved, on x86 with AVX2, when the row
+ *               count is a multiple of 8) do.  The integer part is exact in
+ *               any order; the float part is one accumulator per output:
+ *                 q4_0, iq4_nl: acc = fma(float(isum_b), d_w*d_a, acc)
+ *                       block after block (its matrix-vector and its
+ *                       matrix kernels agree);
+ *                 q4_k: acc = fma(float(S), d_w*d_a, acc) and, apart,
+ *                       accm = fma(float(M), dmin_w*d_a, accm), y =
+ *                       acc - accm, where S = sum sc_s*isum_s and M =
+ *                       sum m_s*asum_s over the sub-blocks s of a group:
+ *                       the whole super-block for tile == 0 (its
+ *                       matrix-vector kernel), each pair of sub-blocks
+ *                       (2j, 2j+1) for tile == 1 (its matrix kernel,
+ *                       which takes the batch rows below the last
+ *                       multiple of 4).
+ *               Only the opt-in peer mode uses them (ai__mm_ws_set_peer).
  */
 typedef struct ai__peer_ops {
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
@@ -126,6 +146,9 @@ typedef struct ai__peer_ops {
     float (*dot_f16h)(const uint16_t *a, const uint16_t *b, int64_t n);
     void (*attn_f16)(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                      int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+    void (*q4_0)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
+    void (*iq4_nl)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
+    void (*q4_k)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int tile);
 } ai__peer_ops;
 
 typedef struct ai__kset {
@@ -142,6 +165,13 @@ typedef struct ai__kset {
     ai__peer_ops peer;
     /* GELU, tanh form, in place over n floats (kernels.h ai__gelu_f32). */
     void (*gelu)(float *x, int64_t n);
+    /* LayerNorm of one row and softmax of one row of scores (kernels.h
+     * ai__layernorm_f32, ai__softmax_f32). */
+    void (*layernorm)(float *out, const float *x, const float *w, const float *b, int64_t n,
+                      float eps);
+    void (*softmax)(float *x, int64_t n, float scale);
+    /* RoPE in place (kernels.h ai__rope_f32). */
+    void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
     /* Extra data that this set's gemm tiles read after each act row of a
      * kind, at offset ai__act_row_size(kind, k): act_ext_bytes(kind, k)
      * bytes (0: none), filled by act_ext from the finished act row.  The
@@ -149,6 +179,15 @@ typedef struct ai__kset {
      * than one row (a gemm must not read it for nb == 1); NULL: none. */
     size_t (*act_ext_bytes)(int kind, int64_t k);
     void (*act_ext)(int kind, void *row, int64_t k);
+    /* The one-query attention peer.attn_f16 for a block of queries
+     * (kernels.h ai__peer_attn_f16_rows, same arguments): each result
+     * bit-identical to attn_f16's for that query alone.  Returns 0, having
+     * done nothing, for shapes it does not take; scratch holds
+     * attn_f16_rows_scratch(hd, hdv) floats.  NULL: one query at a time. */
+    int (*attn_f16_rows)(float *out, int64_t ldo, const float *q, int64_t ldq, int64_t nb, int64_t ng,
+                         const uint16_t *k, const uint16_t *v, int64_t n_kv0, int64_t hd, int64_t hdv,
+                         float scale, float *scratch);
+    size_t (*attn_f16_rows_scratch)(int64_t hd, int64_t hdv);
 } ai__kset;
 
 /* The reference set (kernels/ref/ref.c), complete. */
@@ -161,6 +200,11 @@ void ai__kset_fill_avx512(ai__kset *ks);
 void ai__kset_fill_neon(ai__kset *ks);
 void ai__kset_fill_neon_dotprod(ai__kset *ks); /* the same kernels built with SDOT */
 void ai__kset_fill_gemm_avx512(ai__kset *ks);  /* on top of avx512 (gemm_avx512.c) */
+/* attn_f16_rows of the avx512 set (attn_avx512.c). */
+int ai__attn_f16_rows_avx512(float *out, int64_t ldo, const float *q, int64_t ldq, int64_t nb, int64_t ng,
+                             const uint16_t *k, const uint16_t *v, int64_t n_kv0, int64_t hd, int64_t hdv,
+                             float scale, float *scratch);
+size_t ai__attn_f16_rows_scratch_avx512(int64_t hd, int64_t hdv);
 
 /* The set chosen for this process (dispatch.c), and a set by name for tests
  * ("ref", "avx2", "avx512", "neon", "neon-dotprod"); NULL when the CPU

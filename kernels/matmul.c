@@ -112,7 +112,20 @@ typedef struct gmat {
     const uint8_t *act;      /* the input in this type's act form */
     size_t as;
     int64_t t0, nt;          /* its row tiles in the concatenation */
+    int peer;                /* PEER_*: the peer's repacked order (peer mode) */
 } gmat;
+
+/* The products that follow the peer's repacked kernels in peer mode
+ * (kimpl.h, ai__peer_ops q4_0, iq4_nl and q4_k): the weight types it
+ * repacks on x86, with a row count that is a multiple of 8 (others it
+ * leaves as they are, and so do we). */
+enum { PEER_NONE = 0, PEER_Q4_0 = 1, PEER_IQ4_NL = 2, PEER_Q4_K = 3 };
+
+static int peer_kind(uint32_t wtype, int64_t n_rows) {
+    if (n_rows % 8) return PEER_NONE;
+    return wtype == AI_TYPE_Q4_0 ? PEER_Q4_0 : wtype == AI_TYPE_IQ4_NL ? PEER_IQ4_NL
+         : wtype == AI_TYPE_Q4_K ? PEER_Q4_K : PEER_NONE;
+}
 
 typedef struct gjob {
     const ai__kset *ks;
@@ -132,8 +145,13 @@ typedef struct gjob {
 struct ai__mm_ws {
     uint8_t *buf[ACT_KINDS]; /* act rows per kind, 64-byte aligned */
     size_t cap[ACT_KINDS];
+    int peer;                /* ai__mm_ws_set_peer */
     gjob j;
 };
+
+void ai__mm_ws_set_peer(ai__mm_ws *ws, int on) {
+    if (ws) ws->peer = on != 0;
+}
 
 ai_status ai__mm_ws_new(ai__mm_ws **out) {
     if (!out) return AI_E_INVAL;
@@ -182,10 +200,30 @@ static void gconvert_task(void *ctx, int ith, int nth) {
     }
 }
 
-static void gtile(const gmat *m, int64_t k, int64_t r0, int64_t nr, int64_t b0, int64_t nb) {
+/* A tile in the peer's repacked order: like the peer, the batch rows below
+ * the last multiple of 4 take its matrix kernel's order, the rest (and a
+ * single row) its matrix-vector kernel's. */
+static void peer_tile(const gjob *j, const gmat *m, const uint8_t *w, int64_t nr, const uint8_t *a,
+                      int64_t b0, int64_t nb, float *y) {
+    int64_t tiled = j->n_batch - j->n_batch % 4;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)b * m->as;
+        float *yb = y + b * m->ldy;
+        if (m->peer == PEER_Q4_0) j->ks->peer.q4_0(w, m->ws, nr, ab, j->k, yb);
+        else if (m->peer == PEER_IQ4_NL) j->ks->peer.iq4_nl(w, m->ws, nr, ab, j->k, yb);
+        else j->ks->peer.q4_k(w, m->ws, nr, ab, j->k, yb, b0 + b < tiled);
+    }
+}
+
+static void gtile(const gjob *j, const gmat *m, int64_t r0, int64_t nr, int64_t b0, int64_t nb) {
+    int64_t k = j->k;
     const uint8_t *w = m->w + (size_t)r0 * m->ws;
     const uint8_t *a = m->act + (size_t)b0 * m->as;
     float *y = m->y + b0 * m->ldy + r0;
+    if (m->peer) {
+        peer_tile(j, m, w, nr, a, b0, nb, y);
+        return;
+    }
     if (nb == 1 && m->ops->gemv) {
         m->ops->gemv(w, m->ws, nr, a, k, y);
         return;
@@ -214,7 +252,7 @@ static void gcompute_task(void *ctx, int ith, int nth) {
         if (j->post) {
             int64_t r0 = rti * j->rt, rows = j->m[0].n_rows;
             int64_t nr = rows - r0 < j->rt ? rows - r0 : j->rt;
-            for (int i = 0; i < j->n_mm; i++) gtile(&j->m[i], j->k, r0, nr, b0, nb);
+            for (int i = 0; i < j->n_mm; i++) gtile(j, &j->m[i], r0, nr, b0, nb);
             j->post(j->post_ctx, r0, r0 + nr, b0, b0 + nb);
             continue;
         }
@@ -223,7 +261,7 @@ static void gcompute_task(void *ctx, int ith, int nth) {
         const gmat *m = &j->m[i];
         int64_t r0 = (rti - m->t0) * j->rt;
         int64_t nr = m->n_rows - r0 < j->rt ? m->n_rows - r0 : j->rt;
-        gtile(m, j->k, r0, nr, b0, nb);
+        gtile(j, m, r0, nr, b0, nb);
     }
 }
 
@@ -259,6 +297,7 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
         m->n_rows = mm[i].n_rows;
         m->y = mm[i].y;
         m->ldy = mm[i].ldy;
+        m->peer = ws->peer ? peer_kind(mm[i].wtype, mm[i].n_rows) : PEER_NONE;
         int kind = m->ops->act;
         if (kind == ACT_F32) {
             j->kact[kind] = (uint8_t *)(uintptr_t)x; /* read only: the rows as they are */
@@ -285,7 +324,11 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
     int64_t rt = (total_rows + want - 1) / want;
     rt = (rt + 7) & ~(int64_t)7;
     if (rt < 8) rt = 8;
-    if (rt > 256) rt = 256;
+    /* 240, not 256: a multiple of the gemm tiles' weight rows (x86_fgemm.h
+     * FG_NR 6 and 3, the gemv's 4), so that a big product on few threads
+     * (3072 rows on one: 256 = 42 x 6 + 4) leaves no rows to the slow
+     * one-row tiles */
+    if (rt > 240) rt = 240;
     j->rt = rt;
     j->bt = n_batch < 64 ? n_batch : 64;
     if (post) {
@@ -338,7 +381,8 @@ ai_status ai__matmul_group(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, int 
     for (int i = 0; i < n_mm; i++) {
         if ((st = gcheck(ks, &mm[i], k))) return st;
         if (post && mm[i].n_rows != mm[0].n_rows) return AI_E_INVAL;
-        blas |= blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy);
+        if (!ws->peer) /* peer mode: the integer path's numbers only */
+            blas |= blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy);
     }
     if (n_batch == 0) return AI_OK;
     if (!x) return AI_E_INVAL;
@@ -360,7 +404,8 @@ ai_status ai__matmul_prepare(ai__pool *pool, ai__mm_ws *ws, const ai__mm *mm, in
     ai_status st;
     for (int i = 0; i < n_mm; i++) {
         if ((st = gcheck(ks, &mm[i], k))) return st;
-        if (blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy)) return AI_E_UNSUPPORTED;
+        if (!ws->peer && blas_takes(ks, mm[i].wtype, mm[i].n_rows, k, n_batch, mm[i].ldy))
+            return AI_E_UNSUPPORTED;
     }
     return gsetup(ks, pool, ws, mm, n_mm, k, x, n_batch, NULL, NULL);
 }
@@ -370,7 +415,7 @@ void ai__matmul_rows(const ai__mm_ws *ws, int i, int64_t r0, int64_t r1) {
     if (i < 0 || i >= j->n_mm || r0 < 0 || r1 > j->m[i].n_rows || r0 >= r1) return;
     for (int64_t b0 = 0; b0 < j->n_batch; b0 += j->bt) {
         int64_t nb = j->n_batch - b0 < j->bt ? j->n_batch - b0 : j->bt;
-        gtile(&j->m[i], j->k, r0, r1 - r0, b0, nb);
+        gtile(j, &j->m[i], r0, r1 - r0, b0, nb);
     }
 }
 
@@ -481,8 +526,21 @@ void ai__axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n) {
     if (n > 0) ai__kset_get()->axpy_f16(alpha, a, y, n);
 }
 
+void ai__rope_f32(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs) {
+    if (n_heads > 0 && n_rot > 1) ai__kset_get()->rope(x, n_heads, head_dim, n_rot, neox, cs);
+}
+
 void ai__gelu_f32(float *x, int64_t n) {
     if (n > 0) ai__kset_get()->gelu(x, n);
+}
+
+void ai__layernorm_f32(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps) {
+    if (n > 0) ai__kset_get()->layernorm(out, x, w, b, n, eps);
+}
+
+void ai__softmax_f32(float *x, int64_t n, float scale) {
+    if (n > 0) ai__kset_get()->softmax(x, n, scale);
 }
 
 void ai__f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {

@@ -26,6 +26,25 @@ void ai__peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint
     ai__kset_get()->peer.attn_f16(out, q, k, v, n_kv, hd, hdv, scale, scratch);
 }
 
+size_t ai__peer_attn_f16_rows_scratch(int64_t hd, int64_t hdv) {
+    const ai__kset *ks = ai__kset_get();
+    size_t one = (size_t)(hd + hdv) / 2 + 1; /* attn_f16's hd + hdv f16 values */
+    size_t rows = ks->attn_f16_rows_scratch ? ks->attn_f16_rows_scratch(hd, hdv) : 0;
+    return rows > one ? rows : one;
+}
+
+void ai__peer_attn_f16_rows(float *out, int64_t ldo, const float *q, int64_t ldq, int64_t nb, int64_t ng,
+                            const uint16_t *k, const uint16_t *v, int64_t n_kv0, int64_t hd, int64_t hdv,
+                            float scale, float *scratch) {
+    const ai__kset *ks = ai__kset_get();
+    if (ks->attn_f16_rows && ks->attn_f16_rows(out, ldo, q, ldq, nb, ng, k, v, n_kv0, hd, hdv, scale, scratch))
+        return;
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t g = 0; g < ng; g++)
+            ks->peer.attn_f16(out + b * ldo + g * hdv, q + b * ldq + g * hd, k, v, n_kv0 + b, hd, hdv, scale,
+                              (uint16_t *)scratch);
+}
+
 ai_status ai__peer_matvec_f16h(const uint16_t *w, int64_t n_rows, int64_t k, const float *x, float *y) {
     uint16_t *xh = malloc((size_t)k * sizeof *xh);
     if (!xh) return AI_E_NOMEM;

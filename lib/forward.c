@@ -90,7 +90,9 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
      * place; else a kv head's rows converted to f32 too */
     int64_t conv = kv_type == AI_TYPE_F16 && (!f->tiled_rows || n_batch < f->tiled_rows)
                        ? 0 : hp->head_dim + hp->head_dim_v;
+    size_t att_rows = ai__peer_attn_f16_rows_scratch(hp->head_dim, hp->head_dim_v);
     f->scratch_n = (size_t)(((conv + 1) * n_ctx + 2 * maxd + 15) / 16 * 16);
+    if (f->scratch_n < att_rows) f->scratch_n = (att_rows + 15) / 16 * 16;
     f->x = falloc(n_batch * hp->n_embd, &st);
     f->xb = falloc(n_batch * hp->n_embd, &st);
     f->qkv = falloc(n_batch * qkv_dim, &st);
@@ -100,6 +102,7 @@ ai_status ai__fwd_init(ai__fwd *f, const struct ai__weights *w,
     f->cs = falloc(n_batch * hp->n_rot, &st);
     f->scratch = falloc((int64_t)f->scratch_n * nth, &st);
     if (ai__mm_ws_new(&f->mmws) != AI_OK) st = AI_E_NOMEM;
+    ai__mm_ws_set_peer(f->mmws, f->f16_half);
     if (!kv->k || !kv->v || st != AI_OK) {
         snprintf(f->err, sizeof f->err, "out of memory for the KV cache (%zu MB) "
                  "and activations", (kb + vb) >> 20);
@@ -244,18 +247,23 @@ static void prep_head(ai__fwd *f, int64_t il, int64_t kh, int64_t b0, int64_t b1
     int64_t q_dim = hp->n_head * hd, k_dim = hp->n_head_kv * hd;
     int64_t qkv_dim = q_dim + k_dim + hp->n_head_kv * hdv;
     int64_t group = hp->n_head / hp->n_head_kv;
+    float *q0 = f->qkv + b0 * qkv_dim, *k0 = q0 + q_dim + kh * hd;
+    for (int64_t b = b0; b < b1; b++) {
+        float *q = f->qkv + b * qkv_dim, *k = q + q_dim + kh * hd, *v = q + q_dim + k_dim + kh * hdv;
+        for (int64_t h = kh * group; h < (kh + 1) * group; h++)
+            add_bias(q + h * hd, L->bq ? L->bq + h * hd : NULL, hd);
+        add_bias(k, L->bk ? L->bk + kh * hd : NULL, hd);
+        add_bias(v, L->bv ? L->bv + kh * hdv : NULL, hdv);
+    }
+    /* the per-head norms a head at a time over the rows (their sums then
+     * run side by side; each row's numbers are the same) */
+    for (int64_t h = kh * group; L->q_norm && h < (kh + 1) * group; h++)
+        ai__rmsnorm_rows(q0 + h * hd, q0 + h * hd, L->q_norm, hd, b1 - b0, qkv_dim, hp->rms_eps);
+    if (L->k_norm) ai__rmsnorm_rows(k0, k0, L->k_norm, hd, b1 - b0, qkv_dim, hp->rms_eps);
     for (int64_t b = b0; b < b1; b++) {
         float *q = f->qkv + b * qkv_dim, *k = q + q_dim + kh * hd, *v = q + q_dim + k_dim + kh * hdv;
         const float *cs = f->cs + b * hp->n_rot;
-        for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
-            float *qh = q + h * hd;
-            add_bias(qh, L->bq ? L->bq + h * hd : NULL, hd);
-            if (L->q_norm) ai__rmsnorm(qh, qh, L->q_norm, hd, hp->rms_eps);
-            ai__rope_apply(qh, 1, hd, hp->n_rot, hp->rope_mode, cs);
-        }
-        add_bias(k, L->bk ? L->bk + kh * hd : NULL, hd);
-        add_bias(v, L->bv ? L->bv + kh * hdv : NULL, hdv);
-        if (L->k_norm) ai__rmsnorm(k, k, L->k_norm, hd, hp->rms_eps);
+        ai__rope_apply(q + kh * group * hd, group, hd, hp->n_rot, hp->rope_mode, cs);
         ai__rope_apply(k, 1, hd, hp->n_rot, hp->rope_mode, cs);
         kv_store(&f->kv, f->kv.k, f->kv.k_row, hp->n_head_kv, il, kh, pos + b, k, hd);
         kv_store(&f->kv, f->kv.v, f->kv.v_row, hp->n_head_kv, il, kh, pos + b, v, hdv);
@@ -325,11 +333,11 @@ static void att_task(void *ctx, int ith, int nth) {
         if (kv->type == AI_TYPE_F16) { /* the cache rows as they are */
             const uint16_t *k16 = (const uint16_t *)(kv->k + first * kv->k_row);
             const uint16_t *v16 = (const uint16_t *)(kv->v + first * kv->v_row);
-            for (int64_t b = b0; b < b1; b++)
-                for (int64_t h = kh * group; h < (kh + 1) * group; h++)
-                    ai__attention_f16(f->att + b * hp->n_head * hdv + h * hdv,
-                                      f->qkv + b * qkv_dim + h * hd, k16, v16, j->pos + b + 1,
-                                      hd, hdv, scale, kf);
+            /* rows b0..b1-1 x the group's query heads, each as
+             * ai__attention_f16 alone would give it */
+            ai__peer_attn_f16_rows(f->att + b0 * hp->n_head * hdv + kh * group * hdv, hp->n_head * hdv,
+                                   f->qkv + b0 * qkv_dim + kh * group * hd, qkv_dim, b1 - b0, group, k16, v16,
+                                   j->pos + b0 + 1, hd, hdv, scale, kf);
             continue;
         }
         ai__kv_rows_f32(kv->type, kv->k + first * kv->k_row, n_kv, hd, kf);
@@ -355,8 +363,7 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
      * head's rows are all in one task, the task computes that head's q, k and
      * v rows itself and prepares them (one pool pass for projections and
      * attention); else q | k | v are one pass, the preparation another. */
-    for (int64_t b = 0; b < n; b++)
-        ai__rmsnorm(f->xb + b * E, f->x + b * E, L->attn_norm, E, hp->rms_eps);
+    ai__rmsnorm_rows(f->xb, f->x, L->attn_norm, E, n, E, hp->rms_eps);
     int64_t nth = ai__pool_size(f->pool);
     int64_t per_head = (4 * nth + hp->n_head_kv - 1) / hp->n_head_kv;
     int64_t chunk = (n + per_head - 1) / per_head;
@@ -410,8 +417,7 @@ static ai_status layer(ai__fwd *f, int64_t il, int64_t n, int64_t pos) {
         return st;
 
     /* feed-forward: x += down(silu(gate) * up), gate and up in one pass */
-    for (int64_t b = 0; b < n; b++)
-        ai__rmsnorm(f->xb + b * E, f->x + b * E, L->ffn_norm, E, hp->rms_eps);
+    ai__rmsnorm_rows(f->xb, f->x, L->ffn_norm, E, n, E, hp->rms_eps);
     ai__mat gu[2] = {L->w_gate, L->w_up};
     if (!L->w_gate.data) { /* phi3: one matrix gives gate | up */
         gu[0] = L->w_up;

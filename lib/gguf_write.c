@@ -23,6 +23,9 @@ struct ai__gguf_writer {
     uint32_t alignment;
     ai__buf kvs;        /* encoded kvs, in order */
     uint64_t n_kv;
+    char **keys;        /* the n_kv keys, to refuse duplicates */
+    size_t cap_keys;
+    int has_align_kv;   /* general.alignment was given as a kv */
     wtensor *t;
     size_t n_t, cap_t;
     uint64_t data_size; /* running offset of the next tensor */
@@ -61,34 +64,52 @@ ai_status ai__gguf_writer_new(uint32_t alignment, ai__gguf_writer **out) {
     *out = calloc(1, sizeof **out);
     if (!*out) return AI_E_NOMEM;
     (*out)->alignment = alignment;
-    if (alignment != AI__GGUF_DEFAULT_ALIGNMENT) {
-        ai_status st = ai__gguf_w_u32(*out, "general.alignment", alignment);
-        if (st) {
-            ai__gguf_writer_free(*out);
-            *out = NULL;
-            return st;
-        }
-    }
     return AI_OK;
 }
 
 void ai__gguf_writer_free(ai__gguf_writer *w) {
     if (!w) return;
     ai__buf_free(&w->kvs);
+    for (uint64_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
+    free(w->keys);
     for (size_t i = 0; i < w->n_t; i++) free(w->t[i].name);
     free(w->t);
     free(w);
 }
 
+/* Starts a kv: refuses an empty or repeated key (readers such as the
+ * peer's reject a file with a duplicate key) and remembers the key. */
 static ai_status kv_head(ai__gguf_writer *w, const char *key, uint32_t type) {
     if (!w || !key || !*key || w->begun) return AI_E_INVAL;
+    if (!strcmp(key, "general.alignment") && type != AI__GGUF_U32) return AI_E_INVAL;
+    for (uint64_t i = 0; i < w->n_kv; i++)
+        if (!strcmp(w->keys[i], key)) return AI_E_INVAL;
+    if (w->n_kv == w->cap_keys) {
+        size_t cap = w->cap_keys ? w->cap_keys * 2 : 32;
+        char **nk = realloc(w->keys, cap * sizeof *nk);
+        if (!nk) return AI_E_NOMEM;
+        w->keys = nk;
+        w->cap_keys = cap;
+    }
+    if (!(w->keys[w->n_kv] = ai__strdup(key))) return AI_E_NOMEM;
     put_str(&w->kvs, key, strlen(key));
     put_u32(&w->kvs, type);
     w->n_kv++;
+    if (!strcmp(key, "general.alignment")) w->has_align_kv = 1;
     return AI_OK;
 }
 
+/* general.alignment as a kv must be the u32 the writer pads to. */
+static int bad_align_kv(const ai__gguf_writer *w, const char *key, uint32_t type, const void *v, size_t size) {
+    if (!w || !key || strcmp(key, "general.alignment")) return 0;
+    uint32_t a;
+    if (type != AI__GGUF_U32 || size != 4) return 1;
+    memcpy(&a, v, 4); /* little-endian hosts only, as everywhere here */
+    return a != w->alignment;
+}
+
 ai_status ai__gguf_w_u32(ai__gguf_writer *w, const char *key, uint32_t v) {
+    if (bad_align_kv(w, key, AI__GGUF_U32, &v, 4)) return AI_E_INVAL;
     ai_status st = kv_head(w, key, AI__GGUF_U32);
     if (st) return st;
     put_u32(&w->kvs, v);
@@ -106,6 +127,7 @@ ai_status ai__gguf_w_str(ai__gguf_writer *w, const char *key, const char *s) {
 ai_status ai__gguf_w_raw(ai__gguf_writer *w, const char *key, uint32_t type, uint32_t arr_type, uint64_t n,
                          const void *data, size_t size) {
     if (type > AI__GGUF_F64 || (size && !data)) return AI_E_INVAL;
+    if (bad_align_kv(w, key, type, data, size)) return AI_E_INVAL;
     ai_status st = kv_head(w, key, type);
     if (st) return st;
     if (type == AI__GGUF_ARRAY) {
@@ -151,7 +173,8 @@ ai_status ai__gguf_w_copy_kv(ai__gguf_writer *w, const ai__gguf_kv *kv) {
 
 ai_status ai__gguf_w_tensor(ai__gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                             const int64_t *ne) {
-    if (!w || !name || !*name || !ne || w->begun || strlen(name) > AI__GGUF_MAX_NAME) return AI_E_INVAL;
+    /* the peer keeps names in 64-byte buffers with the NUL: at most 63 */
+    if (!w || !name || !*name || !ne || w->begun || strlen(name) >= AI__GGUF_MAX_NAME) return AI_E_INVAL;
     size_t nbytes = ai__gguf_tensor_bytes(type, n_dims, ne);
     if (!nbytes) return AI_E_INVAL;
     for (size_t i = 0; i < w->n_t; i++)
@@ -194,10 +217,17 @@ static ai_status pad(FILE *f, uint64_t at, uint32_t alignment) {
 ai_status ai__gguf_w_begin(ai__gguf_writer *w, FILE *f) {
     if (!w || !f || w->begun) return AI_E_INVAL;
     ai__buf h = {0};
+    int add_align = w->alignment != AI__GGUF_DEFAULT_ALIGNMENT && !w->has_align_kv;
     ai__buf_put(&h, "GGUF", 4);
     put_u32(&h, 3);
     put_u64(&h, w->n_t);
-    put_u64(&h, w->n_kv);
+    put_u64(&h, w->n_kv + (uint64_t)add_align);
+    if (add_align) {
+        static const char k[] = "general.alignment";
+        put_str(&h, k, sizeof k - 1);
+        put_u32(&h, AI__GGUF_U32);
+        put_u32(&h, w->alignment);
+    }
     ai__buf_put(&h, w->kvs.p, w->kvs.len);
     for (size_t i = 0; i < w->n_t; i++) {
         const wtensor *t = &w->t[i];

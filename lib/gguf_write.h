@@ -28,12 +28,15 @@
 
 typedef struct ai__gguf_writer ai__gguf_writer;
 
-/* alignment: a power of two (GGUF's default is 32); it is also written as
- * general.alignment when it is not 32. */
+/* alignment: a power of two (GGUF's default is 32).  When it is not 32 and
+ * no general.alignment kv was given, the writer puts one first in the file.
+ * A general.alignment kv given by the caller (e.g. copied from the input)
+ * keeps its place and must be a u32 equal to `alignment`. */
 ai_status ai__gguf_writer_new(uint32_t alignment, ai__gguf_writer **out);
 void ai__gguf_writer_free(ai__gguf_writer *w);
 
-/* Metadata.  Values keep the order of the calls. */
+/* Metadata.  Values keep the order of the calls; a key given twice is
+ * refused (AI_E_INVAL), as the peer's reader refuses such files. */
 ai_status ai__gguf_w_u32(ai__gguf_writer *w, const char *key, uint32_t v);
 ai_status ai__gguf_w_str(ai__gguf_writer *w, const char *key, const char *s);
 /* A value already encoded as in a GGUF file: `type` and, for arrays, the
@@ -45,7 +48,8 @@ ai_status ai__gguf_w_raw(ai__gguf_writer *w, const char *key, uint32_t type,
 /* Copies kv from a parsed file (ai__gguf_parse), value bytes unchanged. */
 ai_status ai__gguf_w_copy_kv(ai__gguf_writer *w, const ai__gguf_kv *kv);
 
-/* A tensor: ne[0] varies fastest; ne[0] a multiple of the type's block. */
+/* A tensor: ne[0] varies fastest; ne[0] a multiple of the type's block;
+ * the name at most 63 bytes (the peer's limit). */
 ai_status ai__gguf_w_tensor(ai__gguf_writer *w, const char *name, uint32_t type,
                             uint32_t n_dims, const int64_t *ne);
 

@@ -13,10 +13,7 @@
 #include <string.h>
 #include <pthread.h>
 
-void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
-                 float eps) {
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+static void rms_scale(float *out, const float *x, const float *w, int64_t n, double ss, float eps) {
     float mean = (float)(ss / (double)n);
     float scale = 1.0f / sqrtf(mean + eps);
     if (w) {
@@ -24,6 +21,33 @@ void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
     } else {
         for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale;
     }
+}
+
+void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
+                 float eps) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    rms_scale(out, x, w, n, ss, eps);
+}
+
+void ai__rmsnorm_rows(float *out, const float *x, const float *w, int64_t n,
+                      int64_t n_rows, int64_t ld, float eps) {
+    int64_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        const float *x0 = x + r * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            s0 += (double)(x0[i] * x0[i]);
+            s1 += (double)(x1[i] * x1[i]);
+            s2 += (double)(x2[i] * x2[i]);
+            s3 += (double)(x3[i] * x3[i]);
+        }
+        rms_scale(out + r * ld, x0, w, n, s0, eps);
+        rms_scale(out + (r + 1) * ld, x1, w, n, s1, eps);
+        rms_scale(out + (r + 2) * ld, x2, w, n, s2, eps);
+        rms_scale(out + (r + 3) * ld, x3, w, n, s3, eps);
+    }
+    for (; r < n_rows; r++) ai__rmsnorm(out + r * ld, x + r * ld, w, n, eps);
 }
 
 void ai__softmax(float *x, int64_t n) {
@@ -62,22 +86,13 @@ void ai__rope_cache(float *cs, int64_t pos, int64_t n_rot, float base,
     }
 }
 
+/* NORM pairs neighbours, NEOX the two halves; rounded like the reference's
+ * contracted (fused) form.  The kernels' (kernels/ref/act.c has the scalar
+ * definition; the x86 sets use the FMA instruction instead of a call to
+ * libm's fmaf per element). */
 void ai__rope_apply(float *x, int64_t n_heads, int64_t head_dim,
                     int64_t n_rot, int mode, const float *cs) {
-    int64_t half = n_rot / 2;
-    for (int64_t h = 0; h < n_heads; h++) {
-        float *v = x + h * head_dim;
-        for (int64_t i = 0; i < half; i++) {
-            /* NORM pairs neighbours, NEOX pairs the two halves */
-            int64_t a = mode == AI__ROPE_NEOX ? i : 2 * i;
-            int64_t b = mode == AI__ROPE_NEOX ? i + half : 2 * i + 1;
-            float c = cs[2 * i], s = cs[2 * i + 1];
-            float x0 = v[a], x1 = v[b];
-            /* rounded like the reference's contracted (fused) form */
-            v[a] = fmaf(x0, c, -(x1 * s));
-            v[b] = fmaf(x0, s, x1 * c);
-        }
-    }
+    ai__rope_f32(x, n_heads, head_dim, n_rot, mode == AI__ROPE_NEOX, cs);
 }
 
 /* f16 -> f32 through a table of all 65536 values (256 KB), filled once from
@@ -234,27 +249,6 @@ void ai__attention_f16_tiled(float *out, const float *q, const float *kt, int64_
     }
     float inv = S == 0.0f ? 0.0f : 1.0f / S;
     for (int64_t d = 0; d < head_dim_v; d++) out[d] *= inv;
-}
-
-/* Two passes, sums in double as the reference does: the mean, then the
- * variance around it (no cancellation from E[x^2] - E[x]^2). */
-void ai__layernorm(float *out, const float *x, const float *w, const float *b,
-                   int64_t n, float eps) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i];
-    float mean = (float)(s / (double)n);
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        float d = x[i] - mean;
-        ss += (double)(d * d);
-    }
-    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    for (int64_t i = 0; i < n; i++) {
-        float v = (x[i] - mean) * scale;
-        if (w) v *= w[i];
-        if (b) v += b[i];
-        out[i] = v;
-    }
 }
 
 /* GELU, tanh form: the kernels' (kernels/ref/act.c has the scalar

@@ -2,11 +2,27 @@
  * quantize.c - ai_model_quantize: rewrite a GGUF model with its weight
  * matrices in another type.
  *
- * Which tensors change: every tensor of two or more dimensions whose rows
- * (ne[0]) are a multiple of the target's block size becomes the target type;
- * one-dimensional tensors (norms, biases) and matrices with rows the target
- * cannot hold become F32; integer tensors are copied as they are.  A tensor
- * already in the target type is copied unchanged (no second rounding).
+ * The output follows what the peer's quantizer (llama.cpp's, run with
+ * --pure, i.e. without its per-tensor type mixtures) writes, so that the two
+ * files can be compared byte for byte and the peer's loader sees nothing
+ * new:
+ *  - which tensors change: matrices (two or more dimensions that are not 1)
+ *    whose name ends in "weight" and is not one the peer leaves alone
+ *    (norms, positional embeddings, token types, MoE gates, small conv and
+ *    RWKV mixing tensors, relative position biases);
+ *  - rows the target cannot hold (ne[0] not a multiple of its block) take
+ *    the peer's fallback type (q4_k -> q5_0, q6_k -> q8_0, ...) or F16;
+ *  - one-dimensional tensors become F32 (the peer keeps their input type:
+ *    the same bytes for the usual F32 norms); integer tensors and the
+ *    matrices left alone are copied unchanged;
+ *  - a tensor already in its output type is copied unchanged (no second
+ *    rounding);
+ *  - metadata: every input kv in its order, except general.file_type,
+ *    general.quantization_version and the split.* keys, then
+ *    general.quantization_version = 2 and general.file_type (the peer's
+ *    numbering) at the end;
+ *  - tensor order: by layer number (blk.N.), tensors without one first,
+ *    then by name (the order the peer's loader lists them in).
  * Conversion is row by row: dequantize to f32, quantize to the target, in
  * chunks of rows spread over a thread pool, so memory stays at one chunk.
  */
@@ -50,11 +66,87 @@ static int is_int_type(uint32_t t) {
     return t == AI_TYPE_I8 || t == AI_TYPE_I16 || t == AI_TYPE_I32 || t == AI_TYPE_I64;
 }
 
+/* Dimensions counted as the peer counts them: trailing 1s do not count, so
+ * a [256, 1] tensor is one-dimensional. */
+static uint32_t eff_dims(const ai__gguf_tensor *t) {
+    uint32_t n = t->n_dims;
+    while (n > 1 && t->ne[n - 1] == 1) n--;
+    return n;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Whether a matrix's name makes it a weight the peer quantizes. */
+static int quantizable_name(const char *name) {
+    static const char *const never[] = {
+        "_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d", "shortconv.conv.weight", "attn_rel_b.weight",
+        "altup", "laurel", "per_layer_model_proj", "time_mix_first.weight", "time_mix_w0.weight",
+        "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_v0.weight", "time_mix_v1.weight",
+        "time_mix_v2.weight", "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
+        "time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight", "time_mix_decay_w2.weight",
+        "time_mix_lerp_fused.weight", ".position_embd", ".rel_pos", ".patch_embd",
+    };
+    if (!ends_with(name, "weight")) return 0;
+    /* BERT-style learned positions and token types stay as they are */
+    if (!strcmp(name, "position_embd.weight") || !strcmp(name, "token_types.weight")) return 0;
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+        if (strstr(name, never[i])) return 0;
+    return 1;
+}
+
+/* The peer's replacement when rows do not fit the target's 256-element
+ * blocks; 0 when it has none. */
+static uint32_t fallback_of(uint32_t type) {
+    switch (type) {
+    case AI_TYPE_Q2_K:
+    case AI_TYPE_Q3_K: return AI_TYPE_Q4_0;
+    case AI_TYPE_Q4_K: return AI_TYPE_Q5_0;
+    case AI_TYPE_Q5_K: return AI_TYPE_Q5_1;
+    case AI_TYPE_Q6_K: return AI_TYPE_Q8_0;
+    case AI_TYPE_IQ4_XS: return AI_TYPE_IQ4_NL;
+    }
+    return 0;
+}
+
 /* The type a tensor is written in. */
 static uint32_t out_type(const ai__gguf_tensor *t, uint32_t target) {
     if (is_int_type(t->type)) return t->type;
-    if (t->n_dims < 2) return AI_TYPE_F32;
-    return ai__row_size(target, t->ne[0]) ? target : AI_TYPE_F32;
+    if (eff_dims(t) < 2) return AI_TYPE_F32;
+    if (!quantizable_name(t->name)) return t->type;
+    if (ai__row_size(target, t->ne[0])) return target;
+    uint32_t fb = fallback_of(target);
+    return fb && ai__row_size(fb, t->ne[0]) ? fb : AI_TYPE_F16;
+}
+
+/* The layer of "blk.N...." (what scanf's "blk.%d." reads), -1 without one. */
+static long layer_of(const char *name) {
+    if (strncmp(name, "blk.", 4)) return -1;
+    const char *p = name + 4;
+    while (*p == ' ' || (*p >= '\t' && *p <= '\r')) p++;
+    int neg = *p == '-';
+    if (*p == '-' || *p == '+') p++;
+    if (*p < '0' || *p > '9') return -1;
+    long v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) v = v < 100000000 ? v * 10 + (*p - '0') : v;
+    return neg ? -v : v;
+}
+
+/* Output order: layer, then name (bytewise). */
+static int tensor_cmp(const void *pa, const void *pb) {
+    const ai__gguf_tensor *a = *(const ai__gguf_tensor *const *)pa, *b = *(const ai__gguf_tensor *const *)pb;
+    long la = layer_of(a->name), lb = layer_of(b->name);
+    if (la != lb) return la < lb ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* Keys not copied: written anew (file type, quantization version) or
+ * meaningless in a single output file (split.*). */
+static int dropped_key(const char *key) {
+    return !strcmp(key, "general.file_type") || !strcmp(key, "general.quantization_version") ||
+           !strcmp(key, "split.no") || !strcmp(key, "split.count") || !strcmp(key, "split.tensors.count");
 }
 
 typedef struct conv_job {
@@ -85,17 +177,17 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* Writes every tensor of g to f in the order added to w. */
-static ai_status write_tensors(const ai__gguf *g, ai__gguf_writer *w, FILE *f, uint32_t target, ai__pool *pool,
-                               char *err, size_t err_cap) {
+/* Writes the tensors ord[0..n) to f, the order they were added to w. */
+static ai_status write_tensors(const ai__gguf_tensor *const *ord, size_t n, ai__gguf_writer *w, FILE *f,
+                               uint32_t target, ai__pool *pool, char *err, size_t err_cap) {
     enum { CHUNK = 1 << 24 }; /* bytes of output per chunk, at most */
     int nth = ai__pool_size(pool);
     ai_status st = AI_OK;
     uint8_t *out = NULL;
     float *tmp = NULL;
     size_t out_cap = 0, tmp_cap = 0;
-    for (size_t i = 0; i < g->n_tensors && !st; i++) {
-        const ai__gguf_tensor *t = &g->tensors[i];
+    for (size_t i = 0; i < n && !st; i++) {
+        const ai__gguf_tensor *t = ord[i];
         uint32_t ot = out_type(t, target);
         if (ot == t->type) {
             st = ai__gguf_w_data(w, f, t->data, t->nbytes);
@@ -166,25 +258,36 @@ ai_status ai_model_quantize(const char *in_path, const char *out_path, int32_t t
             return AI_E_UNSUPPORTED;
         }
     }
+    int64_t n_split = 1;
+    if (!ai__gguf_get_int(g, "split.count", &n_split) && n_split > 1) {
+        ai__set_err(err, err_cap, "%s is one part of a model split in %lld files; merge the parts first", in_path,
+                    (long long)n_split);
+        ai__gguf_free(g);
+        return AI_E_UNSUPPORTED;
+    }
     ai__gguf_writer *w = NULL;
     ai__pool *pool = NULL;
     FILE *f = NULL;
     char *tmp_path = NULL;
+    const ai__gguf_tensor **ord = NULL;
     if ((st = ai__gguf_writer_new(g->alignment, &w))) goto done;
-    int have_ft = 0;
-    for (size_t i = 0; i < g->n_kv && !st; i++) {
-        const ai__gguf_kv *kv = &g->kv[i];
-        if (!strcmp(kv->key, "general.alignment")) continue; /* the writer adds its own */
-        if (!strcmp(kv->key, "general.file_type")) {
-            st = ai__gguf_w_u32(w, kv->key, (uint32_t)file_type_of(type));
-            have_ft = 1;
-        } else {
-            st = ai__gguf_w_copy_kv(w, kv);
-        }
+    for (size_t i = 0; i < g->n_kv && !st; i++)
+        if (!dropped_key(g->kv[i].key)) st = ai__gguf_w_copy_kv(w, &g->kv[i]);
+    if (!st) st = ai__gguf_w_u32(w, "general.quantization_version", 2);
+    if (!st) st = ai__gguf_w_u32(w, "general.file_type", (uint32_t)file_type_of(type));
+    if (st) {
+        if (st == AI_E_INVAL)
+            ai__set_err(err, err_cap, "cannot copy the metadata (a key twice, or a bad general.alignment)");
+        goto done;
     }
-    if (!st && !have_ft) st = ai__gguf_w_u32(w, "general.file_type", (uint32_t)file_type_of(type));
+    if (g->n_tensors && !(ord = malloc(g->n_tensors * sizeof *ord))) {
+        st = AI_E_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < g->n_tensors; i++) ord[i] = &g->tensors[i];
+    if (g->n_tensors) qsort(ord, g->n_tensors, sizeof *ord, tensor_cmp);
     for (size_t i = 0; i < g->n_tensors && !st; i++) {
-        const ai__gguf_tensor *t = &g->tensors[i];
+        const ai__gguf_tensor *t = ord[i];
         st = ai__gguf_w_tensor(w, t->name, out_type(t, (uint32_t)type), t->n_dims, t->ne);
         if (st) ai__set_err(err, err_cap, "tensor '%s': cannot describe it in the output", t->name);
     }
@@ -207,7 +310,7 @@ ai_status ai_model_quantize(const char *in_path, const char *out_path, int32_t t
         goto done;
     }
     st = ai__gguf_w_begin(w, f);
-    if (!st) st = write_tensors(g, w, f, (uint32_t)type, pool, err, err_cap);
+    if (!st) st = write_tensors(ord, g->n_tensors, w, f, (uint32_t)type, pool, err, err_cap);
     if (fclose(f) != 0 && !st) st = AI_E_IO;
     f = NULL;
     if (!st && rename(tmp_path, out_path) != 0) st = AI_E_IO;
@@ -222,6 +325,7 @@ done:
         remove(tmp_path);
     }
     free(tmp_path);
+    free(ord);
     ai__pool_free(pool);
     ai__gguf_writer_free(w);
     ai__gguf_free(g);

@@ -111,16 +111,17 @@ int ai__arch_supported(const char *arch);
  * scale).  out may alias x. */
 void ai__rmsnorm(float *out, const float *x, const float *w, int64_t n,
                  float eps);
+/* ai__rmsnorm of n_rows rows, row r at x + r*ld (out + r*ld), each with
+ * exactly ai__rmsnorm's bits; the rows' sums run side by side (one double
+ * addition after another per row is the order, and the latency of each
+ * would otherwise be paid in turn). */
+void ai__rmsnorm_rows(float *out, const float *x, const float *w, int64_t n,
+                      int64_t n_rows, int64_t ld, float eps);
 /* Numerically stable softmax in place over n values. */
 void ai__softmax(float *x, int64_t n);
 /* x = silu(x) * y over n values (the SwiGLU gate). */
 void ai__swiglu(float *x, const float *y, int64_t n);
 
-/* out[i] = (x[i] - mean(x)) / sqrt(var(x) + eps) * w[i] + b[i], i < n (the
- * LayerNorm of BERT-style encoders).  w and b may be NULL (1 and 0).  out may
- * alias x. */
-void ai__layernorm(float *out, const float *x, const float *w, const float *b,
-                   int64_t n, float eps);
 /* x = gelu(x) over n values, tanh approximation. */
 void ai__gelu(float *x, int64_t n);
 
@@ -172,7 +173,7 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
                        float scale, float *scratch);
 
 /*
- * The peer's numerics depend on the batch in two places, which we follow
+ * The peer's numerics depend on the batch in three places, which we follow
  * only when asked (AI_PEER_NUMERICS=1 in the environment when the session
  * is made), since a row's logits must not depend on its batch for exact
  * prefix reuse:
@@ -181,7 +182,12 @@ void ai__attention_f16(float *out, const float *q, const uint16_t *k, const uint
  *     every batch, and the peer's for every generated token);
  *   - on CPUs with AVX512-FP16 (where its refs were made) a single token's
  *     F16 matrix products run in half precision (kernels.h,
- *     ai__peer_matvec_f16h; scalar emulation, slow).
+ *     ai__peer_matvec_f16h; scalar emulation, slow);
+ *   - it repacks Q4_0, IQ4_NL and Q4_K weights at load time; its Q4_K
+ *     matrix kernel (the batch rows below the last multiple of 4) groups
+ *     the float terms otherwise than its matrix-vector kernel (the other
+ *     rows); Q4_0 and IQ4_NL products also sum in another order than our
+ *     default (kernels.h, ai__mm_ws_set_peer).
  */
 #define AI__ATT_TILED_ROWS 64
 

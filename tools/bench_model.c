@@ -6,8 +6,12 @@
  *
  *   bench_model TYPE OUT.gguf      TYPE: f16 | q8_0 | q4_0 | q4_k_m
  *
- * q4_k_m follows the usual mix: q4_k, with q6_k for attn_v, ffn_down and
- * the (tied) embedding.  No tokenizer: `agentinfer bench` needs none.
+ * The type mix is llama.cpp's default for that file type, so that the
+ * comparison with its numbers is on the same bytes: the (tied) embedding is
+ * q6_k in q4_0 and q4_k_m; q4_k_m also puts attn_v and ffn_down in q6_k in
+ * the layers where llama.cpp "uses more bits" (the first and last eighth,
+ * and every third layer between: 14 of 28), q4_k elsewhere.  No tokenizer:
+ * `agentinfer bench` needs none.
  */
 #include "kernels.h"
 #include "types.h"
@@ -33,6 +37,9 @@ static void kv_u32(FILE *f, const char *k, uint32_t v) { wstr(f, k); w32(f, 4); 
 static void kv_f32(FILE *f, const char *k, float v) { wstr(f, k); w32(f, 6); fwrite(&v, 4, 1, f); }
 static void kv_str(FILE *f, const char *k, const char *v) { wstr(f, k); w32(f, 8); wstr(f, v); }
 
+/* Layers whose attn_v and ffn_down llama.cpp's Q4_K_M keeps in q6_k. */
+static int more_bits(int l) { return l < L / 8 || l >= 7 * L / 8 || (l - L / 8) % 3 == 2; }
+
 static uint64_t rng = 0x1234567;
 static float frand(void) {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -44,11 +51,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_model f16|q8_0|q4_0|q4_k_m OUT.gguf\n");
         return 1;
     }
-    uint32_t base, strong;
-    if (!strcmp(argv[1], "f16")) base = strong = AI_TYPE_F16;
-    else if (!strcmp(argv[1], "q8_0")) base = strong = AI_TYPE_Q8_0;
-    else if (!strcmp(argv[1], "q4_0")) base = AI_TYPE_Q4_0, strong = AI_TYPE_Q6_K;
-    else if (!strcmp(argv[1], "q4_k_m")) base = AI_TYPE_Q4_K, strong = AI_TYPE_Q6_K;
+    uint32_t base, strong, embd; /* strong: attn_v/ffn_down in more_bits() layers */
+    if (!strcmp(argv[1], "f16")) base = strong = embd = AI_TYPE_F16;
+    else if (!strcmp(argv[1], "q8_0")) base = strong = embd = AI_TYPE_Q8_0;
+    else if (!strcmp(argv[1], "q4_0")) base = strong = AI_TYPE_Q4_0, embd = AI_TYPE_Q6_K;
+    else if (!strcmp(argv[1], "q4_k_m")) base = AI_TYPE_Q4_K, strong = embd = AI_TYPE_Q6_K;
     else {
         fprintf(stderr, "bench_model: unknown type %s\n", argv[1]);
         return 1;
@@ -56,7 +63,7 @@ int main(int argc, char **argv) {
     static tensor t[3 + L * 11];
     int nt = 0;
 #define T(nm, a, b, ty) (snprintf(t[nt].name, 64, "%s", nm), t[nt].ne0 = a, t[nt].ne1 = b, t[nt].type = ty, nt++)
-    T("token_embd.weight", E, NV, strong);
+    T("token_embd.weight", E, NV, embd);
     T("output_norm.weight", E, 1, AI_TYPE_F32);
     for (int l = 0; l < L; l++) {
         char n[64];
@@ -64,14 +71,15 @@ int main(int argc, char **argv) {
         B("attn_norm.weight", E, 1, AI_TYPE_F32);
         B("attn_q.weight", E, H * HD, base);
         B("attn_k.weight", E, HKV * HD, base);
-        B("attn_v.weight", E, HKV * HD, strong);
+        uint32_t vd = more_bits(l) ? strong : base;
+        B("attn_v.weight", E, HKV * HD, vd);
         B("attn_q_norm.weight", HD, 1, AI_TYPE_F32);
         B("attn_k_norm.weight", HD, 1, AI_TYPE_F32);
         B("attn_output.weight", H * HD, E, base);
         B("ffn_norm.weight", E, 1, AI_TYPE_F32);
         B("ffn_gate.weight", E, FF, base);
         B("ffn_up.weight", E, FF, base);
-        B("ffn_down.weight", FF, E, strong);
+        B("ffn_down.weight", FF, E, vd);
     }
     uint64_t off = 0;
     for (int i = 0; i < nt; i++) {

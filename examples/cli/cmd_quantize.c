@@ -7,8 +7,8 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: agentinfer quantize [--threads N] IN.gguf OUT.gguf TYPE\n\n"
                "Writes a copy of IN with every weight matrix in TYPE (f32 f16 bf16 q4_0 q4_1 q5_0\n"
-               "q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs); 1-D tensors stay f32 and the\n"
-               "metadata is copied.\n");
+               "q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs); 1-D tensors become f32 and the\n"
+               "metadata is copied.  The layout follows llama.cpp's quantizer run with --pure.\n");
 }
 
 int cmd_quantize(int argc, char **argv) {

@@ -139,3 +139,60 @@ void ai__ref_gelu(float *x, int64_t n) {
         else if (v < 10.0f) x[i] = v / (1.0f + expf(-c2 * v * (1.0f + 0.044715f * v * v)));
     }
 }
+
+/* LayerNorm of one row: two passes, sums in double (no cancellation from
+ * E[x^2] - E[x]^2), then (x - mean) * scale (* w) (+ b) per element.  w and
+ * b may be NULL; out may be x. */
+void ai__ref_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i];
+    float mean = (float)(s / (double)n);
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        ss += (double)(d * d);
+    }
+    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) {
+        float v = (x[i] - mean) * scale;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        out[i] = v;
+    }
+}
+
+/* x = softmax(scale * x) over one row of n scores: exp(v - max) summed in
+ * double, then times 1/sum. */
+void ai__ref_softmax(float *x, int64_t n, float scale) {
+    if (n <= 0) return;
+    for (int64_t i = 0; i < n; i++) x[i] *= scale;
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+/* Pair i of each head turns by the angle whose cos and sin (times the
+ * attention factor) are cs[2i], cs[2i+1]: NORM pairs neighbours (2i, 2i+1),
+ * NEOX the two halves (i, i + n_rot/2).  Rounded like the reference's
+ * contracted form: x0 c - x1 s as fma(x0, c, -(x1 s)), x0 s + x1 c as
+ * fma(x0, s, x1 c). */
+void ai__ref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs) {
+    int64_t half = n_rot / 2;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        for (int64_t i = 0; i < half; i++) {
+            int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[a], x1 = v[b];
+            v[a] = fmaf(x0, c, -(x1 * s));
+            v[b] = fmaf(x0, s, x1 * c);
+        }
+    }
+}

@@ -1,8 +1,9 @@
 /*
  * peer.c - scalar versions of the pieces whose rounding follows the peer
  * (llama.cpp's x86 AVX-512 build) bit for bit: the f16 dot product and f16
- * accumulator of its flash attention, its vector exp and SiLU, and the two
- * fused multiply-add chains of its tiled attention.  kimpl.h (ai__peer_ops)
+ * accumulator of its flash attention, its vector exp and SiLU, the two
+ * fused multiply-add chains of its tiled attention, and the float sums of
+ * its kernels for the Q4_0, IQ4_NL and Q4_K weights it repacks.  kimpl.h (ai__peer_ops)
  * states each order; the SIMD versions (kernels/x86/peer_x86.h) must give
  * the same bits.
  */
@@ -142,4 +143,82 @@ void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const 
     }
     float inv = S == 0.0f ? 0.0f : 1.0f / S;
     for (int64_t d = 0; d < hdv; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
+}
+
+/* ---- Q4_0 and Q4_K in the order of the peer's repacked kernels ----------- */
+
+/* Integer dot of one 32-element block (18 bytes: f16 d, 16 bytes of
+ * nibbles, element j the low nibble of byte j, element j+16 its high
+ * nibble) with 32 act values; lut maps a nibble to its weight. */
+static int32_t b32_isum(const uint8_t *b, const int8_t *qa, const int8_t *lut) {
+    int32_t s = 0;
+    for (int j = 0; j < 16; j++) s += lut[b[2 + j] & 0xF] * qa[j] + lut[b[2 + j] >> 4] * qa[j + 16];
+    return s;
+}
+
+static void peer_b32(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y,
+                     const int8_t *lut) {
+    const int8_t *qa = act_q(act);
+    const float *da = act_d(act, k);
+    for (int64_t r = 0; r < nr; r++) {
+        const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
+        float acc = 0.0f;
+        for (int64_t i = 0; i < k / 32; i++, b += 18)
+            acc = fmaf((float)b32_isum(b, qa + 32 * i, lut), ai__f16_to_f32(rd16(b)) * da[i], acc);
+        y[r] = acc;
+    }
+}
+
+static const int8_t q4_0_lut[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+
+void ai__ref_peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, q4_0_lut);
+}
+
+void ai__ref_peer_iq4_nl(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, ai__iq4nl_values);
+}
+
+/* Sub-block s of a Q4_K block (144 bytes: f16 d, f16 dmin, 12 bytes of
+ * six-bit scales and mins, 128 bytes of nibbles; element e of chunk e/64
+ * is in byte 16 + 32(e/64) + e%32, low nibble for e%64 < 32) against 32
+ * act values: *is = sc * sum q*a, *ms = m * (sum of the act values, from
+ * the two per-16 sums). */
+static void q4_k_sub(const uint8_t *b, int s, const int8_t *qa, const int16_t *bs, int32_t *is,
+                     int32_t *ms) {
+    uint8_t sc, m;
+    k4_scale_min(s, b + 4, &sc, &m);
+    const uint8_t *qs = b + 16 + 32 * (s / 2);
+    int shift = 4 * (s % 2);
+    int32_t part = 0;
+    for (int j = 0; j < 32; j++) part += ((qs[j] >> shift) & 0xF) * qa[32 * s + j];
+    *is = sc * part;
+    *ms = m * (bs[2 * s] + bs[2 * s + 1]);
+}
+
+void ai__ref_peer_q4_k(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y,
+                       int tile) {
+    const int8_t *qa = act_q(act);
+    const float *da = act_d(act, k);
+    const int16_t *bs = act_bs256(act, k);
+    for (int64_t r = 0; r < nr; r++) {
+        const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
+        float acc = 0.0f, accm = 0.0f;
+        for (int64_t i = 0; i < k / 256; i++, b += 144) {
+            float dd = ai__f16_to_f32(rd16(b)) * da[i], dm = ai__f16_to_f32(rd16(b + 2)) * da[i];
+            int32_t is = 0, ms = 0;
+            for (int s = 0; s < 8; s++) {
+                int32_t a, m;
+                q4_k_sub(b, s, qa + 256 * i, bs + 16 * i, &a, &m);
+                is += a;
+                ms += m;
+                if (tile ? s % 2 == 1 : s == 7) { /* a sum goes to the float accumulators */
+                    acc = fmaf((float)is, dd, acc);
+                    accm = fmaf((float)ms, dm, accm);
+                    is = ms = 0;
+                }
+            }
+        }
+        y[r] = acc - accm;
+    }
 }

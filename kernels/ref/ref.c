@@ -29,8 +29,13 @@ const ai__kset ai__kset_ref = {
     ai__ref_axpy_f16,
     {ai__ref_peer_dot_f16, ai__ref_peer_mad_f16, ai__ref_peer_scale_f16, ai__ref_peer_exp,
      ai__ref_peer_swiglu, ai__ref_peer_kq, ai__ref_peer_pv, ai__ref_peer_dot_f16h,
-     ai__ref_peer_attn_f16},
+     ai__ref_peer_attn_f16, ai__ref_peer_q4_0, ai__ref_peer_iq4_nl, ai__ref_peer_q4_k},
     ai__ref_gelu,
+    ai__ref_layernorm,
+    ai__ref_softmax,
+    ai__ref_rope,
     NULL, /* act_ext_bytes: no extra act data */
     NULL, /* act_ext */
+    NULL, /* attn_f16_rows: one query at a time */
+    NULL, /* attn_f16_rows_scratch */
 };

@@ -41,6 +41,10 @@ int ai__iq4_nearest(float v);
 /* y += alpha * a over n f16 values (act.c). */
 void ai__ref_axpy_f16(float alpha, const uint16_t *a, float *y, int64_t n);
 void ai__ref_gelu(float *x, int64_t n);
+void ai__ref_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n,
+                       float eps);
+void ai__ref_softmax(float *x, int64_t n, float scale);
+void ai__ref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs);
 
 /* The peer-rounding pieces (peer.c; see ai__peer_ops in kimpl.h). */
 float ai__ref_peer_dot_f16(const uint16_t *a, const uint16_t *b, int64_t n);
@@ -54,6 +58,10 @@ void ai__ref_peer_pv(float *acc, const float *p, const float *v, int64_t nt, int
 float ai__ref_peer_dot_f16h(const uint16_t *a, const uint16_t *b, int64_t n);
 void ai__ref_peer_attn_f16(float *out, const float *q, const uint16_t *k, const uint16_t *v,
                            int64_t n_kv, int64_t hd, int64_t hdv, float scale, uint16_t *scratch);
+void ai__ref_peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
+void ai__ref_peer_iq4_nl(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
+void ai__ref_peer_q4_k(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y,
+                       int tile);
 
 /* Activation converters (act.c). */
 void ai__ref_act_f32(const float *x, void *dst, int64_t k);

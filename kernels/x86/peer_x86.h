@@ -167,3 +167,92 @@ static void peer_attn_f16(float *out, const float *q, const uint16_t *k, const u
     float inv = S == 0.0f ? 0.0f : 1.0f / S;
     for (int64_t d = 0; d < hdv; d++) out[d] = ai__f16_to_f32(acc[d]) * inv;
 }
+
+/* ---- Q4_0, IQ4_NL and Q4_K in the order of the peer's repacked kernels -----
+ * The integer dot products run in vectors (exact, so any order does); the
+ * float terms then go through one scalar fma chain per output, the
+ * reference's (ref/peer.c) exact sequence of operations. */
+
+/* Eight vectors of 8 int32 lanes -> one vector whose lane i is the sum of
+ * p[i]'s lanes. */
+INLINE __m256i hsum8x8_epi32(const __m256i p[8]) {
+    __m256i t0 = _mm256_hadd_epi32(p[0], p[1]), t1 = _mm256_hadd_epi32(p[2], p[3]);
+    __m256i t2 = _mm256_hadd_epi32(p[4], p[5]), t3 = _mm256_hadd_epi32(p[6], p[7]);
+    __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+/* Q4_0 (iq = 0) and IQ4_NL (iq = 1): the same kernel in the peer. */
+INLINE void peer_b32(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int iq) {
+    const int8_t *qa = act_q(act);
+    const float *da = act_d(act, k);
+    int64_t nb = k / 32;
+    for (int64_t r = 0; r < nr; r++) {
+        const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
+        float acc = 0.0f;
+        for (int64_t i = 0; i < nb; i += 8) { /* up to eight blocks' integer sums at a time */
+            int n = nb - i < 8 ? (int)(nb - i) : 8;
+            __m256i p[8];
+            for (int j = 0; j < 8; j++) {
+                p[j] = _mm256_setzero_si256();
+                if (j >= n) continue;
+                __m256i q = iq ? dec_iq4_nl(b + 18 * (i + j)) : dec_q4_0(b + 18 * (i + j));
+                p[j] = dot_s8(p[j], _mm256_sign_epi8(q, q), q, load256(qa + 32 * (i + j)));
+            }
+            int32_t is[8];
+            _mm256_storeu_si256((__m256i *)is, hsum8x8_epi32(p));
+            for (int j = 0; j < n; j++) acc = fmaf((float)is[j], f16(b + 18 * (i + j)) * da[i + j], acc);
+        }
+        y[r] = acc;
+    }
+}
+
+static void peer_q4_0(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, 0);
+}
+
+static void peer_iq4_nl(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y) {
+    peer_b32(w, ws, nr, act, k, y, 1);
+}
+
+static void peer_q4_k(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int tile) {
+    const int8_t *qa = act_q(act);
+    const float *da = act_d(act, k);
+    const int16_t *bs = act_bs256(act, k);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    for (int64_t r = 0; r < nr; r++) {
+        const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
+        float acc = 0.0f, accm = 0.0f;
+        for (int64_t i = 0; i < k / 256; i++, b += 144) {
+            const int8_t *a = qa + 256 * i;
+            __m256i p[8];
+            for (int c = 0; c < 4; c++) { /* chunk c: sub-blocks 2c (low nibbles) and 2c+1 (high) */
+                __m256i raw = load256(b + 16 + 32 * c);
+                p[2 * c] = dot_u8(_mm256_setzero_si256(), _mm256_and_si256(raw, m4), load256(a + 64 * c));
+                p[2 * c + 1] = dot_u8(_mm256_setzero_si256(), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4),
+                                      load256(a + 64 * c + 32));
+            }
+            uint8_t sc[8], mn[8];
+            k4_unpack(b + 4, sc, mn);
+            __m256i sc32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));
+            __m256i mn32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)mn));
+            __m256i asum = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * i)), ones);
+            int32_t is[8], ms[8];
+            _mm256_storeu_si256((__m256i *)is, _mm256_mullo_epi32(hsum8x8_epi32(p), sc32));
+            _mm256_storeu_si256((__m256i *)ms, _mm256_mullo_epi32(asum, mn32));
+            float dd = f16(b) * da[i], dm = f16(b + 2) * da[i];
+            if (tile) {
+                for (int j = 0; j < 4; j++) {
+                    acc = fmaf((float)(is[2 * j] + is[2 * j + 1]), dd, acc);
+                    accm = fmaf((float)(ms[2 * j] + ms[2 * j + 1]), dm, accm);
+                }
+            } else {
+                int32_t s = 0, m = 0;
+                for (int j = 0; j < 8; j++) s += is[j], m += ms[j];
+                acc = fmaf((float)s, dd, acc);
+                accm = fmaf((float)m, dm, accm);
+            }
+        }
+        y[r] = acc - accm;
+    }
+}

@@ -13,6 +13,8 @@
  * element's result does not depend on its position or on n.
  */
 
+#include <math.h>
+
 #if ISA_VNNI
 typedef __m512 ew_vec;
 #define EW_W 16
@@ -96,4 +98,150 @@ static void gelu_f32(float *x, int64_t n) {
 #endif
 }
 
-static void ew_fill(ai__kset *ks) { ks->gelu = gelu_f32; }
+/*
+ * Row loads and stores of the first m (<= EW_W) elements (the rest of the
+ * vector zero), and sums of float lanes in double: what LayerNorm and
+ * softmax need on top of the lane arithmetic above.
+ */
+#if ISA_VNNI
+typedef __m512d ew_dvec; /* two of them hold one ew_vec */
+INLINE __mmask16 ew_mask(int64_t m) { return (__mmask16)(m >= 16 ? 0xFFFF : (1u << m) - 1); }
+INLINE ew_vec ew_load_n(const float *p, int64_t m) { return _mm512_maskz_loadu_ps(ew_mask(m), p); }
+INLINE void ew_store_n(float *p, ew_vec v, int64_t m) { _mm512_mask_storeu_ps(p, ew_mask(m), v); }
+/* v with the lanes from m on replaced by pad */
+INLINE ew_vec ew_pad_n(ew_vec v, int64_t m, float pad) { return _mm512_mask_mov_ps(_mm512_set1_ps(pad), ew_mask(m), v); }
+INLINE ew_dvec ew_dzero(void) { return _mm512_setzero_pd(); }
+INLINE void ew_dacc(ew_dvec *lo, ew_dvec *hi, ew_vec v) {
+    *lo = _mm512_add_pd(*lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    *hi = _mm512_add_pd(*hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+}
+INLINE double ew_dsum(ew_dvec lo, ew_dvec hi) { return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi)); }
+INLINE float ew_hmax(ew_vec v) { return _mm512_reduce_max_ps(v); }
+#else
+typedef __m256d ew_dvec;
+INLINE ew_vec ew_load_n(const float *p, int64_t m) {
+    if (m >= EW_W) return _mm256_loadu_ps(p);
+    float t[EW_W] = {0};
+    memcpy(t, p, (size_t)m * sizeof *t);
+    return _mm256_loadu_ps(t);
+}
+INLINE void ew_store_n(float *p, ew_vec v, int64_t m) {
+    if (m >= EW_W) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    float t[EW_W];
+    _mm256_storeu_ps(t, v);
+    memcpy(p, t, (size_t)m * sizeof *t);
+}
+INLINE ew_vec ew_pad_n(ew_vec v, int64_t m, float pad) {
+    if (m >= EW_W) return v;
+    __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)m), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_blendv_ps(_mm256_set1_ps(pad), v, _mm256_castsi256_ps(keep));
+}
+INLINE ew_dvec ew_dzero(void) { return _mm256_setzero_pd(); }
+INLINE void ew_dacc(ew_dvec *lo, ew_dvec *hi, ew_vec v) {
+    *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+INLINE double ew_dsum(ew_dvec lo, ew_dvec hi) {
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_add_pd(lo, hi));
+    return (t[0] + t[1]) + (t[2] + t[3]);
+}
+INLINE float ew_hmax(ew_vec v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+#endif
+
+/*
+ * LayerNorm of one row, the reference's arithmetic (kernels/ref/act.c) in
+ * lanes: the float values and float squares are summed in double (only the
+ * order of the additions differs, so the mean and variance agree with the
+ * reference's nearly always to the bit), and every element gets the same
+ * unfused (x - mean) * scale * w + b.  The zero lanes past n add nothing.
+ */
+static void layernorm_f32(float *out, const float *x, const float *w, const float *b, int64_t n,
+                          float eps) {
+    ew_dvec lo = ew_dzero(), hi = ew_dzero();
+    for (int64_t i = 0; i < n; i += EW_W) ew_dacc(&lo, &hi, ew_load_n(x + i, n - i));
+    float mean = (float)(ew_dsum(lo, hi) / (double)n);
+    ew_vec vm = EW_SET1(mean);
+    lo = hi = ew_dzero();
+    for (int64_t i = 0; i < n; i += EW_W) {
+        ew_vec d = EW_SUB(ew_load_n(x + i, n - i), vm);
+        ew_dacc(&lo, &hi, ew_pad_n(EW_MUL(d, d), n - i, 0.0f));
+    }
+    float scale = 1.0f / sqrtf((float)(ew_dsum(lo, hi) / (double)n) + eps);
+    ew_vec vs = EW_SET1(scale);
+    for (int64_t i = 0; i < n; i += EW_W) {
+        ew_vec v = EW_MUL(EW_SUB(ew_load_n(x + i, n - i), vm), vs);
+        if (w) v = EW_MUL(v, ew_load_n(w + i, n - i));
+        if (b) v = EW_ADD(v, ew_load_n(b + i, n - i));
+        ew_store_n(out + i, v, n - i);
+    }
+}
+
+/*
+ * x = softmax(scale * x) over one row: the reference's steps (scale, max,
+ * exp of the difference summed in double, times 1/sum) with the lane exp
+ * of GELU, its argument clamped at -87 (e^-87 ~ 1.6e-38: nothing next to
+ * the 1 of the maximum).  Within a few 1e-7 of the reference.
+ */
+static void softmax_f32(float *x, int64_t n, float scale) {
+    ew_vec vs = EW_SET1(scale), vmax = EW_SET1(-INFINITY);
+    for (int64_t i = 0; i < n; i += EW_W) {
+        ew_vec v = EW_MUL(ew_load_n(x + i, n - i), vs);
+        vmax = EW_MAX(vmax, ew_pad_n(v, n - i, -INFINITY)); /* lanes past n never win */
+        ew_store_n(x + i, v, n - i);
+    }
+    ew_vec vm = EW_SET1(ew_hmax(vmax));
+    ew_dvec lo = ew_dzero(), hi = ew_dzero();
+    for (int64_t i = 0; i < n; i += EW_W) {
+        ew_vec u = EW_MAX(EW_SUB(ew_load_n(x + i, n - i), vm), EW_SET1(-87.0f));
+        ew_vec e = ew_pad_n(ew_exp(u), n - i, 0.0f);
+        ew_dacc(&lo, &hi, e);
+        ew_store_n(x + i, e, n - i);
+    }
+    ew_vec inv = EW_SET1((float)(1.0 / ew_dsum(lo, hi)));
+    for (int64_t i = 0; i < n; i += EW_W) ew_store_n(x + i, EW_MUL(ew_load_n(x + i, n - i), inv), n - i);
+}
+
+/* RoPE (ai__ref_rope's arithmetic; fmaf is one instruction here): NEOX
+ * heads eight pairs at a time, cos and sin taken apart from their
+ * interleaved table. */
+static void rope_f32(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int neox, const float *cs) {
+    int64_t half = n_rot / 2;
+    const __m256 neg = _mm256_set1_ps(-0.0f);
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        int64_t i = 0;
+        if (neox)
+            for (; i + 8 <= half; i += 8) {
+                __m256 lo = _mm256_loadu_ps(cs + 2 * i), hi = _mm256_loadu_ps(cs + 2 * i + 8);
+                /* [c0 c1 c4 c5 | c2 c3 c6 c7] -> c0..c7, likewise s */
+                __m256 c = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+                __m256 s = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+                __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + half);
+                _mm256_storeu_ps(v + i, _mm256_fmadd_ps(x0, c, _mm256_xor_ps(_mm256_mul_ps(x1, s), neg)));
+                _mm256_storeu_ps(v + i + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+            }
+        for (; i < half; i++) {
+            int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[a], x1 = v[b];
+            v[a] = fmaf(x0, c, -(x1 * s));
+            v[b] = fmaf(x0, s, x1 * c);
+        }
+    }
+}
+
+static void ew_fill(ai__kset *ks) {
+    ks->gelu = gelu_f32;
+    ks->layernorm = layernorm_f32;
+    ks->softmax = softmax_f32;
+    ks->rope = rope_f32;
+}

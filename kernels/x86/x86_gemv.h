@@ -37,6 +37,31 @@
  * too, or the per-row accumulators live in memory.) */
 #define ROWS_ARGS const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out
 
+/*
+ * Software prefetch.  A pass reads its R rows side by side: R short streams
+ * (ws bytes each, 2304 for Q4_0 at k = 4096) that all start cold at every
+ * pass, which the hardware prefetchers follow poorly (Q4_0 read a cold
+ * 64 MiB matrix at 8-18 GB/s on one Zen 5 thread, against 29 GB/s of
+ * plain sequential reading).  But the R rows of a pass are one contiguous
+ * span of R * ws bytes, and so is the next pass: a kernel that has read
+ * bytes [0, off) of each of its rows prefetches bytes [R * off, R * (off + n))
+ * of the span `dist` bytes ahead (a whole number of passes, at least
+ * PF_BYTES), so the matrix is fetched as one stream ahead of the reads.
+ * Prefetches never fault, so the last passes may point past the matrix.
+ */
+enum { PF_BYTES = 8192 }; /* 4, 8 and 16 KiB measured alike (k = 1024..14336) */
+
+INLINE size_t pf_dist(size_t ws, int R) {
+    size_t pass = (size_t)R * ws;
+    return pass * ((PF_BYTES + pass - 1) / pass);
+}
+
+INLINE void pf_rows(const uint8_t *w, size_t dist, int R, size_t off, size_t n) {
+    uintptr_t p = (uintptr_t)w + dist + (size_t)R * off;
+    _Pragma("GCC unroll 16") /* up to 4 * 176 bytes: 11 lines */
+    for (size_t b = 0; b < (size_t)R * n; b += 64) _mm_prefetch((const char *)(p + b), _MM_HINT_T0);
+}
+
 /* ---- float types ------------------------------------------------------------------ */
 
 /* FLOAT_COLS with nc = 1 for R rows: each activation vector is loaded once
@@ -45,8 +70,10 @@
     INLINE void T##_rows(ROWS_ARGS) {                                                     \
         vf acc0[4], acc1[4];                                                              \
         UNROLL for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vf_zero();                 \
+        const size_t pfd = pf_dist(ws, R);                                                \
         int64_t i = 0;                                                                    \
         for (; i + 2 * VF_N <= k; i += 2 * VF_N) {                                        \
+            pf_rows(w, pfd, R, (size_t)(ESZ * i), 2 * VF_N * ESZ);                        \
             vf x0 = vld_##T(a + ESZ * i), x1 = vld_##T(a + ESZ * (i + VF_N));             \
             UNROLL for (int r = 0; r < R; r++) {                                          \
                 const uint8_t *wr = w + (size_t)r * ws;                                   \
@@ -103,7 +130,9 @@ INLINE void q4_0_rows(ROWS_ARGS) {
     const float *ad = act_d(a, k);
     const int64_t nb = k / 32;
     int64_t i = 0;
+    const size_t pfd = pf_dist(ws, R);
     for (; i + 8 <= nb; i += 8) {
+        pf_rows(w, pfd, R, 18 * i, 144);
         __m256 da8 = _mm256_loadu_ps(ad + i);
         __m256 dd[4];
         UNROLL for (int r = 0; r < R; r++) {
@@ -160,26 +189,104 @@ INLINE void q4_0_rows(ROWS_ARGS) {
 }
 GEMV_ROWS(q4_0)
 
-/* ---- Q4_K (AVX-512) ----------------------------------------------------------------- */
+/* ---- Q4_1, Q5_0, Q5_1 and IQ4_NL (AVX-512) ------------------------------------------ */
+
+/* leg_cols (x86_kern.h, nc = 1) for R rows: the activation bytes of a pair
+ * and the start -(off . a) are loaded / computed once for all rows. */
+INLINE void leg_pair_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, int64_t j, const int kind,
+                          __m512 *acc, float *accm) {
+    const int bytes = LEG_BYTES(kind);
+    __m512i av = _mm512_loadu_si512((const void *)(act_q(a) + 32 * j));
+    __m512i start = leg_start(av, kind);
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *b = w + (size_t)r * ws + bytes * j;
+        __m512i p = _mm512_dpbusd_epi32(start, leg_z(b, kind), av);
+        acc[r] = leg_step(p, b, act_d(a, k) + j, act_s32(a, k) + j, kind, acc[r], &accm[r]);
+    }
+}
+
+INLINE void leg_rows(ROWS_ARGS, const int kind) {
+    const int bytes = LEG_BYTES(kind);
+    __m512 acc[4], accb[4];
+    __m256 acc2[4];
+    float accm[4];
+    UNROLL for (int r = 0; r < R; r++) {
+        acc[r] = accb[r] = _mm512_setzero_ps();
+        acc2[r] = _mm256_setzero_ps();
+        accm[r] = 0;
+    }
+    const int64_t nb = k / 32;
+    const size_t pfd = pf_dist(ws, R);
+    int64_t j = 0;
+    for (; j + 4 <= nb; j += 4) {
+        pf_rows(w, pfd, R, (size_t)(bytes * j), 4 * (size_t)bytes);
+        leg_pair_rows(w, ws, R, a, k, j, kind, acc, accm);
+        leg_pair_rows(w, ws, R, a, k, j + 2, kind, accb, accm);
+    }
+    if (j + 2 <= nb) {
+        leg_pair_rows(w, ws, R, a, k, j, kind, acc, accm);
+        j += 2;
+    }
+    UNROLL for (int r = 0; r < R; r++) {
+        if (j < nb)
+            leg_tail(w + (size_t)r * ws + bytes * j, act_q(a) + 32 * j, act_d(a, k) + j, act_s32(a, k) + j, kind,
+                     &acc2[r], &accm[r]);
+        out[r] = leg_sum(acc[r], accb[r], acc2[r], accm[r], kind);
+    }
+}
+INLINE void q4_1_rows(ROWS_ARGS) { leg_rows(w, ws, R, a, k, out, LEG_Q4_1); }
+INLINE void q5_0_rows(ROWS_ARGS) { leg_rows(w, ws, R, a, k, out, LEG_Q5_0); }
+INLINE void q5_1_rows(ROWS_ARGS) { leg_rows(w, ws, R, a, k, out, LEG_Q5_1); }
+INLINE void iq4_nl_rows(ROWS_ARGS) { leg_rows(w, ws, R, a, k, out, LEG_IQ4_NL); }
+GEMV_ROWS(q4_1)
+GEMV_ROWS(q5_0)
+GEMV_ROWS(q5_1)
+GEMV_ROWS(iq4_nl)
+
+/* ---- Q2_K, Q4_K and Q5_K (AVX-512) ---------------------------------------------------- */
 
 /*
- * q4_k_cols (VNNI, nc = 1) for R rows: the activation chunks, block sums and
- * scale are loaded once for all rows.  Each 32-byte chunk of nibbles is
- * loaded broadcast to both halves and shifted by 0 / 4 per half, which is
- * the [low | high] vector of q4_k_cols.
+ * The float step of the k-quants with a min, one row and super-block: the
+ * int32 sum isum (its 256-bit halves added: the 8 lanes of the 256-bit
+ * T_cols), the min correction corr (block sums . mins), d and dmin (the
+ * f16 pair at dm, converted at once) -> acc += isum * (d * d_a),
+ * accm += corr * (dmin * d_a): the float products and the fmas of K45_COLS,
+ * q4_k_cols and q2_k_cols, so a row equals its T_cols bit for bit.
  */
-INLINE void q4_k_rows(ROWS_ARGS) {
+INLINE void kmin_step(__m512i isum, __m256i corr, const uint8_t *dm, __m128 da, __m256 *acc, __m256 *accm) {
+    uint32_t dd;
+    memcpy(&dd, dm, 4);
+    __m128 sd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd)), da); /* d * d_a, dmin * d_a */
+    __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_broadcastss_ps(sd), *acc);
+    *accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
+                            _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sd), _mm256_set1_epi32(1)), *accm);
+}
+
+/*
+ * Q4_K and Q5_K (K45_COLS / q4_k_cols, nc = 1) for R rows: the activation
+ * chunks, block sums and scale are loaded once for all rows.  Each 32-byte
+ * chunk of nibbles is loaded broadcast to both halves and shifted by 0 / 4
+ * per half: [low | high], the 64 elements 64j..64j+63.  Q5_K (hb) adds the
+ * fifth bit, bit 2j / 2j+1 of qh[l] for element 64j + l / 64j + 32 + l,
+ * tested into a byte mask and added as 16 under it.  bytes: block size, qs:
+ * offset of the nibbles (all constants after inlining).
+ */
+INLINE void k45_rows(ROWS_ARGS, const int bytes, const int qs, const int hb) {
     __m256 acc[4], accm[4];
     UNROLL for (int r = 0; r < R; r++) acc[r] = accm[r] = _mm256_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), b10 = _mm512_set1_epi8(0x10);
     const __m512i sh = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    const size_t pfd = pf_dist(ws, R);
     for (int64_t i = 0; i < k / 256; i++) {
+        pf_rows(w, pfd, R, (size_t)(bytes * i), (size_t)bytes);
         const int8_t *aq = act_q(a) + 256 * i;
+        const uint8_t *b0 = w + bytes * i;
         __m512i sc32[4], isum[4];
         __m256i m16[4];
         UNROLL for (int r = 0; r < R; r++) {
             uint8_t sc[8], mn[8];
-            k4_unpack(w + (size_t)r * ws + 144 * i + 4, sc, mn);
+            k4_unpack(b0 + (size_t)r * ws + 4, sc, mn);
             sc32[r] = _mm512_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc));
             /* mins, each twice (one per 16 of its 32 elements), as int16 */
             __m128i mv = _mm_loadl_epi64((const __m128i *)mn);
@@ -189,32 +296,71 @@ INLINE void q4_k_rows(ROWS_ARGS) {
         UNROLL for (int j = 0; j < 4; j++) {
             __m512i av = _mm512_loadu_si512((const void *)(aq + 64 * j));
             const __m512i sidx = _mm512_inserti64x4(_mm512_set1_epi32(2 * j), _mm256_set1_epi32(2 * j + 1), 1);
+            const __m512i hbit =
+                _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << 2 * j)), _mm256_set1_epi8((char)(2 << 2 * j)), 1);
             UNROLL for (int r = 0; r < R; r++) {
-                __m512i q = _mm512_broadcast_i64x4(load256(w + (size_t)r * ws + 144 * i + 16 + 32 * j));
+                const uint8_t *b = b0 + (size_t)r * ws;
+                __m512i q = _mm512_broadcast_i64x4(load256(b + qs + 32 * j));
                 __m512i z = _mm512_and_si512(_mm512_srlv_epi16(q, sh), m4);
+                if (hb) {
+                    __mmask64 h5 = _mm512_test_epi8_mask(_mm512_broadcast_i64x4(load256(b + 16)), hbit);
+                    z = _mm512_mask_add_epi8(z, h5, z, b10);
+                }
                 __m512i s = _mm512_permutexvar_epi32(sidx, sc32[r]);
                 isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av), s);
             }
         }
         __m256i bs = load256(act_bs256(a, k) + 16 * i);
         __m128 da = _mm_set1_ps(act_d(a, k)[i]);
-        UNROLL for (int r = 0; r < R; r++) {
-            /* d and dmin in one conversion (lanes 0, 1) */
-            uint32_t dd;
-            memcpy(&dd, w + (size_t)r * ws + 144 * i, 4);
-            __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));
-            __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[r]), _mm512_extracti64x4_epi64(isum[r], 1));
-            __m256i corr = _mm256_madd_epi16(bs, m16[r]);
-            __m128 sd = _mm_mul_ps(dm, da);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_broadcastss_ps(sd), acc[r]);
-            accm[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
-                                      _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sd), _mm256_set1_epi32(1)),
-                                      accm[r]);
-        }
+        UNROLL for (int r = 0; r < R; r++)
+            kmin_step(isum[r], _mm256_madd_epi16(bs, m16[r]), b0 + (size_t)r * ws, da, &acc[r], &accm[r]);
     }
     UNROLL for (int r = 0; r < R; r++) out[r] = hsum(acc[r]) - hsum(accm[r]);
 }
+INLINE void q4_k_rows(ROWS_ARGS) { k45_rows(w, ws, R, a, k, out, 144, 16, 0); }
+INLINE void q5_k_rows(ROWS_ARGS) { k45_rows(w, ws, R, a, k, out, 176, 48, 1); }
 GEMV_ROWS(q4_k)
+GEMV_ROWS(q5_k)
+
+/*
+ * q2_k_cols (nc = 1) for R rows, 64 elements per step: the 2-bit values of
+ * chunks tp, tp+1 of half h (k2_u64), their per-16 scales (k16_scales, as
+ * Q3_K's), the low nibbles of the scale bytes; the high nibbles are the
+ * mins, against the block sums.
+ */
+INLINE void q2_k_rows(ROWS_ARGS) {
+    __m256 acc[4], accm[4];
+    UNROLL for (int r = 0; r < R; r++) acc[r] = accm[r] = _mm256_setzero_ps();
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const size_t pfd = pf_dist(ws, R);
+    for (int64_t i = 0; i < k / 256; i++) {
+        pf_rows(w, pfd, R, 84 * (size_t)i, 84);
+        const int8_t *aq = act_q(a) + 256 * i;
+        const uint8_t *b0 = w + 84 * i;
+        __m512i s32[4], isum[4];
+        __m256i m16[4];
+        UNROLL for (int r = 0; r < R; r++) {
+            __m128i sb = load128(b0 + (size_t)r * ws);
+            s32[r] = _mm512_cvtepu8_epi32(_mm_and_si128(sb, m4)); /* 0..15: see SCALE16 */
+            m16[r] = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), m4));
+            isum[r] = _mm512_setzero_si512();
+        }
+        UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
+            __m512i av = _mm512_loadu_si512((const void *)(aq + 128 * h + 32 * tp));
+            UNROLL for (int r = 0; r < R; r++) {
+                __m512i u = k2_u64(b0 + (size_t)r * ws + 16 + 32 * h, tp);
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av),
+                                              k16_scales(s32[r], h, tp));
+            }
+        }
+        __m256i bs = load256(act_bs256(a, k) + 16 * i);
+        __m128 da = _mm_set1_ps(act_d(a, k)[i]);
+        UNROLL for (int r = 0; r < R; r++)
+            kmin_step(isum[r], _mm256_madd_epi16(bs, m16[r]), b0 + (size_t)r * ws + 80, da, &acc[r], &accm[r]);
+    }
+    UNROLL for (int r = 0; r < R; r++) out[r] = hsum(acc[r]) - hsum(accm[r]);
+}
+GEMV_ROWS(q2_k)
 
 /* ---- Q3_K and IQ4_XS (AVX-512) ------------------------------------------------------ */
 
@@ -223,7 +369,9 @@ GEMV_ROWS(q4_k)
 INLINE void q3_k_rows(ROWS_ARGS) {
     __m256 acc[4];
     UNROLL for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    const size_t pfd = pf_dist(ws, R);
     for (int64_t i = 0; i < k / 256; i++) {
+        pf_rows(w, pfd, R, 110 * i, 110);
         const int8_t *aq = act_q(a) + 256 * i;
         __m128i sc8[4];
         __m512i s32[4], isum[4];
@@ -237,7 +385,7 @@ INLINE void q3_k_rows(ROWS_ARGS) {
             UNROLL for (int r = 0; r < R; r++) {
                 __m512i u = q3k_u64(w + (size_t)r * ws + 110 * i, h, tp);
                 isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av),
-                                              q3k_scales(s32[r], h, tp));
+                                              k16_scales(s32[r], h, tp));
             }
         }
         UNROLL for (int r = 0; r < R; r++) {
@@ -261,7 +409,9 @@ INLINE void iq4_xs_rows(ROWS_ARGS) {
     const __m512i b80 = _mm512_set1_epi8((char)0x80);
     const __m128i t = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ai__iq4nl_values), _mm_set1_epi8((char)0x80));
     const __m512i tab = _mm512_broadcast_i32x4(t);
+    const size_t pfd = pf_dist(ws, R);
     for (int64_t i = 0; i < k / 256; i++) {
+        pf_rows(w, pfd, R, 136 * i, 136);
         const int8_t *aq = act_q(a) + 256 * i;
         __m512i sc[4], isum[4];
         UNROLL for (int r = 0; r < R; r++) {
@@ -296,7 +446,13 @@ static void fill_gemv(ai__kset *ks) {
     ks->ops[AI_TYPE_BF16].gemv = bf16_gemv;
 #if ISA_VNNI
     ks->ops[AI_TYPE_Q4_0].gemv = q4_0_gemv;
+    ks->ops[AI_TYPE_Q4_1].gemv = q4_1_gemv;
+    ks->ops[AI_TYPE_Q5_0].gemv = q5_0_gemv;
+    ks->ops[AI_TYPE_Q5_1].gemv = q5_1_gemv;
+    ks->ops[AI_TYPE_IQ4_NL].gemv = iq4_nl_gemv;
     ks->ops[AI_TYPE_Q4_K].gemv = q4_k_gemv;
+    ks->ops[AI_TYPE_Q5_K].gemv = q5_k_gemv;
+    ks->ops[AI_TYPE_Q2_K].gemv = q2_k_gemv;
     ks->ops[AI_TYPE_Q3_K].gemv = q3_k_gemv;
     ks->ops[AI_TYPE_IQ4_XS].gemv = iq4_xs_gemv;
 #endif

@@ -200,9 +200,7 @@ INLINE void q4_0_cols(COLS_ARGS) {
 #else
 SYM32_COLS(q4_0, 18)
 #endif
-SYM32_COLS(q5_0, 22)
 SYM32_COLS(q8_0, 34)
-SYM32_COLS(iq4_nl, 18)
 
 /* With a min: sum += (d_w*d_a) * (q . a) + m_w * s_a, q unsigned. */
 INLINE __m256i dec_q4_1(const uint8_t *b) { return nibbles(b + 4); }
@@ -229,8 +227,157 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
         UNROLL for (int c = 0; c < nc; c++) out[c] = hsum(acc[c]) + accm[c];               \
     }
 
+#if ISA_VNNI
+/* The nibbles of two 16-byte runs p0, p1 (two blocks of 32) in element
+ * order [lo_0, hi_0, lo_1, hi_1]: each run loaded to two 128-bit lanes,
+ * shifted by 0 / 4 and masked. */
+INLINE __m512i nib64(const uint8_t *p0, const uint8_t *p1) {
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    __m512i z = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(load128(p0)), 0xFF00, load128(p1));
+    return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
+}
+
+/*
+ * Q4_1, Q5_0, Q5_1 and IQ4_NL in the AVX-512 build: two blocks per 512-bit
+ * step, as q4_0_cols.  The 64 weights of blocks j, j+1 become bytes
+ * (leg_z): the nibbles of each (nib64), the fifth bits of Q5_0/Q5_1 (qh of
+ * both blocks as one 64-bit mask, added as 16 under it), IQ4_NL's codebook
+ * with 128 added (so all entries are unsigned).  One vpdpbusd against the 64
+ * activation bytes, started from -(off . a) for the types stored with an
+ * offset (16 for Q5_0, 128 for IQ4_NL), gives the int32 lanes of both
+ * blocks.  Floats (leg_step): lanes 0..7 times d_j * d_a_j, 8..15 times
+ * d_j+1 * d_a_j+1 into one of two 512-bit accumulators (alternate pairs),
+ * and for the types with a min accm += m_j * s_a_j, then m_j+1 * s_a_j+1
+ * (a scalar chain, as MIN32_COLS).  An odd last block goes through 256-bit
+ * arithmetic (leg_tail).  The matrix-vector rows (x86_gemv.h) use the same
+ * helpers, so both give the same bits.
+ */
+enum { LEG_Q4_1, LEG_Q5_0, LEG_Q5_1, LEG_IQ4_NL };
+#define LEG_BYTES(kind) ((kind) == LEG_Q4_1 ? 20 : (kind) == LEG_Q5_0 ? 22 : (kind) == LEG_Q5_1 ? 24 : 18)
+#define LEG_MIN(kind) ((kind) == LEG_Q4_1 || (kind) == LEG_Q5_1)
+
+/* The 64 weights of the blocks at b and b + LEG_BYTES, as unsigned bytes. */
+INLINE __m512i leg_z(const uint8_t *b, const int kind) {
+    const int bytes = LEG_BYTES(kind);
+    const int qs = kind == LEG_Q4_1 ? 4 : kind == LEG_Q5_0 ? 6 : kind == LEG_Q5_1 ? 8 : 2;
+    __m512i z = nib64(b + qs, b + bytes + qs);
+    if (kind == LEG_Q5_0 || kind == LEG_Q5_1) {
+        const int qh = kind == LEG_Q5_0 ? 2 : 4;
+        uint32_t h0, h1;
+        memcpy(&h0, b + qh, 4);
+        memcpy(&h1, b + bytes + qh, 4);
+        z = _mm512_mask_add_epi8(z, _cvtu64_mask64((uint64_t)h1 << 32 | h0), z, _mm512_set1_epi8(0x10));
+    }
+    if (kind == LEG_IQ4_NL) {
+        const __m128i t = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ai__iq4nl_values), _mm_set1_epi8((char)0x80));
+        z = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(t), z);
+    }
+    return z;
+}
+
+/* Where vpdpbusd starts: -(off . a) for the 64 activation bytes av. */
+INLINE __m512i leg_start(__m512i av, const int kind) {
+    const int off = kind == LEG_Q5_0 ? 16 : kind == LEG_IQ4_NL ? 128 : 0;
+    if (!off) return _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)off), av));
+}
+
+/* The float step of a pair: acc + p (int32 lanes of blocks j, j+1 at b)
+ * times the block scales, against the act row's scales ad (and sums as) at
+ * j; the min terms go to accm. */
+INLINE __m512 leg_step(__m512i p, const uint8_t *b, const float *ad, const float *as, const int kind, __m512 acc,
+                       float *accm) {
+    const int bytes = LEG_BYTES(kind);
+    __m512 sc;
+    if (LEG_MIN(kind)) {
+        /* [d_j, m_j, d_j+1, m_j+1] in one conversion, times [da_j, s_j, da_j+1, s_j+1] */
+        uint32_t w0, w1;
+        memcpy(&w0, b, 4);
+        memcpy(&w1, b + bytes, 4);
+        __m128 dm = _mm_cvtph_ps(_mm_insert_epi32(_mm_cvtsi32_si128((int)w0), (int)w1, 1));
+        __m128 x = _mm_unpacklo_ps(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)ad)),
+                                   _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)as)));
+        __m128 pr = _mm_mul_ps(dm, x);
+        const __m512i idx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(2), 1);
+        sc = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(pr));
+        *accm += _mm_cvtss_f32(_mm_movehdup_ps(pr));
+        *accm += _mm_cvtss_f32(_mm_permute_ps(pr, 3));
+    } else {
+        __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)rd16(b) | (uint32_t)rd16(b + bytes) << 16)));
+        __m128 pr = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)ad)));
+        const __m512i idx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+        sc = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(pr));
+    }
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
+}
+
+/* One block b (the odd last one) against act block j: 256-bit, as T_cols
+ * of the AVX2 build. */
+INLINE void leg_tail(const uint8_t *b, const int8_t *aq, const float *ad, const float *as, const int kind,
+                     __m256 *acc2, float *accm) {
+    __m256i q = kind == LEG_Q4_1 ? dec_q4_1(b) : kind == LEG_Q5_0 ? dec_q5_0(b) : kind == LEG_Q5_1 ? dec_q5_1(b) : dec_iq4_nl(b);
+    __m256i av = load256(aq);
+    __m256i p = LEG_MIN(kind) ? dot_u8(_mm256_setzero_si256(), q, av)
+                              : dot_s8(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), q, av);
+    *acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(b) * ad[0]), *acc2);
+    if (LEG_MIN(kind)) *accm += f16(b + 2) * as[0];
+}
+
+INLINE float leg_sum(__m512 acc, __m512 accb, __m256 acc2, float accm, const int kind) {
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(acc, accb)) + hsum(acc2);
+    return LEG_MIN(kind) ? s + accm : s;
+}
+
+/* Pair j of the columns: into acc (j % 4 == 0) or accb (j % 4 == 2). */
+INLINE void leg_pair_cols(const uint8_t *w, const uint8_t *const *a, int nc, int64_t k, int64_t j, const int kind,
+                          __m512 *acc, float *accm) {
+    const uint8_t *b = w + LEG_BYTES(kind) * j;
+    __m512i z = leg_z(b, kind);
+    UNROLL for (int c = 0; c < nc; c++) {
+        __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 32 * j));
+        __m512i p = _mm512_dpbusd_epi32(leg_start(av, kind), z, av);
+        acc[c] = leg_step(p, b, act_d(a[c], k) + j, act_s32(a[c], k) + j, kind, acc[c], &accm[c]);
+    }
+}
+
+INLINE void leg_cols(COLS_ARGS, const int kind) {
+    __m512 acc[MAXC], accb[MAXC];
+    __m256 acc2[MAXC];
+    float accm[MAXC];
+    UNROLL for (int c = 0; c < nc; c++) {
+        acc[c] = accb[c] = _mm512_setzero_ps();
+        acc2[c] = _mm256_setzero_ps();
+        accm[c] = 0;
+    }
+    const int64_t nb = k / 32;
+    int64_t j = 0;
+    for (; j + 4 <= nb; j += 4) {
+        leg_pair_cols(w, a, nc, k, j, kind, acc, accm);
+        leg_pair_cols(w, a, nc, k, j + 2, kind, accb, accm);
+    }
+    if (j + 2 <= nb) {
+        leg_pair_cols(w, a, nc, k, j, kind, acc, accm);
+        j += 2;
+    }
+    UNROLL for (int c = 0; c < nc; c++) {
+        if (j < nb)
+            leg_tail(w + LEG_BYTES(kind) * j, act_q(a[c]) + 32 * j, act_d(a[c], k) + j, act_s32(a[c], k) + j, kind,
+                     &acc2[c], &accm[c]);
+        out[c] = leg_sum(acc[c], accb[c], acc2[c], accm[c], kind);
+    }
+}
+INLINE void q4_1_cols(COLS_ARGS) { leg_cols(w, a, nc, k, out, LEG_Q4_1); }
+INLINE void q5_0_cols(COLS_ARGS) { leg_cols(w, a, nc, k, out, LEG_Q5_0); }
+INLINE void q5_1_cols(COLS_ARGS) { leg_cols(w, a, nc, k, out, LEG_Q5_1); }
+INLINE void iq4_nl_cols(COLS_ARGS) { leg_cols(w, a, nc, k, out, LEG_IQ4_NL); }
+#else
+SYM32_COLS(q5_0, 22)
+SYM32_COLS(iq4_nl, 18)
 MIN32_COLS(q4_1, 20)
 MIN32_COLS(q5_1, 24)
+#endif
 
 /* ---- 256-element super-block types ---------------------------------------- */
 
@@ -513,22 +660,28 @@ INLINE __m512i q3k_s32(__m128i sc8) {
     return _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xFFFF));
 }
 
-/* Q3_K: u = low2 | hbit << 2 (0..7) of chunks tp, tp+1 (tp even) of half h of
- * block b: the low bits from the 32 qs bytes loaded to both halves and shifted
- * by 2tp / 2tp+2 per half, the third bit (bit 4h+tp / 4h+tp+1 of the hmask
- * bytes) tested into a byte mask and added as 4 under it. */
-INLINE __m512i q3k_u64(const uint8_t *b, int h, int tp) {
+/* Q2_K and Q3_K: the 2-bit values of chunks tp, tp+1 (tp even) of a half
+ * whose 32 qs bytes are at qs: loaded to both halves of the vector and
+ * shifted by 2tp / 2tp+2 per half (0..3 per byte). */
+INLINE __m512i k2_u64(const uint8_t *qs, int tp) {
     const __m512i shv = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * tp)), _mm256_set1_epi16((short)(2 * tp + 2)), 1);
+    return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(load256(qs)), shv), _mm512_set1_epi8(3));
+}
+
+/* Q3_K: u = low2 | hbit << 2 (0..7) of chunks tp, tp+1 (tp even) of half h of
+ * block b: the low bits (k2_u64), the third bit (bit 4h+tp / 4h+tp+1 of the
+ * hmask bytes) tested into a byte mask and added as 4 under it. */
+INLINE __m512i q3k_u64(const uint8_t *b, int h, int tp) {
     const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + tp))),
                                            _mm256_set1_epi8((char)(1 << (4 * h + tp + 1))), 1);
-    __m512i qs = _mm512_broadcast_i64x4(load256(b + 32 + 32 * h));
-    __m512i u = _mm512_and_si512(_mm512_srlv_epi16(qs, shv), _mm512_set1_epi8(3));
+    __m512i u = k2_u64(b + 32 + 32 * h, tp);
     __mmask64 hb = _mm512_test_epi8_mask(_mm512_broadcast_i64x4(load256(b)), bit);
     return _mm512_mask_add_epi8(u, hb, u, _mm512_set1_epi8(4));
 }
 
-/* Q3_K: the scales of that step: lanes 4j..4j+3 <- scale 8h + 2tp + j. */
-INLINE __m512i q3k_scales(__m512i s32, int h, int tp) {
+/* Q2_K and Q3_K (per-16 scales s32, int32 lanes, see q3k_s32): the scales of
+ * step (h, tp): lanes 4j..4j+3 <- scale 8h + 2tp + j. */
+INLINE __m512i k16_scales(__m512i s32, int h, int tp) {
     const int b = 8 * h + 2 * tp;
     return _mm512_permutexvar_epi32(
         _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3),
@@ -552,7 +705,7 @@ INLINE void q3_k_cols(COLS_ARGS) {
         __m512i s32 = q3k_s32(sc8), isum[MAXC];
         UNROLL for (int c = 0; c < nc; c++) isum[c] = _mm512_setzero_si512();
         UNROLL for (int h = 0; h < 2; h++) UNROLL for (int tp = 0; tp < 4; tp += 2) {
-            __m512i u = q3k_u64(w, h, tp), sv = q3k_scales(s32, h, tp);
+            __m512i u = q3k_u64(w, h, tp), sv = k16_scales(s32, h, tp);
             UNROLL for (int c = 0; c < nc; c++) {
                 __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 256 * i + 128 * h + 32 * tp));
                 isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, av), sv);
@@ -579,13 +732,7 @@ INLINE __m512i iq4xs_scales(const uint8_t *b) {
 
 /* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
  * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
-INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) {
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
-    __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(load256(b + 8 + 16 * s)));
-    return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
-}
+INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) { return nib64(b + 8 + 16 * s, b + 24 + 16 * s); }
 
 /* IQ4_XS: lanes 0..7 <- scale s, 8..15 <- scale s+1. */
 INLINE __m512i iq4xs_pair(__m512i sc, int s) {
@@ -1005,7 +1152,7 @@ void FILL_NAME(ai__kset *ks) {
     ks->axpy_f16 = axpy_f16;
     ks->peer = (ai__peer_ops){peer_dot_f16, peer_mad_f16, peer_scale_f16, peer_exp,
                               peer_swiglu, peer_kq, peer_pv, ai__ref_peer_dot_f16h,
-                              peer_attn_f16};
+                              peer_attn_f16, peer_q4_0, peer_iq4_nl, peer_q4_k};
     ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;

@@ -43,23 +43,23 @@ static void test_layernorm(void **state) {
     const float w[4] = {1, 1, 2, 0.5f}, b[4] = {0, 1, 0, -1};
     const float plain[4] = {-1.3416408f, -0.4472136f, 0.4472136f, 1.3416408f};
     float out[4];
-    ai__layernorm(out, x, NULL, NULL, 4, 0.0f);
+    ai__layernorm_f32(out, x, NULL, NULL, 4, 0.0f);
     for (int i = 0; i < 4; i++) assert_float_equal(out[i], plain[i], 1e-6);
     /* scaled and shifted: plain * w + b */
     const float sb[4] = {-1.3416408f, 0.5527864f, 0.8944272f, -0.3291796f};
-    ai__layernorm(out, x, w, b, 4, 0.0f);
+    ai__layernorm_f32(out, x, w, b, 4, 0.0f);
     for (int i = 0; i < 4; i++) assert_float_equal(out[i], sb[i], 1e-6);
     /* eps = 1: sd = sqrt(2.25) = 1.5 -> -1 -1/3 1/3 1 */
     const float e1[4] = {-1.0f, -1.0f / 3, 1.0f / 3, 1.0f};
-    ai__layernorm(out, x, NULL, NULL, 4, 1.0f);
+    ai__layernorm_f32(out, x, NULL, NULL, 4, 1.0f);
     for (int i = 0; i < 4; i++) assert_float_equal(out[i], e1[i], 1e-6);
     /* a constant row becomes b (no division by zero thanks to eps) */
     const float c[4] = {7, 7, 7, 7};
-    ai__layernorm(out, c, w, b, 4, 1e-12f);
+    ai__layernorm_f32(out, c, w, b, 4, 1e-12f);
     for (int i = 0; i < 4; i++) assert_float_equal(out[i], b[i], 1e-6);
     /* in place, a large offset: the two-pass variance keeps it exact */
     float big[4] = {1e4f + 1, 1e4f + 2, 1e4f + 3, 1e4f + 4};
-    ai__layernorm(big, big, NULL, NULL, 4, 0.0f);
+    ai__layernorm_f32(big, big, NULL, NULL, 4, 0.0f);
     for (int i = 0; i < 4; i++) assert_float_equal(big[i], plain[i], 1e-5);
 }
 

@@ -203,6 +203,70 @@ static void check_gelu(const ai__kset *vs) {
         }
 }
 
+/* LayerNorm and softmax of rows of every length up to 3 vectors and more
+ * against the exact value in double and against the reference set; and a
+ * row's result does not depend on what follows it in memory. */
+static void check_rows(const ai__kset *vs) {
+    uint64_t s = 5;
+    enum { N = 3072 + 19 };
+    static float x[N], w[N], b[N], y[N + 1], r[N + 1]; /* [n]: a guard */
+    for (int i = 0; i < N; i++) {
+        x[i] = tu_randf(&s) * 4.0f + 1.5f; /* an offset: the mean matters */
+        w[i] = tu_randf(&s) * 2.0f;
+        b[i] = tu_randf(&s);
+    }
+    const int64_t lens[] = {1, 2, 7, 8, 15, 16, 17, 27, 33, 64, 100, 768, N};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int64_t n = lens[li];
+        for (int variant = 0; variant < 3; variant++) {
+            const float *wv = variant == 2 ? NULL : w, *bv = variant >= 1 ? NULL : b;
+            y[n] = r[n] = 12345.0f; /* must stay */
+            vs->layernorm(y, x, wv, bv, n, 1e-12f);
+            ai__kset_ref.layernorm(r, x, wv, bv, n, 1e-12f);
+            double m = 0, v = 0;
+            for (int64_t i = 0; i < n; i++) m += x[i];
+            m /= (double)n;
+            for (int64_t i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
+            double sc = 1.0 / sqrt(v / (double)n + 1e-12);
+            for (int64_t i = 0; i < n; i++) {
+                double t = (x[i] - m) * sc * (wv ? wv[i] : 1.0) + (bv ? bv[i] : 0.0);
+                double tol = 2e-6 * (fabs((x[i] - m) * sc * (wv ? wv[i] : 1.0)) + fabs(bv ? bv[i] : 0.0)) + 1e-6;
+                if (!(fabs(y[i] - t) <= tol) || !(fabs(y[i] - r[i]) <= tol))
+                    fail_msg("%s layernorm n=%lld [%lld] = %.9g, exact %.9g, ref %.9g", vs->name,
+                             (long long)n, (long long)i, y[i], t, r[i]);
+            }
+            if (y[n] != 12345.0f) fail_msg("%s layernorm n=%lld wrote past the row", vs->name, (long long)n);
+        }
+        /* in place, as the encoder calls it */
+        memcpy(r, x, (size_t)n * sizeof *r);
+        vs->layernorm(r, r, w, b, n, 1e-5f);
+        vs->layernorm(y, x, w, b, n, 1e-5f);
+        if (memcmp(r, y, (size_t)n * sizeof *r)) fail_msg("%s layernorm in place differs", vs->name);
+
+        for (int variant = 0; variant < 2; variant++) {
+            float scale = variant ? 0.125f : 3.0f; /* 3: a wide range of exponents */
+            memcpy(y, x, (size_t)n * sizeof *y);
+            memcpy(r, x, (size_t)n * sizeof *r);
+            if (variant && n > 3) y[3] = r[3] = -1e30f; /* far below: e^u underflows */
+            double mx = -1e300, sum = 0;
+            for (int64_t i = 0; i < n; i++) mx = fmax(mx, (double)(y[i] * scale));
+            for (int64_t i = 0; i < n; i++) sum += exp((double)(y[i] * scale) - mx);
+            double xs[N];
+            for (int64_t i = 0; i < n; i++) xs[i] = exp((double)(y[i] * scale) - mx) / sum;
+            y[n] = r[n] = 12345.0f;
+            vs->softmax(y, n, scale);
+            ai__kset_ref.softmax(r, n, scale);
+            for (int64_t i = 0; i < n; i++) {
+                double tol = 2e-6 * xs[i] + 1e-30;
+                if (!(fabs(y[i] - xs[i]) <= tol) || !(fabs(y[i] - r[i]) <= 2 * tol))
+                    fail_msg("%s softmax n=%lld [%lld] = %.9g, exact %.9g, ref %.9g", vs->name,
+                             (long long)n, (long long)i, y[i], xs[i], r[i]);
+            }
+            if (y[n] != 12345.0f) fail_msg("%s softmax n=%lld wrote past the row", vs->name, (long long)n);
+        }
+    }
+}
+
 static void test_fgemm(void **state) {
     (void)state;
     unsetenv("AI_BLAS_MIN_BATCH"); /* the opt-in BLAS path is exempt from invariance */
@@ -219,6 +283,7 @@ static void test_fgemm(void **state) {
         check_set(vs);
         check_invariance(vs, pool);
         check_gelu(vs);
+        check_rows(vs);
         tested++;
     }
     ai__pool_free(pool);

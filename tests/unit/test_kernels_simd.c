@@ -161,6 +161,32 @@ static void check_batch_invariance(const ai__kset *vs, ai__pool *pool) {
     free(w); free(x); free(y); free(y1); free(wq);
 }
 
+/* The same with tiles of many weight rows (one thread: the row tiles grow
+ * to 136 here), so that tiles which work through their rows in chunks
+ * (gemm_avx512.c q4_0_gemm: 64 rows) cross chunk boundaries. */
+static void check_big_tiles(const ai__kset *vs) {
+    uint64_t s = 321;
+    const int64_t rows = 1030, k = 256, nb = 9;
+    static const uint32_t types[] = {AI_TYPE_Q4_0, AI_TYPE_Q8_0, AI_TYPE_Q4_K, AI_TYPE_Q6_K};
+    float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nb * k) * 4);
+    float *y = malloc((size_t)(rows * nb) * 4), *y1 = malloc((size_t)rows * 4);
+    uint8_t *wq = malloc(ai__row_size(AI_TYPE_F32, k) * rows);
+    fill(w, rows * k, 0, &s);
+    fill(x, nb * k, 0, &s);
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        size_t rs = ai__row_size(types[t], k);
+        for (int64_t r = 0; r < rows; r++) ai__kset_ref.ops[types[t]].quant(w + r * k, wq + r * rs, k);
+        assert_int_equal(ai__matmul_ks(vs, NULL, types[t], wq, rows, k, x, nb, y, rows), AI_OK);
+        for (int64_t b = 0; b < nb; b++) {
+            assert_int_equal(ai__matmul_ks(vs, NULL, types[t], wq, rows, k, x + b * k, 1, y1, rows), AI_OK);
+            if (memcmp(y1, y + b * rows, (size_t)rows * 4))
+                fail_msg("%s %s: row results of %lld-row tiles differ between batch %lld and batch 1", vs->name,
+                         ai__type_get(types[t])->name, (long long)rows, (long long)nb);
+        }
+    }
+    free(w); free(x); free(y); free(y1); free(wq);
+}
+
 /* The matrix-vector kernels (gemv, several rows per pass) against the
  * variant's own dot product, bit for bit (batch invariance rests on it):
  * every row count 1..11 (groups of four and the 1..3 left), row lengths with
@@ -282,6 +308,7 @@ static void test_variants(void **state) {
         check_axpy(vs);
         check_gemv(vs);
         check_batch_invariance(vs, pool);
+        check_big_tiles(vs);
         tested++;
     }
     ai__pool_free(pool);

@@ -32,6 +32,26 @@ static void test_rmsnorm(void **state) {
     NEAR(y[1], 1.08866211, 1e-6);
 }
 
+/* Rows side by side: each row has ai__rmsnorm's bits (1..9 rows: groups of
+ * four and the rest; with and without a weight; in place; a row stride
+ * wider than the rows). */
+static void test_rmsnorm_rows(void **state) {
+    (void)state;
+    enum { N = 133, LD = 140, R = 9 };
+    static float x[R * LD], w[N], a[R * LD], b[R * LD];
+    uint64_t st = 3;
+    for (int i = 0; i < R * LD; i++) x[i] = tu_randf(&st) * (float)(1 + i % 7);
+    for (int i = 0; i < N; i++) w[i] = tu_randf(&st);
+    for (int rows = 1; rows <= R; rows++)
+        for (int wi = 0; wi < 2; wi++) {
+            memcpy(a, x, sizeof a);
+            memcpy(b, x, sizeof b);
+            for (int r = 0; r < rows; r++) ai__rmsnorm(a + r * LD, a + r * LD, wi ? w : NULL, N, 1e-6f);
+            ai__rmsnorm_rows(b, b, wi ? w : NULL, N, rows, LD, 1e-6f);
+            assert_memory_equal(a, b, sizeof a);
+        }
+}
+
 static void test_softmax(void **state) {
     (void)state;
     /* e^-2, e^-1, e^0 over their sum 1.50321472 */
@@ -250,7 +270,7 @@ static void test_attention_f16(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rmsnorm),  cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_rmsnorm),  cmocka_unit_test(test_rmsnorm_rows), cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_swiglu),   cmocka_unit_test(test_rope),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_attention_f16),
     };
