@@ -201,17 +201,11 @@ INLINE void q4_0_tile(TILE_ARGS) {
     __m512 acc[NC40], accb[NC40];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = accb[c] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
     const size_t ext_off = ai__act_row_size(ACT_Q8_32, k); /* n8, then dx (see ext_fill) */
     const int64_t nb = k / 32;
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2, w += 36) {
-        __m256i x = _mm256_set_m128i(load128(w + 20), load128(w + 2));
-        __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
-        z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
+        __m512i z = nib64(w + 2, w + 20);
         float d0 = f16(w), d1 = f16(w + 18);
         __m512 dwv = _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
         UNROLL
@@ -285,10 +279,6 @@ INLINE void q4_0_tile2(const uint8_t *w, size_t ws, const uint8_t *a, size_t as,
     __m512 acc[2][NC40R], accb[2][NC40R];
     UNROLL
     for (int c = 0; c < nc; c++) acc[0][c] = accb[0][c] = acc[1][c] = accb[1][c] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
     const size_t ext_off = ai__act_row_size(ACT_Q8_32, k);
     const int64_t nb = k / 32; /* even (see q4_0_gemm) */
     for (int64_t i = 0; i + 2 <= nb; i += 2, w += 36) {
@@ -297,8 +287,7 @@ INLINE void q4_0_tile2(const uint8_t *w, size_t ws, const uint8_t *a, size_t as,
         UNROLL
         for (int r = 0; r < 2; r++) {
             const uint8_t *wr = w + r * ws;
-            __m256i x = _mm256_set_m128i(load128(wr + 20), load128(wr + 2));
-            z[r] = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x)), shv), m4);
+            z[r] = nib64(wr + 2, wr + 20);
             /* the two block scales, converted beforehand (q4_0_gemm) */
             const float *dr = dws + r * (k / 32) + i;
             dwv[r] = _mm512_insertf32x8(_mm512_set1_ps(dr[0]), _mm256_set1_ps(dr[1]), 1);

@@ -29,8 +29,30 @@ INLINE float f16(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
+/* The f16 values at p0 and p1 in float lanes 0 and 1: one conversion for
+ * the scales of two blocks. */
+INLINE __m128 f16x2(const uint8_t *p0, const uint8_t *p1) {
+    uint16_t h0, h1;
+    memcpy(&h0, p0, 2);
+    memcpy(&h1, p1, 2);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+}
+
 INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 INLINE __m128i load128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+
+#ifdef __AVX512BW__
+/* The nibbles of two 16-byte runs p0, p1 (two blocks of 32) in element
+ * order [lo_0, hi_0, lo_1, hi_1]: each run loaded to two 128-bit lanes,
+ * shifted by 0 / 4 and masked.  Every AVX-512 two-blocks-per-step kernel
+ * (Q4_0 and its relatives, matrix-vector and batch tiles) unpacks this way. */
+INLINE __m512i nib64(const uint8_t *p0, const uint8_t *p1) {
+    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
+                                          0x0004000400040004, 0x0004000400040004);
+    __m512i z = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(load128(p0)), 0xFF00, load128(p1));
+    return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
+}
+#endif
 
 /* 16 bytes of nibbles -> 32 values: low nibbles (elements 0..15), then high. */
 INLINE __m256i nibbles(const uint8_t *p) {

@@ -158,19 +158,13 @@ INLINE void q4_0_rows(ROWS_ARGS) {
         }
     }
     /* the pairs and the odd block left, exactly as q4_0_cols */
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
     const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
     UNROLL for (int r = 0; r < R; r++) {
         const uint8_t *wr = w + (size_t)r * ws + 18 * i;
         int64_t j = i;
         for (; j + 2 <= nb; j += 2, wr += 36) {
-            __m256i x = _mm256_set_m128i(load128(wr + 20), load128(wr + 2));
-            __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
-            z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
-            uint16_t h0, h1;
-            memcpy(&h0, wr, 2);
-            memcpy(&h1, wr + 18, 2);
-            __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+            __m512i z = nib64(wr + 2, wr + 20);
+            __m128 dw = f16x2(wr, wr + 18);
             __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * j));
             __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
                                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));

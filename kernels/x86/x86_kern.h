@@ -155,25 +155,14 @@ INLINE void q4_0_cols(COLS_ARGS) {
         acc[c] = accb[c] = _mm512_setzero_ps();
         acc2[c] = _mm256_setzero_ps();
     }
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
-    /* 128-bit lanes [qs_i, qs_j] -> [qs_i, qs_i, qs_j, qs_j] -> shifted by
-     * 0, 4, 0, 4 and masked: [lo_i, hi_i, lo_j, hi_j] */
-    const __m512i perm = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
+    const __m512i eight = _mm512_set1_epi8(8);
     /* float lanes 0..7 <- lane 0 (block i), 8..15 <- lane 1 (block i+1) */
     const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
     const int64_t nb = k / 32;
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2, w += 36) {
-        __m256i x = _mm256_set_m128i(load128(w + 20), load128(w + 2));
-        __m512i z = _mm512_permutexvar_epi64(perm, _mm512_castsi256_si512(x));
-        z = _mm512_and_si512(_mm512_srlv_epi16(z, shv), m4);
-        /* both block scales in one conversion: lanes 0, 1 = d_i, d_j */
-        uint16_t h0, h1;
-        memcpy(&h0, w, 2);
-        memcpy(&h1, w + 18, 2);
-        __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+        __m512i z = nib64(w + 2, w + 20); /* [lo_i, hi_i, lo_j, hi_j] */
+        __m128 dw = f16x2(w, w + 18);     /* lanes 0, 1 = d_i, d_j */
         for (int c = 0; c < nc; c++) {
             __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 32 * i));
             __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
@@ -228,16 +217,6 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
     }
 
 #if ISA_VNNI
-/* The nibbles of two 16-byte runs p0, p1 (two blocks of 32) in element
- * order [lo_0, hi_0, lo_1, hi_1]: each run loaded to two 128-bit lanes,
- * shifted by 0 / 4 and masked. */
-INLINE __m512i nib64(const uint8_t *p0, const uint8_t *p1) {
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
-    __m512i z = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(load128(p0)), 0xFF00, load128(p1));
-    return _mm512_and_si512(_mm512_srlv_epi16(z, shv), _mm512_set1_epi8(0x0F));
-}
-
 /*
  * Q4_1, Q5_0, Q5_1 and IQ4_NL in the AVX-512 build: two blocks per 512-bit
  * step, as q4_0_cols.  The 64 weights of blocks j, j+1 become bytes
