@@ -341,11 +341,22 @@ INLINE void q3_k_cols(COLS_ARGS) {
 
 /* Q6_K: ql[128] | qh[64] | int8 scales[16] | d; for half h and quarter t,
  * low four bits from ql[64h + 32(t&1) + l] (low nibble for t < 2), high two
- * from bits 2t of qh[32h + l]; minus 32. */
-INLINE void q6_k_cols(COLS_ARGS) {
-    KQ_BEGIN()
+ * from bits 2t of qh[32h + l]; minus 32.  q6_k_quads gives the four
+ * quarters' values for l in 16*half .. 16*half+15 of half h of block b:
+ * q[t] holds sub-block 8h + 2t + half. */
+INLINE void q6_k_quads(const uint8_t *b, int h, int half, int8x16_t q[4]) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
     const int8x16_t o32 = vdupq_n_s8(32);
+    const uint8_t *ql = b + 64 * h + 16 * half;
+    uint8x16_t a0 = vld1q_u8(ql), a1 = vld1q_u8(ql + 32), hb = vld1q_u8(b + 128 + 32 * h + 16 * half);
+    q[0] = vsubq_s8(s8(vorrq_u8(vandq_u8(a0, m4), vandq_u8(vshlq_n_u8(hb, 4), m30))), o32);
+    q[1] = vsubq_s8(s8(vorrq_u8(vandq_u8(a1, m4), vandq_u8(vshlq_n_u8(hb, 2), m30))), o32);
+    q[2] = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(a0, 4), vandq_u8(hb, m30))), o32);
+    q[3] = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(a1, 4), vandq_u8(vshrq_n_u8(hb, 2), m30))), o32);
+}
+
+INLINE void q6_k_cols(COLS_ARGS) {
+    KQ_BEGIN()
     for (int64_t i = 0; i < k / 256; i++, w += 210) {
         const int8_t *sc = (const int8_t *)(w + 192);
         float d = f16(w + 208);
@@ -353,13 +364,8 @@ INLINE void q6_k_cols(COLS_ARGS) {
         EACH_C isum[c] = vdupq_n_s32(0);
         for (int h = 0; h < 2; h++)
             for (int half = 0; half < 2; half++) { /* l in 16*half .. 16*half+15 */
-                const uint8_t *ql = w + 64 * h + 16 * half;
-                uint8x16_t a0 = vld1q_u8(ql), a1 = vld1q_u8(ql + 32), hb = vld1q_u8(w + 128 + 32 * h + 16 * half);
                 int8x16_t q[4];
-                q[0] = vsubq_s8(s8(vorrq_u8(vandq_u8(a0, m4), vandq_u8(vshlq_n_u8(hb, 4), m30))), o32);
-                q[1] = vsubq_s8(s8(vorrq_u8(vandq_u8(a1, m4), vandq_u8(vshlq_n_u8(hb, 2), m30))), o32);
-                q[2] = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(a0, 4), vandq_u8(hb, m30))), o32);
-                q[3] = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(a1, 4), vandq_u8(vshrq_n_u8(hb, 2), m30))), o32);
+                q6_k_quads(w, h, half, q);
                 for (int t = 0; t < 4; t++) {
                     int g = 8 * h + 2 * t + half;
                     EACH_C
@@ -765,20 +771,13 @@ static void dequant_q4_k(const void *src, float *y, int64_t n) {
  * and x - 0 turns -0 into +0, so the subtraction is kept). */
 static void dequant_q6_k(const void *src, float *y, int64_t n) {
     const uint8_t *b = src;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
-    const int8x16_t o32 = vdupq_n_s8(32);
     for (int64_t i = 0; i < n / 256; i++, b += 210, y += 256) {
         const int8_t *sc = (const int8_t *)(b + 192);
         float d = f16(b + 208);
         for (int h = 0; h < 2; h++)
             for (int half = 0; half < 2; half++) {
-                const uint8_t *ql = b + 64 * h + 16 * half;
-                uint8x16_t a0 = vld1q_u8(ql), a1 = vld1q_u8(ql + 32), hb = vld1q_u8(b + 128 + 32 * h + 16 * half);
                 int8x16_t q[4];
-                q[0] = vsubq_s8(s8(vorrq_u8(vandq_u8(a0, m4), vandq_u8(vshlq_n_u8(hb, 4), m30))), o32);
-                q[1] = vsubq_s8(s8(vorrq_u8(vandq_u8(a1, m4), vandq_u8(vshlq_n_u8(hb, 2), m30))), o32);
-                q[2] = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(a0, 4), vandq_u8(hb, m30))), o32);
-                q[3] = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(a1, 4), vandq_u8(vshrq_n_u8(hb, 2), m30))), o32);
+                q6_k_quads(b, h, half, q);
                 for (int t = 0; t < 4; t++) {
                     int g = 8 * h + 2 * t + half;
                     store16_min(y + 16 * g, q[t], d * (float)sc[g], 0.0f);
