@@ -249,6 +249,15 @@ static inline int nearest_int(float f) {
     return (u.i & 0x007fffff) - 0x00400000;
 }
 
+/* The first of x[0..n) whose magnitude is amax, with its sign (0 if none):
+ * the element the reference's 256-block activation scale is taken from,
+ * looked up by the vector quantizers after their vector max. */
+static inline float first_signed_max(const float *x, int n, float amax) {
+    for (int j = 0; j < n; j++)
+        if (x[j] == amax || x[j] == -amax) return x[j];
+    return 0;
+}
+
 /* The non-linear 4-bit codebook of IQ4_NL and IQ4_XS. */
 extern const int8_t ai__iq4nl_values[16];
 

@@ -564,14 +564,7 @@ static void act_q8_256(const float *x, void *dst, int64_t k) {
             memset(bs, 0, 32);
             continue;
         }
-        /* the signed element of largest magnitude (the first, as the
-         * reference picks it) */
-        float max = 0;
-        for (int j = 0; j < 256; j++)
-            if (x[j] == amax || x[j] == -amax) {
-                max = x[j];
-                break;
-            }
+        float max = first_signed_max(x, 256, amax); /* as the reference picks it */
         float iscale = -127.0f / max;
         float32x4_t vid = vdupq_n_f32(iscale);
         const int32x4_t lim = vdupq_n_s32(127);
