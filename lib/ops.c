@@ -7,6 +7,7 @@
 #include "runtime.h"
 
 #include "kernels.h"
+#include "ref/ref.h"
 #include "types.h"
 
 #include <math.h>
@@ -50,19 +51,10 @@ void ai__rmsnorm_rows(float *out, const float *x, const float *w, int64_t n,
     for (; r < n_rows; r++) ai__rmsnorm(out + r * ld, x + r * ld, w, n, eps);
 }
 
-void ai__softmax(float *x, int64_t n) {
-    if (n <= 0) return;
-    float max = x[0];
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > max) max = x[i];
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
-}
+/* The scalar reference's softmax at scale 1 (x * 1.0f is exact), so the
+ * decoder's one-query attention keeps the reference's expf and double sum
+ * whatever kernel set was chosen. */
+void ai__softmax(float *x, int64_t n) { ai__ref_softmax(x, n, 1.0f); }
 
 /* silu(x) * y with the peer's vector exp (its expf differs from the C
  * library's in the last bit now and then, which the tiny fixture models
