@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum { ACT_F32 = 0, ACT_F16 = 1, ACT_BF16 = 2, ACT_Q8_32 = 3, ACT_Q8_256 = 4, ACT_KINDS = 5 };
 
@@ -271,6 +272,24 @@ static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m
         *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
         *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+/* All 8 six-bit scales and mins of a Q4_K/Q5_K block (12 bytes at p), as
+ * bytes sc[0..7] and m[0..7]: k4_scale_min's unpacking, four at a time on
+ * 32-bit words (the SIMD kernels' form; plain C, so every ISA file shares
+ * it). */
+static inline void k4_unpack(const uint8_t *p, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t w0, w1, w2;
+    memcpy(&w0, p, 4);
+    memcpy(&w1, p + 4, 4);
+    memcpy(&w2, p + 8, 4);
+    uint32_t s_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
+    uint32_t s_hi = (w2 & 0x0f0f0f0f) | ((w0 >> 2) & 0x30303030);
+    uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | ((w1 >> 2) & 0x30303030);
+    memcpy(sc, &s_lo, 4);
+    memcpy(sc + 4, &s_hi, 4);
+    memcpy(m, &m_lo, 4);
+    memcpy(m + 4, &m_hi, 4);
 }
 
 /* The 16 signed six-bit scales of a Q3_K block (12 packed bytes). */

@@ -28,7 +28,7 @@
  * be mirrored here.
  */
 #include "kimpl.h"
-#include "x86_base.h" /* hsum, f16, loads, nibbles, k4_unpack: x86_kern.h's own */
+#include "x86_base.h" /* hsum, f16, loads, nibbles: x86_kern.h's own */
 
 /* Loops over the columns of a tile must be unrolled for its accumulators
  * to live in registers (-O2 leaves them as arrays on the stack). */

@@ -61,21 +61,4 @@ INLINE __m256i nibbles(const uint8_t *p) {
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 
-/* The 8 six-bit scales and mins of a Q4_K/Q5_K block (12 bytes at p), as
- * bytes sc[0..7] and m[0..7]: the same unpacking as k4_scale_min, four at a
- * time on 32-bit words. */
-INLINE void k4_unpack(const uint8_t *p, uint8_t sc[8], uint8_t m[8]) {
-    uint32_t w0, w1, w2;
-    memcpy(&w0, p, 4);
-    memcpy(&w1, p + 4, 4);
-    memcpy(&w2, p + 8, 4);
-    uint32_t s_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
-    uint32_t s_hi = (w2 & 0x0f0f0f0f) | ((w0 >> 2) & 0x30303030);
-    uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | ((w1 >> 2) & 0x30303030);
-    memcpy(sc, &s_lo, 4);
-    memcpy(sc + 4, &s_hi, 4);
-    memcpy(m, &m_lo, 4);
-    memcpy(m + 4, &m_hi, 4);
-}
-
 #endif

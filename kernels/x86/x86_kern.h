@@ -22,7 +22,7 @@
  * sub-blocks of Q2_K, Q3_K and Q6_K).
  */
 #include "kimpl.h"
-#include "x86_base.h" /* INLINE, hsum, f16, load256/128, nibbles, k4_unpack */
+#include "x86_base.h" /* INLINE, hsum, f16, load256/128, nibbles */
 #ifndef MAXC
 #define MAXC 4 /* activation rows per register tile */
 #endif
