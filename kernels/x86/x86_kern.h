@@ -147,7 +147,7 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
  */
 #include "x86_q40.h"
 INLINE void q4_0_cols(COLS_ARGS) {
-    for (int c = 0; c < nc; c++) q40_rows(w, 0, 1, a[c], k, out + c);
+    for (int c = 0; c < nc; c++) q40_rows(w, (size_t)(18 * (k / 32)), 1, a[c], k, out + c);
 }
 #else
 SYM32_COLS(q4_0, 18)
