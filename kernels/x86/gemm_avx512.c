@@ -206,14 +206,14 @@ enum { Q40_WG = 576, Q40_AG = 640 };
 
 static void q40_repack_group(const uint8_t *g, uint8_t *out) {
     __m512i l[5], x[4], y[4], o[8];
-    q40_loads(g, l);
+    q40_loads(g, 288, l);
     UNROLL
     for (int t = 0; t < 4; t++) q40_quad(l, t, &x[t], &y[t]);
     q40_t4(x, o);
     q40_t4(y, o + 4);
     UNROLL
     for (int j = 0; j < 8; j++) _mm512_store_si512((void *)(out + 64 * j), o[j]);
-    _mm512_store_ps((float *)(out + 512), q40_dw(g, l[0], l[1]));
+    _mm512_store_ps((float *)(out + 512), q40_dw(g, 288, l[0], l[1]));
 }
 
 /* Rows [0, n) of w (stride ws, k / 32 blocks) repacked to out (stride
@@ -232,7 +232,7 @@ static void q40_repack(const uint8_t *w, size_t ws, int64_t n, int64_t nblk, uin
 
 static void q40_ext_group(const int8_t *aq, const float *ad, uint8_t *out) {
     __m512i ax[4], ay[4], o[8];
-    q40_act_quads(aq, ax, ay, NULL);
+    q40_act_quads(aq, 512, ax, ay, NULL);
     q40_t4(ax, o);
     q40_t4(ay, o + 4);
     __m512i s = _mm512_setzero_si512();
@@ -242,7 +242,7 @@ static void q40_ext_group(const int8_t *aq, const float *ad, uint8_t *out) {
         s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(8), o[j]);
     }
     _mm512_store_si512((void *)(out + 512), _mm512_sub_epi32(_mm512_setzero_si512(), s));
-    _mm512_store_ps((float *)(out + 576), q40_da(ad));
+    _mm512_store_ps((float *)(out + 576), q40_da(ad, 16));
 }
 
 static size_t ext_bytes(int kind, int64_t k) {

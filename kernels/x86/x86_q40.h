@@ -50,6 +50,13 @@ static const uint16_t q40_qidx[32] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12
 static const uint16_t q40_sidx[32] = {0, 36, 0, 36, 9, 45, 9, 45, 18, 54, 18, 54, 27, 63, 27, 63};
 static const int32_t q40_pi[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
 
+/* The bytes [0, n) of the 64 at p (n may be <= 0 or >= 64), zeros for
+ * the rest, nothing past them read. */
+INLINE __m512i q40_part(const void *p, int64_t n) {
+    if (n >= 64) return _mm512_loadu_si512(p);
+    return _mm512_maskz_loadu_epi8(n > 0 ? ((__mmask64)1 << n) - 1 : 0, p);
+}
+
 /* The lanes l with PI(l) < m: the blocks of a group of m. */
 INLINE __mmask16 q40_mask(int64_t m) {
     return _mm512_cmplt_epi32_mask(_mm512_loadu_si512((const void *)q40_pi), _mm512_set1_epi32((int)m));
@@ -60,30 +67,32 @@ INLINE __m512 q40_step(__m512 acc, __m512i s, __m512 dw, __m512 da, __mmask16 m)
     return _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, da), acc, m);
 }
 
-/* 16 activation scales (at ad, all readable) in the order PI. */
-INLINE __m512 q40_da(const float *ad) {
-    return _mm512_permutexvar_ps(_mm512_loadu_si512((const void *)q40_pi), _mm512_loadu_ps(ad));
+/* The activation scales of a group of m blocks (at ad; zeros past them)
+ * in the order PI. */
+INLINE __m512 q40_da(const float *ad, int64_t m) {
+    __m512 d = m >= 16 ? _mm512_loadu_ps(ad) : _mm512_maskz_loadu_ps((__mmask16)((1u << m) - 1), ad);
+    return _mm512_permutexvar_ps(_mm512_loadu_si512((const void *)q40_pi), d);
 }
 
 /* The 16 weight scales of a group at g (288 readable bytes) in the order
- * PI, given its first two 64-byte loads. */
-INLINE __m512 q40_dw(const uint8_t *g, __m512i l0, __m512i l1) {
+ * PI, given its first two 64-byte loads (n bytes present, as q40_loads). */
+INLINE __m512 q40_dw(const uint8_t *g, int64_t n, __m512i l0, __m512i l1) {
     const __m512i sidx = _mm512_loadu_si512((const void *)q40_sidx);
     __m512i h = _mm512_permutex2var_epi16(l0, sidx, l1);
-    __m512i h2 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)(g + 144)), sidx,
-                                           _mm512_loadu_si512((const void *)(g + 208)));
+    __m512i h2 = _mm512_permutex2var_epi16(q40_part(g + 144, n - 144), sidx, q40_part(g + 208, n - 208));
     h = _mm512_mask_mov_epi16(h, 0xCCCC, h2);
     return _mm512_cvtph_ps(_mm512_castsi512_si256(h));
 }
 
-/* The activations of one group (512 bytes at aq) for the quads: ax[t] lane q
- * = bytes 0..15 of block 4t + q, ay[t] bytes 16..31, neg[t] = -8 times the
- * sum of each dword of both (the start of that quad's int32 lanes). */
-INLINE void q40_act_quads(const int8_t *aq, __m512i ax[4], __m512i ay[4], __m512i neg[4]) {
+/* The activations of one group (at aq, na of its 512 bytes present: the
+ * rest taken as zeros) for the quads: ax[t] lane q = bytes 0..15 of block
+ * 4t + q, ay[t] bytes 16..31, neg[t] = -8 times the sum of each dword of
+ * both (the start of that quad's int32 lanes). */
+INLINE void q40_act_quads(const int8_t *aq, int64_t na, __m512i ax[4], __m512i ay[4], __m512i neg[4]) {
     const __m512i eight = _mm512_set1_epi8(8);
     Q40_UNROLL for (int t = 0; t < 4; t++) {
-        __m512i a0 = _mm512_loadu_si512((const void *)(aq + 128 * t));
-        __m512i a1 = _mm512_loadu_si512((const void *)(aq + 128 * t + 64));
+        __m512i a0 = q40_part(aq + 128 * t, na - 128 * t);
+        __m512i a1 = q40_part(aq + 128 * t + 64, na - 128 * t - 64);
         ax[t] = _mm512_shuffle_i32x4(a0, a1, 0x88);
         ay[t] = _mm512_shuffle_i32x4(a0, a1, 0xDD);
         if (neg) {
@@ -93,10 +102,11 @@ INLINE void q40_act_quads(const int8_t *aq, __m512i ax[4], __m512i ay[4], __m512
     }
 }
 
-/* The five loads of a group's 288 bytes at g (the last one 32 bytes). */
-INLINE void q40_loads(const uint8_t *g, __m512i l[5]) {
-    Q40_UNROLL for (int t = 0; t < 4; t++) l[t] = _mm512_loadu_si512((const void *)(g + 64 * t));
-    l[4] = _mm512_maskz_loadu_epi16(0xFFFF, g + 256);
+/* The five loads of a group's 288 bytes at g (the last one 32 bytes), of
+ * which the first n are present (zeros for the rest). */
+INLINE void q40_loads(const uint8_t *g, int64_t n, __m512i l[5]) {
+    Q40_UNROLL for (int t = 0; t < 4; t++) l[t] = q40_part(g + 64 * t, n - 64 * t);
+    l[4] = q40_part(g + 256, (n < 288 ? n : 288) - 256);
 }
 
 /* The nibbles of quad t as bytes: x lane q = elements 0..15 of block
@@ -137,50 +147,30 @@ INLINE size_t q40_pf_dist(size_t ws, int R) {
 /*
  * R (1..4, a constant after inlining) rows at w (stride ws, stored layout)
  * against one act row a of k elements: out[r].  The matrix-vector kernel of
- * the set, and its dot product (R = 1).  A short last group is copied to
- * zeroed buffers first (nothing past the rows is read).
+ * the set, and its dot product (R = 1).  A short last group is read with
+ * masked loads (nothing past the rows is read).
  */
 INLINE void q40_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out) {
     __m512 acc[4];
     Q40_UNROLL for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
     const int8_t *aq = act_q(a);
     const float *ad = act_d(a, k);
-    const int64_t nb = k / 32, full = nb / 16;
+    const int64_t nb = k / 32;
     const size_t pfd = q40_pf_dist(ws, R);
-    for (int64_t g = 0; g < full; g++) {
+    for (int64_t g = 0; 16 * g < nb; g++) {
         uintptr_t pf = (uintptr_t)w + pfd + (size_t)R * 288 * (size_t)g;
         for (int b = 0; b < R * 288; b += 64) _mm_prefetch((const char *)(pf + (size_t)b), _MM_HINT_T0);
+        const int64_t m = nb - 16 * g < 16 ? nb - 16 * g : 16; /* blocks in this group */
         __m512i ax[4], ay[4], neg[4];
-        q40_act_quads(aq + 512 * g, ax, ay, neg);
-        __m512 da = q40_da(ad + 16 * g);
+        q40_act_quads(aq + 512 * g, 32 * m, ax, ay, neg);
+        __m512 da = q40_da(ad + 16 * g, m);
+        const __mmask16 mk = q40_mask(m);
         Q40_UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *gp = w + (size_t)r * ws + 288 * g;
             __m512i l[5];
-            q40_loads(gp, l);
+            q40_loads(gp, 18 * m, l);
             __m512i s = q40_sums(l, ax, ay, neg);
-            acc[r] = q40_step(acc[r], s, q40_dw(gp, l[0], l[1]), da, 0xFFFF);
-        }
-    }
-    if (full * 16 < nb) {
-        const int64_t m = nb - full * 16;
-        _Alignas(64) uint8_t wt[4][320];
-        _Alignas(64) int8_t at[512];
-        _Alignas(64) float dt[16];
-        memset(at, 0, sizeof at);
-        memset(dt, 0, sizeof dt);
-        memcpy(at, aq + 512 * full, (size_t)(32 * m));
-        memcpy(dt, ad + 16 * full, (size_t)(4 * m));
-        __m512i ax[4], ay[4], neg[4];
-        q40_act_quads(at, ax, ay, neg);
-        __m512 da = q40_da(dt);
-        __mmask16 mk = q40_mask(m);
-        Q40_UNROLL for (int r = 0; r < R; r++) {
-            memset(wt[r], 0, sizeof wt[r]);
-            memcpy(wt[r], w + (size_t)r * ws + 288 * full, (size_t)(18 * m));
-            __m512i l[5];
-            q40_loads(wt[r], l);
-            __m512i s = q40_sums(l, ax, ay, neg);
-            acc[r] = q40_step(acc[r], s, q40_dw(wt[r], l[0], l[1]), da, mk);
+            acc[r] = q40_step(acc[r], s, q40_dw(gp, 18 * m, l[0], l[1]), da, mk);
         }
     }
     Q40_UNROLL for (int r = 0; r < R; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
