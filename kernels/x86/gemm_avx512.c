@@ -198,51 +198,33 @@ enum { Q40_WG = 576, Q40_AG = 640 };
 
 /* weight rows x act rows per register tile */
 #ifndef Q40_NR
-#define Q40_NR 2
+#define Q40_NR 4
 #endif
 #ifndef Q40_NC
 #define Q40_NC 4
 #endif
 
-static void q40_repack_group(const uint8_t *g, uint8_t *out) {
+/* Group g (m blocks) of a row at w, repacked to out. */
+static void q40_repack_group(const uint8_t *w, int64_t g, int64_t m, uint8_t *out) {
+    const uint8_t *p = w + 288 * g;
     __m512i l[5], x[4], y[4], o[8];
-    q40_loads(g, 288, l);
+    q40_loads(p, 18 * m, l);
     UNROLL
     for (int t = 0; t < 4; t++) q40_quad(l, t, &x[t], &y[t]);
     q40_t4(x, o);
     q40_t4(y, o + 4);
     UNROLL
     for (int j = 0; j < 8; j++) _mm512_store_si512((void *)(out + 64 * j), o[j]);
-    _mm512_store_ps((float *)(out + 512), q40_dw(g, 288, l[0], l[1]));
+    _mm512_store_ps((float *)(out + 512), q40_dw(p, 18 * m, l[0], l[1]));
 }
 
-/* Rows [0, n) of w (stride ws, k / 32 blocks) repacked to out (stride
- * ng * Q40_WG, 64-byte aligned). */
-static void q40_repack(const uint8_t *w, size_t ws, int64_t n, int64_t nblk, uint8_t *out) {
-    const int64_t full = nblk / 16, ng = (nblk + 15) / 16;
-    for (int64_t r = 0; r < n; r++, w += ws, out += ng * Q40_WG) { 
-        for (int64_t g = 0; g < full; g++) q40_repack_group(w + 288 * g, out + g * Q40_WG);
-        if (full < ng) {
-            _Alignas(64) uint8_t t[320] = {0};
-            memcpy(t, w + 288 * full, (size_t)(18 * (nblk - 16 * full)));
-            q40_repack_group(t, out + full * Q40_WG);
-        }
-    }
-}
-
-static void q40_ext_group(const int8_t *aq, const float *ad, uint8_t *out) {
-    __m512i ax[4], ay[4], o[8];
-    q40_act_quads(aq, 512, ax, ay, NULL);
-    q40_t4(ax, o);
-    q40_t4(ay, o + 4);
-    __m512i s = _mm512_setzero_si512();
-    UNROLL
-    for (int j = 0; j < 8; j++) {
-        _mm512_store_si512((void *)(out + 64 * j), o[j]);
-        s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(8), o[j]);
-    }
-    _mm512_store_si512((void *)(out + 512), _mm512_sub_epi32(_mm512_setzero_si512(), s));
-    _mm512_store_ps((float *)(out + 576), q40_da(ad, 16));
+/* Groups [g0, g0 + gn) of rows [0, n) of w (stride ws, nblk blocks)
+ * repacked to out (row stride ost, 64-byte aligned). */
+static void q40_repack(const uint8_t *w, size_t ws, int64_t n, int64_t nblk, int64_t g0, int64_t gn, uint8_t *out,
+                       size_t ost) {
+    for (int64_t r = 0; r < n; r++, w += ws, out += ost)
+        for (int64_t g = g0; g < g0 + gn; g++)
+            q40_repack_group(w, g, nblk - 16 * g < 16 ? nblk - 16 * g : 16, out + (g - g0) * Q40_WG);
 }
 
 static size_t ext_bytes(int kind, int64_t k) {
@@ -254,29 +236,40 @@ static void ext_fill(int kind, void *row, int64_t k) {
     const int8_t *q = act_q(row);
     const float *d = act_d(row, k);
     uint8_t *out = (uint8_t *)row + ai__act_row_size(ACT_Q8_32, k);
-    const int64_t nblk = k / 32, full = nblk / 16;
-    for (int64_t g = 0; g < full; g++) q40_ext_group(q + 512 * g, d + 16 * g, out + g * Q40_AG);
-    if (full * 16 < nblk) {
-        int64_t m = nblk - full * 16;
-        _Alignas(64) int8_t t[512] = {0};
-        _Alignas(64) float td[16] = {0};
-        memcpy(t, q + 512 * full, (size_t)(32 * m));
-        memcpy(td, d + 16 * full, (size_t)(4 * m));
-        q40_ext_group(t, td, out + full * Q40_AG);
+    const int64_t nblk = k / 32;
+    for (int64_t g = 0; 16 * g < nblk; g++, out += Q40_AG) {
+        int64_t m = nblk - 16 * g < 16 ? nblk - 16 * g : 16;
+        __m512i ax[4], ay[4], o[8];
+        q40_act_quads(q + 512 * g, 32 * m, ax, ay, NULL);
+        q40_t4(ax, o);
+        q40_t4(ay, o + 4);
+        __m512i s = _mm512_setzero_si512();
+        UNROLL
+        for (int j = 0; j < 8; j++) {
+            _mm512_store_si512((void *)(out + 64 * j), o[j]);
+            s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(8), o[j]);
+        }
+        _mm512_store_si512((void *)(out + 512), _mm512_sub_epi32(_mm512_setzero_si512(), s));
+        _mm512_store_ps((float *)(out + 576), q40_da(d + 16 * g, m));
     }
 }
 
 /*
  * NR repacked weight rows (wp, stride wst) x NC act rows (extra data at e,
- * stride as) over ng groups, the last one with lanes `last`: y[c * ldy + r].
- * Per group and pair: eight vpdpbusd from n8, then x86_q40.h's float step.
+ * stride as) over gn groups, the last one with lanes `last`.  Per group and
+ * pair: eight vpdpbusd from n8, then x86_q40.h's float step.  The
+ * accumulators of pair (r, c) live at st + r * sr + 16 * c between calls:
+ * they start at zero (first) or from there, and end there or, when y is
+ * not NULL, summed in y[c * ldy + r].  So a row's groups may come in
+ * several calls, with the same float steps as in one.
  */
 INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t *e, size_t as, const int NC,
-                     int64_t ng, __mmask16 last, float *y, int64_t ldy) {
+                     int64_t gn, __mmask16 last, int first, float *st, size_t sr, float *y, int64_t ldy) {
     __m512 acc[Q40_NR][Q40_NC];
     UNROLL
-    for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
-    for (int64_t g = 0; g < ng; g++) {
+    for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++)
+        acc[r][c] = first ? _mm512_setzero_ps() : _mm512_load_ps(st + r * sr + 16 * c);
+    for (int64_t g = 0; g < gn; g++) {
         const uint8_t *wg = wp + g * Q40_WG, *eg = e + g * Q40_AG;
         __m512i s[Q40_NR][Q40_NC];
         UNROLL
@@ -297,7 +290,7 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
                 for (int r = 0; r < NR; r++) s[r][c] = _mm512_dpbusd_epi32(s[r][c], wv[r], av);
             }
         }
-        __mmask16 mk = g + 1 < ng ? (__mmask16)0xFFFF : last;
+        __mmask16 mk = g + 1 < gn ? (__mmask16)0xFFFF : last;
         __m512 dw[Q40_NR];
         UNROLL
         for (int r = 0; r < NR; r++) dw[r] = _mm512_load_ps((const float *)(wg + r * wst + 512));
@@ -309,8 +302,12 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
         }
     }
     UNROLL
-    for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++) y[c * ldy + r] = _mm512_reduce_add_ps(acc[r][c]);
+    for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++) {
+        if (y) y[c * ldy + r] = _mm512_reduce_add_ps(acc[r][c]);
+        else _mm512_store_ps(st + r * sr + 16 * c, acc[r][c]);
+    }
 }
+
 /* ---- Q8_0: x86_kern.h SYM32_COLS(q8_0) for NC80 columns --------------------- */
 
 enum { NC80 = 8 };
@@ -374,20 +371,13 @@ static ai__gemm_fn mv_gemm[AI__TYPE_COUNT];
 
 GEMM(q4_k, NC4K, MV_CASE(AI_TYPE_Q4_K))
 GEMM(q6_k, NC6K, MV_CASE(AI_TYPE_Q6_K))
-/* Rows [0, nr) of Q4_0 weights against one act row: q40_rows four rows at a
- * time (the set's gemv, x86_gemv.h, is the same). */
-static void q40_gemv(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, int64_t k, float *y) {
-    int64_t r = 0;
-    for (; r + 4 <= nr; r += 4) q40_rows(w + (size_t)r * ws, ws, 4, a, k, y + r);
-    for (; r < nr; r++) q40_rows(w + (size_t)r * ws, ws, 1, a, k, y + r);
-}
 
 /* The tiles of Q40_NR x Q40_NC and the leftovers, each an instance with
  * constant sizes. */
 #define Q40_TILE(NAME, NR, NC)                                                                       \
-    static void NAME(const uint8_t *wp, size_t wst, const uint8_t *e, size_t as, int64_t ng, __mmask16 last, \
-                     float *y, int64_t ldy) {                                                       \
-        q40_tile(wp, wst, NR, e, as, NC, ng, last, y, ldy);                                          \
+    static void NAME(const uint8_t *wp, size_t wst, const uint8_t *e, size_t as, int64_t gn, __mmask16 last, \
+                     int first, float *st, size_t sr, float *y, int64_t ldy) {                      \
+        q40_tile(wp, wst, NR, e, as, NC, gn, last, first, st, sr, y, ldy);                          \
     }
 Q40_TILE(q40_tile_full, Q40_NR, Q40_NC)
 Q40_TILE(q40_tile_r1, 1, Q40_NC)
@@ -395,53 +385,83 @@ Q40_TILE(q40_tile_c1, Q40_NR, 1)
 Q40_TILE(q40_tile_1, 1, 1)
 
 /*
- * The weight rows in chunks that fit Q40_SCR bytes of stack once repacked
- * (8 rows at k = 4096), each chunk repacked once and then met by all the
- * act rows, Q40_NC at a time (their extra data, 20 KiB at k = 4096, stays in
- * L1 while the chunk's rows pass).  Rows too long for two to fit go one act
- * row at a time through q40_rows (the same bits, slower).
+ * Blocking.  The weights are repacked in pieces of up to Q40_CR rows x
+ * Q40_G groups (36 KiB of stack; 8 rows of k = 4096), each piece once per
+ * Q40_CB act rows, and met by those act rows Q40_NC at a time (their extra
+ * data for Q40_G groups, 5 KiB per row, stays in L1 while the piece's rows
+ * pass).  Rows longer than Q40_G groups are done in that many pieces, the
+ * accumulators kept in st in between (Q40_CR x Q40_CB x 64 bytes).
  */
-enum { Q40_SCR = 36864 };
+enum { Q40_G = 8, Q40_CR = 8, Q40_CB = 32 / Q40_NC * Q40_NC };
 
-static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+/* Rows [0, nr) x act rows [0, nb) (nb <= Q40_CB) piece by piece. */
+static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A, size_t as, int64_t nb, int64_t k,
                       float *y, int64_t ldy) {
-    const uint8_t *A = act, *W = w;
     const int64_t nblk = k / 32, ng = (nblk + 15) / 16;
-    const size_t wst = (size_t)ng * Q40_WG;
-    int64_t ch = (int64_t)(Q40_SCR / wst);
-    ch -= ch % Q40_NR;
-    if (nb == 1 || ch < Q40_NR) {
-        for (int64_t b = 0; b < nb; b++) q40_gemv(W, ws, nr, A + (size_t)b * as, k, y + b * ldy);
-        return;
-    }
-    _Alignas(64) uint8_t scr[Q40_SCR];
-    const __mmask16 last = nblk % 16 ? q40_mask(nblk % 16) : (__mmask16)0xFFFF;
+    const int64_t G = ng < Q40_G ? ng : Q40_G;
+    const size_t wst = (size_t)G * Q40_WG, sr = Q40_CB * 16;
+    int64_t ch = (int64_t)(Q40_CR * Q40_G * Q40_WG / wst);
+    ch -= ch % Q40_NR; /* >= Q40_CR */
+    _Alignas(64) uint8_t scr[Q40_CR * Q40_G * Q40_WG];
+    _Alignas(64) float st[Q40_CR * Q40_CB * 16];
+    const __mmask16 tail = nblk % 16 ? q40_mask(nblk % 16) : (__mmask16)0xFFFF;
     const size_t eo = ai__act_row_size(ACT_Q8_32, k);
     for (int64_t r0 = 0; r0 < nr; r0 += ch) {
         int64_t rn = nr - r0 < ch ? nr - r0 : ch;
-        q40_repack(W + (size_t)r0 * ws, ws, rn, nblk, scr);
-        for (int64_t b = 0; b < nb; b += Q40_NC) {
-            int64_t nc = nb - b < Q40_NC ? nb - b : Q40_NC;
-            const uint8_t *e = A + (size_t)b * as + eo;
-            float *yb = y + b * ldy + r0;
-            for (int64_t r = 0; r < rn; r += Q40_NR) {
-                const uint8_t *wp = scr + (size_t)r * wst;
-                int64_t rr = rn - r < Q40_NR ? rn - r : Q40_NR;
-                if (rr == Q40_NR && nc == Q40_NC) {
-                    q40_tile_full(wp, wst, e, as, ng, last, yb + r, ldy);
-                } else if (nc == Q40_NC) {
-                    for (int64_t i = 0; i < rr; i++) q40_tile_r1(wp + i * wst, wst, e, as, ng, last, yb + r + i, ldy);
-                } else if (rr == Q40_NR) {
-                    for (int64_t c = 0; c < nc; c++)
-                        q40_tile_c1(wp, wst, e + c * as, as, ng, last, yb + c * ldy + r, ldy);
-                } else {
-                    for (int64_t i = 0; i < rr; i++)
+        for (int64_t g0 = 0; g0 < ng; g0 += G) {
+            int64_t gn = ng - g0 < G ? ng - g0 : G;
+            int first = g0 == 0, end = g0 + gn == ng;
+            __mmask16 last = end ? tail : (__mmask16)0xFFFF;
+            q40_repack(W + (size_t)r0 * ws, ws, rn, nblk, g0, gn, scr, wst);
+            for (int64_t b = 0; b < nb; b += Q40_NC) {
+                int64_t nc = nb - b < Q40_NC ? nb - b : Q40_NC;
+                const uint8_t *e = A + (size_t)b * as + eo + (size_t)g0 * Q40_AG;
+                for (int64_t r = 0; r < rn; r += Q40_NR) {
+                    const uint8_t *wp = scr + (size_t)r * wst;
+                    int64_t rr = rn - r < Q40_NR ? rn - r : Q40_NR;
+                    /* pair (r + i, b + c): accumulators at sp + i * sr +
+                     * 16 * c, result (end) at yp[c * ldy + i] */
+                    float *sp = st + (size_t)r * sr + 16 * b;
+                    float *yp = end ? y + b * ldy + r0 + r : NULL;
+                    if (rr == Q40_NR && nc == Q40_NC) {
+                        q40_tile_full(wp, wst, e, as, gn, last, first, sp, sr, yp, ldy);
+                    } else if (nc == Q40_NC) {
+                        for (int64_t i = 0; i < rr; i++)
+                            q40_tile_r1(wp + i * wst, wst, e, as, gn, last, first, sp + i * sr, sr,
+                                        yp ? yp + i : NULL, ldy);
+                    } else if (rr == Q40_NR) {
                         for (int64_t c = 0; c < nc; c++)
-                            q40_tile_1(wp + i * wst, wst, e + c * as, as, ng, last, yb + c * ldy + r + i, ldy);
+                            q40_tile_c1(wp, wst, e + c * as, as, gn, last, first, sp + 16 * c, sr,
+                                        yp ? yp + c * ldy : NULL, ldy);
+                    } else {
+                        for (int64_t i = 0; i < rr; i++)
+                            for (int64_t c = 0; c < nc; c++)
+                                q40_tile_1(wp + i * wst, wst, e + c * as, as, gn, last, first, sp + i * sr + 16 * c,
+                                           sr, yp ? yp + c * ldy + i : NULL, ldy);
+                    }
                 }
             }
         }
     }
+}
+
+/* Rows [0, nr) of Q4_0 weights against one act row: q40_rows four rows at a
+ * time (as the set's gemv, x86_gemv.h). */
+static void q40_gemv(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, int64_t k, float *y) {
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) q40_rows(w + (size_t)r * ws, ws, 4, a, k, y + r);
+    for (; r < nr; r++) q40_rows(w + (size_t)r * ws, ws, 1, a, k, y + r);
+}
+
+static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+                      float *y, int64_t ldy) {
+    const uint8_t *A = act;
+    if (nb == 1) { /* no extra act data: the matrix-vector kernel */
+        q40_gemv(w, ws, nr, A, k, y);
+        return;
+    }
+    for (int64_t b = 0; b < nb; b += Q40_CB)
+        q40_block(w, ws, nr, A + (size_t)b * as, as, nb - b < Q40_CB ? nb - b : Q40_CB, k, y + b * ldy, ldy);
 }
 GEMM(q8_0, NC80, MV_CASE(AI_TYPE_Q8_0))
 

@@ -191,8 +191,8 @@ static void check_big_tiles(const ai__kset *vs) {
  * Row lengths whose 32-blocks do not fill whole groups of 16 (the AVX-512
  * Q4_0 kernels sum 16 blocks per float step: x86_q40.h), several row counts
  * and batch sizes that leave every kind of partial register tile (rows not
- * a multiple of 2, batches not a multiple of 4, a row chunk of one row at
- * k = 4864, and rows too long to repack at k = 16416), threaded and not:
+ * a multiple of 4, batches not a multiple of 3, rows in several pieces
+ * along k (k = 4864, 16416), batches split in blocks), threaded and not:
  * each result within 1e-5 of the magnitude of the reference, and bit for
  * bit equal to the variant's batch of one and to its dot product.
  */
@@ -200,20 +200,26 @@ static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
     uint64_t s = 4242;
     static const uint32_t types[] = {AI_TYPE_Q4_0, AI_TYPE_Q8_0, AI_TYPE_Q4_1};
     static const int64_t kk[] = {32 * 3, 32 * 16, 32 * 17, 896, 4864, 16416};
-    static const int64_t nbs[] = {2, 3, 5, 6, 7, 9};
+    static const int64_t nbs[] = {2, 3, 5, 6, 7, 9, 40, 67};
+    ai__kset v = *vs; /* the integer path at every batch size */
+    v.blas_min_batch = 0;
+    vs = &v;
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         uint32_t type = types[t];
         const ai__type_ops *vo = &vs->ops[type];
         for (size_t ki = 0; ki < sizeof kk / sizeof kk[0]; ki++) {
-            int64_t k = kk[ki], rows = k > 8192 ? 5 : 13, nbmax = 9;
+            int64_t k = kk[ki], rows = k > 8192 ? 5 : 13, nbmax = 67;
             size_t rs = ai__row_size(type, k), as = ai__act_row_size(vo->act, k);
             float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nbmax * k) * 4);
             float *yr = malloc((size_t)(rows * nbmax) * 4), *yv = malloc((size_t)(rows * nbmax) * 4);
             float *y1 = malloc((size_t)rows * 4), *wd = malloc((size_t)k * 4);
             uint8_t *wq = malloc(rs * (size_t)rows), *act = aligned_alloc(64, as);
             double *xv = malloc((size_t)k * sizeof(double));
-            fill(w, rows * k, (int)ki % 5, &s);
-            fill(x, nbmax * k, (int)(ki + 2) % 5, &s);
+            /* shapes 0, 1, 3, 4 (shape 2's activations overflow Q4_1's f16
+             * block sums at these lengths) */
+            static const int wshape[] = {0, 1, 3, 4, 0, 3}, xshape[] = {4, 0, 1, 3, 3, 0};
+            fill(w, rows * k, wshape[ki], &s);
+            fill(x, nbmax * k, xshape[ki], &s);
             for (int64_t r = 0; r < rows; r++) ai__kset_ref.ops[type].quant(w + r * k, wq + r * rs, k);
             for (size_t ni = 0; ni < sizeof nbs / sizeof nbs[0]; ni++) {
                 int64_t nb = nbs[ni];
