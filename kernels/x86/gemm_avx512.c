@@ -394,7 +394,8 @@ Q40_TILE(q40_tile_1, 1, 1)
  */
 enum { Q40_G = 8, Q40_CR = 8, Q40_CB = 32 / Q40_NC * Q40_NC };
 
-/* Rows [0, nr) x act rows [0, nb) (nb <= Q40_CB) piece by piece. */
+/* Rows [0, nr) x act rows [0, nb) piece by piece (nb <= Q40_CB when the
+ * rows take more than one piece). */
 static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A, size_t as, int64_t nb, int64_t k,
                       float *y, int64_t ldy) {
     const int64_t nblk = k / 32, ng = (nblk + 15) / 16;
@@ -460,8 +461,10 @@ static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, siz
         q40_gemv(w, ws, nr, A, k, y);
         return;
     }
-    for (int64_t b = 0; b < nb; b += Q40_CB)
-        q40_block(w, ws, nr, A + (size_t)b * as, as, nb - b < Q40_CB ? nb - b : Q40_CB, k, y + b * ldy, ldy);
+    /* rows of one piece need no accumulators kept: all act rows at once */
+    const int64_t cb = (k / 32 + 15) / 16 <= Q40_G ? nb : Q40_CB;
+    for (int64_t b = 0; b < nb; b += cb)
+        q40_block(w, ws, nr, A + (size_t)b * as, as, nb - b < cb ? nb - b : cb, k, y + b * ldy, ldy);
 }
 GEMM(q8_0, NC80, MV_CASE(AI_TYPE_Q8_0))
 
