@@ -250,11 +250,11 @@ static void ext_fill(int kind, void *row, int64_t k) {
         __m512i s = _mm512_setzero_si512();
         UNROLL
         for (int j = 0; j < 8; j++) {
-            _mm512_store_si512((void *)(out + 64 * j), o[j]);
+            _mm512_storeu_si512((void *)(out + 64 * j), o[j]);
             s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(8), o[j]);
         }
-        _mm512_store_si512((void *)(out + 512), _mm512_sub_epi32(_mm512_setzero_si512(), s));
-        _mm512_store_ps((float *)(out + 576), q40_da(d + 16 * g, m));
+        _mm512_storeu_si512((void *)(out + 512), _mm512_sub_epi32(_mm512_setzero_si512(), s));
+        _mm512_storeu_ps((float *)(out + 576), q40_da(d + 16 * g, m));
     }
 }
 
@@ -278,7 +278,7 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
         __m512i s[Q40_NR][Q40_NC];
         UNROLL
         for (int c = 0; c < NC; c++) {
-            __m512i n8 = _mm512_load_si512((const void *)(eg + c * as + 512));
+            __m512i n8 = _mm512_loadu_si512((const void *)(eg + c * as + 512));
             UNROLL
             for (int r = 0; r < NR; r++) s[r][c] = n8;
         }
@@ -289,7 +289,7 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
             for (int r = 0; r < NR; r++) wv[r] = _mm512_load_si512((const void *)(wg + r * wst + 64 * j));
             UNROLL
             for (int c = 0; c < NC; c++) {
-                __m512i av = _mm512_load_si512((const void *)(eg + c * as + 64 * j));
+                __m512i av = _mm512_loadu_si512((const void *)(eg + c * as + 64 * j));
                 UNROLL
                 for (int r = 0; r < NR; r++) s[r][c] = _mm512_dpbusd_epi32(s[r][c], wv[r], av);
             }
@@ -300,7 +300,7 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
         for (int r = 0; r < NR; r++) dw[r] = _mm512_load_ps((const float *)(wg + r * wst + 512));
         UNROLL
         for (int c = 0; c < NC; c++) {
-            __m512 da = _mm512_load_ps((const float *)(eg + c * as + 576));
+            __m512 da = _mm512_loadu_ps((const float *)(eg + c * as + 576));
             UNROLL
             for (int r = 0; r < NR; r++) acc[r][c] = q40_step(acc[r][c], s[r][c], dw[r], da, mk);
         }
