@@ -191,10 +191,11 @@ static void check_big_tiles(const ai__kset *vs) {
  * Row lengths whose 32-blocks do not fill whole groups of 16 (the AVX-512
  * Q4_0 kernels sum 16 blocks per float step: x86_q40.h), several row counts
  * and batch sizes that leave every kind of partial register tile (rows not
- * a multiple of 4, batches not a multiple of 3, rows in several pieces
+ * a multiple of 4, batches not a multiple of 4, rows in several pieces
  * along k (k = 4864, 16416), batches split in blocks), threaded and not:
  * each result within 1e-5 of the magnitude of the reference, and bit for
- * bit equal to the variant's batch of one and to its dot product.
+ * bit equal to the variant's batch of one and to its dot product; and
+ * every act row bit for bit the reference's (more rows than check_set's).
  */
 static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
     uint64_t s = 4242;
@@ -213,7 +214,7 @@ static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
             float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nbmax * k) * 4);
             float *yr = malloc((size_t)(rows * nbmax) * 4), *yv = malloc((size_t)(rows * nbmax) * 4);
             float *y1 = malloc((size_t)rows * 4), *wd = malloc((size_t)k * 4);
-            uint8_t *wq = malloc(rs * (size_t)rows), *act = aligned_alloc(64, as);
+            uint8_t *wq = malloc(rs * (size_t)rows), *act = aligned_alloc(64, as), *ra = aligned_alloc(64, as);
             double *xv = malloc((size_t)k * sizeof(double));
             /* shapes 0, 1, 3, 4 (shape 2's activations overflow Q4_1's f16
              * block sums at these lengths) */
@@ -229,17 +230,29 @@ static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
                 for (int64_t b = 0; b < nb; b++) {
                     assert_int_equal(ai__matmul_ks(vs, p, type, wq, rows, k, x + b * k, 1, y1, rows), AI_OK);
                     vs->act[vo->act](x + b * k, act, k);
+                    /* the act row bit for bit the reference's (an ACT_Q8_32
+                     * row: k values, then k / 32 scales and sums; no padding) */
+                    ai__kset_ref.act[vo->act](x + b * k, ra, k);
+                    for (int64_t i = 0; i < k + k / 32 * 8; i++)
+                        if (ra[i] != act[i])
+                            fail_msg("%s act kind %d k %lld col %lld: byte %lld is %d, ref %d (x[%lld] = %.9g)",
+                                     vs->name, vo->act, (long long)k, (long long)b, (long long)i, act[i], ra[i],
+                                     (long long)(i < k ? i : 0), x[b * k + (i < k ? i : 0)]);
                     act_values(vo->act, act, k, xv);
                     for (int64_t r = 0; r < rows; r++) {
                         ai__kset_ref.ops[type].dequant(wq + r * rs, wd, k);
-                        double mag = 0;
-                        for (int64_t i = 0; i < k; i++) mag += fabs(wd[i] * xv[i]);
+                        double mag = 0, exact = 0; /* exact: the products in double */
+                        for (int64_t i = 0; i < k; i++) {
+                            mag += fabs(wd[i] * xv[i]);
+                            exact += (double)wd[i] * xv[i];
+                        }
                         float got = yv[b * rows + r], want = yr[b * rows + r];
                         float dot = vo->dot(wq + r * rs, act, k);
                         if (!(fabs((double)got - want) <= 1e-5 * mag))
-                            fail_msg("%s %s k %lld batch %lld row %lld col %lld: %.9g vs ref %.9g (mag %g)", vs->name,
-                                     ai__type_get(type)->name, (long long)k, (long long)nb, (long long)r,
-                                     (long long)b, got, want, mag);
+                            fail_msg("%s %s k %lld batch %lld row %lld col %lld: %.9g vs ref %.9g (mag %g, products "
+                                     "summed in double %.9g)",
+                                     vs->name, ai__type_get(type)->name, (long long)k, (long long)nb, (long long)r,
+                                     (long long)b, got, want, mag, exact);
                         if (memcmp(&got, &y1[r], 4) || memcmp(&got, &dot, 4))
                             fail_msg("%s %s k %lld batch %lld row %lld col %lld: %.9g, batch of one %.9g, dot %.9g",
                                      vs->name, ai__type_get(type)->name, (long long)k, (long long)nb, (long long)r,
@@ -247,7 +260,7 @@ static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
                     }
                 }
             }
-            free(w); free(x); free(yr); free(yv); free(y1); free(wd); free(wq); free(act); free(xv);
+            free(w); free(x); free(yr); free(yv); free(y1); free(wd); free(wq); free(act); free(ra); free(xv);
         }
     }
 }
