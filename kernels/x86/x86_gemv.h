@@ -7,7 +7,7 @@
  * depends on it alone) for every row; here R = 1..4 rows go through the
  * activation blocks together, so those loads and that work are shared, and
  * the per-row work is cut down where several blocks can be handled at once
- * (e.g. the f16 scales of eight Q4_0 blocks in one conversion).
+ * (e.g. the f16 scales of sixteen Q4_0 blocks in one conversion).
  *
  * Batch invariance: every row's result must be bit-identical to T_cols with
  * nc = 1 (the dot product, which the matrix-matrix tiles reproduce too).  So

@@ -182,7 +182,7 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
 #if ISA_VNNI
 /*
  * Q4_1, Q5_0, Q5_1 and IQ4_NL in the AVX-512 build: two blocks per 512-bit
- * step, as q4_0_cols.  The 64 weights of blocks j, j+1 become bytes
+ * step.  The 64 weights of blocks j, j+1 become bytes
  * (leg_z): the nibbles of each (nib64), the fifth bits of Q5_0/Q5_1 (qh of
  * both blocks as one 64-bit mask, added as 16 under it), IQ4_NL's codebook
  * with 128 added (so all entries are unsigned).  One vpdpbusd against the 64
@@ -673,7 +673,7 @@ INLINE __m512i iq4xs_scales(const uint8_t *b) {
 }
 
 /* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
- * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
+ * [lo_s, hi_s, lo_s+1, hi_s+1] (as nib64 arranges a block pair). */
 INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) { return nib64(b + 8 + 16 * s, b + 24 + 16 * s); }
 
 /* IQ4_XS: lanes 0..7 <- scale s, 8..15 <- scale s+1. */
