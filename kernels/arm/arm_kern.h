@@ -520,7 +520,7 @@ static void act_q8_32(const float *x, void *dst, int64_t k) {
         float32x4_t m = vabsq_f32(vld1q_f32(x));
         for (int j = 4; j < 32; j += 4) m = vmaxq_f32(m, vabsq_f32(vld1q_f32(x + j)));
         float amax = vmaxvq_f32(m);
-        float dd = amax / 127, id = dd != 0 ? 1.0f / dd : 0.0f;
+        float dd = amax / 127, id = amax != 0 ? 127.0f / amax : 0.0f; /* as ref (1 / dd differs in the last bit) */
         float32x4_t vid = vdupq_n_f32(id);
         int32x4_t sum = vdupq_n_s32(0);
         for (int j = 0; j < 32; j += 16) {

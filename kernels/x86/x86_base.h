@@ -45,7 +45,7 @@ INLINE __m128i load128(const void *p) { return _mm_loadu_si128((const __m128i *)
 /* The nibbles of two 16-byte runs p0, p1 (two blocks of 32) in element
  * order [lo_0, hi_0, lo_1, hi_1]: each run loaded to two 128-bit lanes,
  * shifted by 0 / 4 and masked.  Every AVX-512 two-blocks-per-step kernel
- * (Q4_0 and its relatives, matrix-vector and batch tiles) unpacks this way. */
+ * (Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS) unpacks this way. */
 INLINE __m512i nib64(const uint8_t *p0, const uint8_t *p1) {
     const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
                                           0x0004000400040004, 0x0004000400040004);

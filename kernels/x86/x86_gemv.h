@@ -7,7 +7,7 @@
  * depends on it alone) for every row; here R = 1..4 rows go through the
  * activation blocks together, so those loads and that work are shared, and
  * the per-row work is cut down where several blocks can be handled at once
- * (e.g. the f16 scales of eight Q4_0 blocks in one conversion).
+ * (e.g. the f16 scales of sixteen Q4_0 blocks in one conversion).
  *
  * Batch invariance: every row's result must be bit-identical to T_cols with
  * nc = 1 (the dot product, which the matrix-matrix tiles reproduce too).  So
@@ -99,88 +99,9 @@ GEMV_ROWS(bf16)
 #if ISA_VNNI
 /* ---- Q4_0 (AVX-512) ----------------------------------------------------------------- */
 
-/*
- * q4_0_cols (VNNI) with nc = 1 for R rows.  Per group of eight blocks
- * (144 bytes of a row) the eight f16 scales are picked out of two 64-byte
- * loads with one word permute and converted at once, and multiplied by the
- * eight activation scales in one step (the same products dw * da).  Per
- * block pair the offset term 8 . a is computed once for all rows and
- * subtracted by starting vpdpbusd from -(8 . a): the same int32 lanes as
- * (n . a) - (8 . a).  The nibbles of a pair come from one masked load (36
- * bytes, so the last row is never read past) and a word permute to
- * [qs_i, qs_i, qs_j, qs_j], then the shifts and the mask of q4_0_cols.
- */
-static const uint16_t q4_0_widx[32] = {1,  2,  3,  4,  5,  6,  7,  8,  1,  2,  3,  4,  5,  6,  7,  8,
-                                       10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17};
-static const uint16_t q4_0_didx[32] = {0, 9, 18, 27, 36, 45, 54, 63};
-
-INLINE void q4_0_rows(ROWS_ARGS) {
-    __m512 acc[4], accb[4];
-    __m256 acc2[4];
-    UNROLL for (int r = 0; r < R; r++) {
-        acc[r] = accb[r] = _mm512_setzero_ps();
-        acc2[r] = _mm256_setzero_ps();
-    }
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
-    const __m512i shv = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0,
-                                          0x0004000400040004, 0x0004000400040004);
-    const __m512i widx = _mm512_loadu_si512((const void *)q4_0_widx);
-    const __m512i didx = _mm512_loadu_si512((const void *)q4_0_didx);
-    const int8_t *aq = act_q(a);
-    const float *ad = act_d(a, k);
-    const int64_t nb = k / 32;
-    int64_t i = 0;
-    const size_t pfd = pf_dist(ws, R);
-    for (; i + 8 <= nb; i += 8) {
-        pf_rows(w, pfd, R, 18 * i, 144);
-        __m256 da8 = _mm256_loadu_ps(ad + i);
-        __m256 dd[4];
-        UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *g = w + (size_t)r * ws + 18 * i;
-            __m512i h = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)g), didx,
-                                                  _mm512_loadu_si512((const void *)(g + 64)));
-            dd[r] = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(h)), da8);
-        }
-        UNROLL for (int p = 0; p < 4; p++) {
-            __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * (i + 2 * p)));
-            __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
-            /* float lanes 0..7 <- dd[2p], 8..15 <- dd[2p + 1] */
-            const __m512i sidx = _mm512_inserti64x4(_mm512_set1_epi32(2 * p), _mm256_set1_epi32(2 * p + 1), 1);
-            UNROLL for (int r = 0; r < R; r++) {
-                __m512i z = _mm512_maskz_loadu_epi16(0x3FFFF, w + (size_t)r * ws + 18 * (i + 2 * p));
-                z = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(widx, z), shv), m4);
-                __m512i pr = _mm512_dpbusd_epi32(neg, z, av);
-                __m512 sc = _mm512_permutexvar_ps(sidx, _mm512_castps256_ps512(dd[r]));
-                if (p & 1) accb[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pr), sc, accb[r]);
-                else acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pr), sc, acc[r]);
-            }
-        }
-    }
-    /* the pairs and the odd block left, exactly as q4_0_cols */
-    const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
-    UNROLL for (int r = 0; r < R; r++) {
-        const uint8_t *wr = w + (size_t)r * ws + 18 * i;
-        int64_t j = i;
-        for (; j + 2 <= nb; j += 2, wr += 36) {
-            __m512i z = nib64(wr + 2, wr + 20);
-            __m128 dw = f16x2(wr, wr + 18);
-            __m512i av = _mm512_loadu_si512((const void *)(aq + 32 * j));
-            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
-                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
-            __m128 dd = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(ad + j))));
-            __m512 sc = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(dd));
-            if (j & 2) accb[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[r]);
-            else acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r]);
-        }
-        for (; j < nb; j++, wr += 18) {
-            __m256i q = dec_q4_0(wr), aqv = _mm256_sign_epi8(q, q);
-            __m256i p = dot_s8(_mm256_setzero_si256(), aqv, q, load256(aq + 32 * j));
-            acc2[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(wr) * ad[j]), acc2[r]);
-        }
-        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r], accb[r])) + hsum(acc2[r]);
-    }
-}
+/* x86_q40.h's q40_rows: 16 blocks per step, R rows sharing the activation
+ * work, the summation every Q4_0 path of the set follows. */
+INLINE void q4_0_rows(ROWS_ARGS) { q40_rows(w, ws, R, a, k, out); }
 GEMV_ROWS(q4_0)
 
 /* ---- Q4_1, Q5_0, Q5_1 and IQ4_NL (AVX-512) ------------------------------------------ */

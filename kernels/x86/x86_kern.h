@@ -141,50 +141,13 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
 
 #if ISA_VNNI
 /*
- * Q4_0 in the AVX-512 build: two blocks per 512-bit step.  The nibbles stay
- * unsigned and the offset comes off in integers: (n-8).a = n.a - 8.a, two
- * vpdpbusd and a subtraction, since AVX-512 has no 512-bit sign trick.  An
- * odd last block goes through the 256-bit code.  nc = 1 and nc > 1 run the
- * same arithmetic per column (batch invariance).
+ * Q4_0 in the AVX-512 build: x86_q40.h's summation (16 blocks per float
+ * step, lane = block), which the set's matrix-vector kernel and batch tiles
+ * (gemm_avx512.c) follow too, so every path gives a row the same bits.
  */
+#include "x86_q40.h"
 INLINE void q4_0_cols(COLS_ARGS) {
-    /* two accumulators, alternate pairs: halves the fmadd chain */
-    __m512 acc[MAXC], accb[MAXC];
-    __m256 acc2[MAXC];
-    for (int c = 0; c < nc; c++) {
-        acc[c] = accb[c] = _mm512_setzero_ps();
-        acc2[c] = _mm256_setzero_ps();
-    }
-    const __m512i eight = _mm512_set1_epi8(8);
-    /* float lanes 0..7 <- lane 0 (block i), 8..15 <- lane 1 (block i+1) */
-    const __m512i bidx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
-    const int64_t nb = k / 32;
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, w += 36) {
-        __m512i z = nib64(w + 2, w + 20); /* [lo_i, hi_i, lo_j, hi_j] */
-        __m128 dw = f16x2(w, w + 18);     /* lanes 0, 1 = d_i, d_j */
-        for (int c = 0; c < nc; c++) {
-            __m512i av = _mm512_loadu_si512((const void *)(act_q(a[c]) + 32 * i));
-            __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z, av),
-                                         _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
-            /* d_w * d_a per block, the same two float products as before */
-            __m128 dd = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(act_d(a[c], k) + i))));
-            __m512 sc = _mm512_permutexvar_ps(bidx, _mm512_castps128_ps512(dd));
-            if (i & 2)
-                accb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, accb[c]);
-            else
-                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[c]);
-        }
-    }
-    for (; i < nb; i++, w += 18) {
-        __m256i q = dec_q4_0(w), aq = _mm256_sign_epi8(q, q);
-        float dw = f16(w);
-        for (int c = 0; c < nc; c++) {
-            __m256i p = dot_s8(_mm256_setzero_si256(), aq, q, load256(act_q(a[c]) + 32 * i));
-            acc2[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * act_d(a[c], k)[i]), acc2[c]);
-        }
-    }
-    for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(_mm512_add_ps(acc[c], accb[c])) + hsum(acc2[c]);
+    for (int c = 0; c < nc; c++) q40_rows(w, (size_t)(18 * (k / 32)), 1, a[c], k, out + c);
 }
 #else
 SYM32_COLS(q4_0, 18)
@@ -219,7 +182,7 @@ INLINE __m256i dec_q5_1(const uint8_t *b) { return _mm256_or_si256(nibbles(b + 8
 #if ISA_VNNI
 /*
  * Q4_1, Q5_0, Q5_1 and IQ4_NL in the AVX-512 build: two blocks per 512-bit
- * step, as q4_0_cols.  The 64 weights of blocks j, j+1 become bytes
+ * step.  The 64 weights of blocks j, j+1 become bytes
  * (leg_z): the nibbles of each (nib64), the fifth bits of Q5_0/Q5_1 (qh of
  * both blocks as one 64-bit mask, added as 16 under it), IQ4_NL's codebook
  * with 128 added (so all entries are unsigned).  One vpdpbusd against the 64
@@ -710,7 +673,7 @@ INLINE __m512i iq4xs_scales(const uint8_t *b) {
 }
 
 /* IQ4_XS: the 4-bit indices of sub-blocks s, s+1 of block b in element order
- * [lo_s, hi_s, lo_s+1, hi_s+1] (as q4_0_cols arranges a block pair). */
+ * [lo_s, hi_s, lo_s+1, hi_s+1] (as nib64 arranges a block pair). */
 INLINE __m512i iq4xs_idx64(const uint8_t *b, int s) { return nib64(b + 8 + 16 * s, b + 24 + 16 * s); }
 
 /* IQ4_XS: lanes 0..7 <- scale s, 8..15 <- scale s+1. */

@@ -187,6 +187,84 @@ static void check_big_tiles(const ai__kset *vs) {
     free(w); free(x); free(y); free(y1); free(wq);
 }
 
+/*
+ * Row lengths whose 32-blocks do not fill whole groups of 16 (the AVX-512
+ * Q4_0 kernels sum 16 blocks per float step: x86_q40.h), several row counts
+ * and batch sizes that leave every kind of partial register tile (rows not
+ * a multiple of 4, batches not a multiple of 4, rows in several pieces
+ * along k (k = 4864, 16416), batches split in blocks), threaded and not:
+ * each result within 1e-5 of the magnitude of the reference, and bit for
+ * bit equal to the variant's batch of one and to its dot product; and
+ * every act row bit for bit the reference's (more rows than check_set's).
+ */
+static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
+    uint64_t s = 4242;
+    static const uint32_t types[] = {AI_TYPE_Q4_0, AI_TYPE_Q8_0, AI_TYPE_Q4_1};
+    static const int64_t kk[] = {32 * 3, 32 * 16, 32 * 17, 896, 4864, 16416};
+    static const int64_t nbs[] = {2, 3, 5, 6, 7, 9, 40, 67};
+    ai__kset v = *vs; /* the integer path at every batch size */
+    v.blas_min_batch = 0;
+    vs = &v;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        uint32_t type = types[t];
+        const ai__type_ops *vo = &vs->ops[type];
+        for (size_t ki = 0; ki < sizeof kk / sizeof kk[0]; ki++) {
+            int64_t k = kk[ki], rows = k > 8192 ? 5 : 13, nbmax = 67;
+            size_t rs = ai__row_size(type, k), as = ai__act_row_size(vo->act, k);
+            float *w = malloc((size_t)(rows * k) * 4), *x = malloc((size_t)(nbmax * k) * 4);
+            float *yr = malloc((size_t)(rows * nbmax) * 4), *yv = malloc((size_t)(rows * nbmax) * 4);
+            float *y1 = malloc((size_t)rows * 4), *wd = malloc((size_t)k * 4);
+            uint8_t *wq = malloc(rs * (size_t)rows), *act = aligned_alloc(64, as), *ra = aligned_alloc(64, as);
+            double *xv = malloc((size_t)k * sizeof(double));
+            /* shapes 0, 1, 3, 4 (shape 2's activations overflow Q4_1's f16
+             * block sums at these lengths) */
+            static const int wshape[] = {0, 1, 3, 4, 0, 3}, xshape[] = {4, 0, 1, 3, 3, 0};
+            fill(w, rows * k, wshape[ki], &s);
+            fill(x, nbmax * k, xshape[ki], &s);
+            for (int64_t r = 0; r < rows; r++) ai__kset_ref.ops[type].quant(w + r * k, wq + r * rs, k);
+            for (size_t ni = 0; ni < sizeof nbs / sizeof nbs[0]; ni++) {
+                int64_t nb = nbs[ni];
+                ai__pool *p = ni % 2 ? pool : NULL;
+                assert_int_equal(ai__matmul_ks(&ai__kset_ref, p, type, wq, rows, k, x, nb, yr, rows), AI_OK);
+                assert_int_equal(ai__matmul_ks(vs, p, type, wq, rows, k, x, nb, yv, rows), AI_OK);
+                for (int64_t b = 0; b < nb; b++) {
+                    assert_int_equal(ai__matmul_ks(vs, p, type, wq, rows, k, x + b * k, 1, y1, rows), AI_OK);
+                    vs->act[vo->act](x + b * k, act, k);
+                    /* the act row bit for bit the reference's (an ACT_Q8_32
+                     * row: k values, then k / 32 scales and sums; no padding) */
+                    ai__kset_ref.act[vo->act](x + b * k, ra, k);
+                    for (int64_t i = 0; i < k + k / 32 * 8; i++)
+                        if (ra[i] != act[i])
+                            fail_msg("%s act kind %d k %lld col %lld: byte %lld is %d, ref %d (x[%lld] = %.9g)",
+                                     vs->name, vo->act, (long long)k, (long long)b, (long long)i, act[i], ra[i],
+                                     (long long)(i < k ? i : 0), x[b * k + (i < k ? i : 0)]);
+                    act_values(vo->act, act, k, xv);
+                    for (int64_t r = 0; r < rows; r++) {
+                        ai__kset_ref.ops[type].dequant(wq + r * rs, wd, k);
+                        double mag = 0, exact = 0; /* exact: the products in double */
+                        for (int64_t i = 0; i < k; i++) {
+                            mag += fabs(wd[i] * xv[i]);
+                            exact += (double)wd[i] * xv[i];
+                        }
+                        float got = yv[b * rows + r], want = yr[b * rows + r];
+                        float dot = vo->dot(wq + r * rs, act, k);
+                        if (!(fabs((double)got - want) <= 1e-5 * mag))
+                            fail_msg("%s %s k %lld batch %lld row %lld col %lld: %.9g vs ref %.9g (mag %g, products "
+                                     "summed in double %.9g)",
+                                     vs->name, ai__type_get(type)->name, (long long)k, (long long)nb, (long long)r,
+                                     (long long)b, got, want, mag, exact);
+                        if (memcmp(&got, &y1[r], 4) || memcmp(&got, &dot, 4))
+                            fail_msg("%s %s k %lld batch %lld row %lld col %lld: %.9g, batch of one %.9g, dot %.9g",
+                                     vs->name, ai__type_get(type)->name, (long long)k, (long long)nb, (long long)r,
+                                     (long long)b, got, y1[r], dot);
+                    }
+                }
+            }
+            free(w); free(x); free(yr); free(yv); free(y1); free(wd); free(wq); free(act); free(ra); free(xv);
+        }
+    }
+}
+
 /* The matrix-vector kernels (gemv, several rows per pass) against the
  * variant's own dot product, bit for bit (batch invariance rests on it):
  * every row count 1..11 (groups of four and the 1..3 left), row lengths with
@@ -309,6 +387,7 @@ static void test_variants(void **state) {
         check_gemv(vs);
         check_batch_invariance(vs, pool);
         check_big_tiles(vs);
+        check_block_groups(vs, pool);
         tested++;
     }
     ai__pool_free(pool);
