@@ -10,6 +10,8 @@
  *    rows left over after the last panel, k with and without a tail of
  *    fewer than 16 elements, unaligned rows (odd k of a 2-byte type), and an
  *    output stride wider than the row count (nothing outside is written);
+ *    the same for the batches that widen each panel to f32 once, at and past
+ *    the k up to which they do, and for several panels (the prefetch);
  *  - through ai__matmul_ks with a pool: every row of a batch equals the same
  *    row alone (batch invariance), for k with a tail.
  *
@@ -125,6 +127,18 @@ static void check_set(const ai__kset *vs) {
                 for (size_t bi = 0; bi < sizeof nbs / sizeof nbs[0]; bi++)
                     check_case(vs, types[t], k, nrs[ri], nbs[bi], &s);
         }
+    /* the widened panels (batches of 16 rows or more, k & ~15 up to 1024
+     * floats in the AVX-512 build, 2048 in the AVX2 build) and the
+     * prefetch of the next panel (at least two panels): k at and just past
+     * both limits, with and without a tail; batches just below and at 16;
+     * rows over several panels with some left over */
+    static const struct {
+        int64_t k, nr, nb;
+    } big[] = {{768, 20, 15},   {768, 20, 16},   {1024, 13, 17},  {1039, 20, 64},
+               {1040, 13, 16},  {2048, 7, 33},   {2063, 20, 21},  {3079, 13, 64}};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+            check_case(vs, types[t], big[i].k, big[i].nr, big[i].nb, &s);
 }
 
 /* ai__matmul_ks, threaded: batch rows == rows alone, with a k tail. */
