@@ -127,15 +127,15 @@ static void check_set(const ai__kset *vs) {
                 for (size_t bi = 0; bi < sizeof nbs / sizeof nbs[0]; bi++)
                     check_case(vs, types[t], k, nrs[ri], nbs[bi], &s);
         }
-    /* the widened panels (batches of 16 rows or more, k & ~15 up to 1024
-     * floats in the AVX-512 build, 2048 in the AVX2 build) and the
-     * prefetch of the next panel (at least two panels): k at and just past
-     * both limits, with and without a tail; batches just below and at 16;
-     * rows over several panels with some left over */
+    /* the widened panels (AVX-512: batches of 16 rows or more, k & ~15 up
+     * to 1024; AVX2: 4 rows or more, up to 21845) and the prefetch of the
+     * next panel (at least two panels): k at and just past both limits,
+     * with and without a tail; batches just below and at 16 (4 is in nbs
+     * above); rows over several panels with some left over */
     static const struct {
         int64_t k, nr, nb;
-    } big[] = {{768, 20, 15},   {768, 20, 16},   {1024, 13, 17},  {1039, 20, 64},
-               {1040, 13, 16},  {2048, 7, 33},   {2063, 20, 21},  {3079, 13, 64}};
+    } big[] = {{768, 20, 15},  {768, 20, 16},  {1024, 13, 17},  {1039, 20, 64},  {1040, 13, 16},
+               {3079, 13, 64}, {21845, 7, 5},  {21856, 7, 4},   {21861, 6, 3}};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
             check_case(vs, types[t], big[i].k, big[i].nr, big[i].nb, &s);
