@@ -23,8 +23,9 @@
  * accumulators.  AVX2: a 16-lane accumulator is two ymm, 2 x 3 tile, 12 ymm.
  * Tiles walk the batch inside each panel of NR weight rows, so the panel
  * stays in L1 while the activation rows stream past it.  Two more steps
- * (below the tile): a batch of 16 rows or more widens each F16/BF16 panel
- * to f32 once, and each panel's first tile prefetches the next panel.
+ * (see "Widened panels" and "Prefetch" below): a batch of FG_PANEL_MINB rows
+ * or more (AVX-512 16, AVX2 4) widens each F16/BF16 panel to f32 once, and
+ * each panel's first tile prefetches the next panel.
  */
 
 /* ---- loads: 16 elements widened to f32 ------------------------------------------- */
