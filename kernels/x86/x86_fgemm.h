@@ -216,7 +216,40 @@ FG_GEMM(f32, 4)
 FG_GEMM(f16, 2)
 FG_GEMM(bf16, 2)
 
+/* ---- BF16 activation rows ---------------------------------------------------------- */
+
+/*
+ * x -> ACT_BF16 rows, 16 at a time, bit for bit ai__f32_to_bf16 (round to
+ * nearest even by adding 0x7fff plus the kept lowest bit, NaN kept quiet).
+ * The reference's scalar loop took most of the time of a product with few
+ * weight rows: agentinfer bench-kernels --type bf16 (64 x 4096 weights, 64
+ * rows, one core) 77 -> 167 GOP/s.
+ */
+static void act_bf16(const float *x, void *dst, int64_t k) {
+    uint16_t *h = dst;
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7fff);
+    const __m256i quiet = _mm256_set1_epi32(0x40);
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m256i r[2];
+        for (int j = 0; j < 2; j++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(x + i + 8 * j));
+            __m256i hi = _mm256_srli_epi32(v, 16);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(v, absm), inf);
+            __m256i rnd = _mm256_add_epi32(v, _mm256_add_epi32(half, _mm256_and_si256(hi, one)));
+            r[j] = _mm256_blendv_epi8(_mm256_srli_epi32(rnd, 16), _mm256_or_si256(hi, quiet), nan);
+        }
+        /* values 0..0xffff: packus keeps them; it interleaves the 128-bit
+         * lanes (r0 0-3, r1 0-3, r0 4-7, r1 4-7), the permute restores order */
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xD8);
+        _mm256_storeu_si256((__m256i *)(h + i), p);
+    }
+    for (; i < k; i++) h[i] = ai__f32_to_bf16(x[i]);
+}
+
 static void fg_fill(ai__kset *ks) {
+    ks->act[ACT_BF16] = act_bf16;
     ks->ops[AI_TYPE_F32].gemm = f32_fg_gemm;
     ks->ops[AI_TYPE_F16].gemm = f16_fg_gemm;
     ks->ops[AI_TYPE_BF16].gemm = bf16_fg_gemm;
