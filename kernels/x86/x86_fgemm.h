@@ -178,12 +178,33 @@ INLINE float fg_sum(fg_vec v) { return hsum(_mm256_add_ps(v.lo, v.hi)); }
 #define FG_WIDE_f16 1
 #define FG_WIDE_bf16 1
 
+/*
+ * The nr % FG_NR weight rows after the last panel: one narrower panel of
+ * that many rows (each activation vector loaded once for all of them, not
+ * once per row as in one-row tiles; a product's tile of 64 rows leaves 4).
+ */
+#if ISA_VNNI
+#define FG_REST_DEFS(T)                                                                    \
+    FG_ROWS(T##_fg_row3, T##_fg_tile, 3)                                                   \
+    FG_ROWS(T##_fg_row4, T##_fg_tile, 4)                                                   \
+    FG_ROWS(T##_fg_row5, T##_fg_tile, 5)
+#define FG_REST_CASES(T, ARGS)                                                             \
+    case 5: T##_fg_row5 ARGS; break;                                                       \
+    case 4: T##_fg_row4 ARGS; break;                                                       \
+    case 3: T##_fg_row3 ARGS; break;
+#else
+#define FG_REST_DEFS(T)
+#define FG_REST_CASES(T, ARGS)
+#endif
+
 #define FG_GEMM(T, ESZ)                                                                    \
     FG_TILE(T##_fg_tile, T, ESZ, T, ESZ)                                                   \
     FG_TILE(T##_fg_ptile, f32, 4, T, ESZ)                                                  \
     FG_ROWS(T##_fg_rows, T##_fg_tile, FG_NR)                                               \
     FG_ROWS(T##_fg_prows, T##_fg_ptile, FG_NR)                                             \
     FG_ROWS(T##_fg_row1, T##_fg_tile, 1)                                                   \
+    FG_ROWS(T##_fg_row2, T##_fg_tile, 2)                                                   \
+    FG_REST_DEFS(T)                                                                        \
     static void T##_fg_gemm(const void *w, size_t ws, int64_t nr, const void *act,        \
                             size_t as, int64_t nb, int64_t k, float *y, int64_t ldy) {     \
         const uint8_t *W = w, *A = act;                                                    \
@@ -206,9 +227,12 @@ INLINE float fg_sum(fg_vec v) { return hsum(_mm256_add_ps(v.lo, v.hi)); }
             }                                                                              \
         }                                                                                  \
         free(pw);                                                                          \
-        for (; r < nr; r++) {                                                              \
-            const uint8_t *wr = W + (size_t)r * ws;                                        \
-            T##_fg_row1(wr, ws, wr, ws, A, as, nb, k, y + r, ldy, NULL);                   \
+        const uint8_t *wr = W + (size_t)r * ws;                                            \
+        switch (nr - r) {                                                                  \
+        FG_REST_CASES(T, (wr, ws, wr, ws, A, as, nb, k, y + r, ldy, NULL))                 \
+        case 2: T##_fg_row2(wr, ws, wr, ws, A, as, nb, k, y + r, ldy, NULL); break;        \
+        case 1: T##_fg_row1(wr, ws, wr, ws, A, as, nb, k, y + r, ldy, NULL); break;        \
+        default: break;                                                                    \
         }                                                                                  \
     }
 

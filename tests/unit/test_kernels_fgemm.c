@@ -123,7 +123,7 @@ static void check_set(const ai__kset *vs) {
             int64_t k = kk[ki];
             /* rows: below, at and above panels of 6 (AVX-512) and 3 (AVX2);
              * batch: below, at and above tiles of 4 and 2 */
-            static const int64_t nrs[] = {1, 2, 5, 6, 7, 13};
+            static const int64_t nrs[] = {1, 2, 5, 6, 7, 9, 10, 11, 13};
             static const int64_t nbs[] = {1, 2, 3, 4, 5, 9, 27};
             for (size_t ri = 0; ri < sizeof nrs / sizeof nrs[0]; ri++)
                 for (size_t bi = 0; bi < sizeof nbs / sizeof nbs[0]; bi++)
