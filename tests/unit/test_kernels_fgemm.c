@@ -10,8 +10,12 @@
  *    rows left over after the last panel, k with and without a tail of
  *    fewer than 16 elements, unaligned rows (odd k of a 2-byte type), and an
  *    output stride wider than the row count (nothing outside is written);
+ *    the same for the batches that widen each panel to f32 once, at and past
+ *    the k up to which they do, and for several panels (the prefetch);
  *  - through ai__matmul_ks with a pool: every row of a batch equals the same
- *    row alone (batch invariance), for k with a tail.
+ *    row alone (batch invariance), for k with a tail;
+ *  - the sets' BF16 activation rows bit for bit the reference's, rounding
+ *    edges, subnormals, infinities and NaNs included.
  *
  * And the sets' GELU (kernels/x86/x86_eltwise.h) against a double-precision
  * tanh-form GELU and the reference, over lengths with and without a tail,
@@ -119,12 +123,61 @@ static void check_set(const ai__kset *vs) {
             int64_t k = kk[ki];
             /* rows: below, at and above panels of 6 (AVX-512) and 3 (AVX2);
              * batch: below, at and above tiles of 4 and 2 */
-            static const int64_t nrs[] = {1, 2, 5, 6, 7, 13};
+            static const int64_t nrs[] = {1, 2, 5, 6, 7, 9, 10, 11, 13};
             static const int64_t nbs[] = {1, 2, 3, 4, 5, 9, 27};
             for (size_t ri = 0; ri < sizeof nrs / sizeof nrs[0]; ri++)
                 for (size_t bi = 0; bi < sizeof nbs / sizeof nbs[0]; bi++)
                     check_case(vs, types[t], k, nrs[ri], nbs[bi], &s);
         }
+    /* the widened panels (AVX-512: batches of 16 rows or more, k & ~15 up
+     * to 1024; AVX2: 4 rows or more, up to 21845) and the prefetch of the
+     * next panel (at least two panels): k at and just past both limits,
+     * with and without a tail; batches just below and at 16 (4 is in nbs
+     * above); rows over several panels with some left over */
+    static const struct {
+        int64_t k, nr, nb;
+    } big[] = {{768, 20, 15},  {768, 20, 16},  {1024, 13, 17},  {1039, 20, 64},  {1040, 13, 16},
+               {3079, 13, 64}, {21845, 7, 5},  {21856, 7, 4},   {21861, 6, 3}};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+            check_case(vs, types[t], big[i].k, big[i].nr, big[i].nb, &s);
+}
+
+/* The set's BF16 activation rows bit for bit the reference's: random
+ * values of every magnitude and the edges of the rounding (ties to even
+ * both ways, carries into the exponent, the largest finite values rounding
+ * to infinity, subnormals, infinities, quiet and signalling NaNs of both
+ * signs), at every position of a 16-element step and in the tail. */
+static void check_act_bf16(const ai__kset *vs) {
+    static const uint32_t special[] = {
+        0x00000000, 0x80000000, 0x3f800000, 0x3f808000, 0x3f818000, 0x3f80ffff, 0x3f817fff,
+        0x3fff8000, 0x7f7f8000, 0x7f7fffff, 0xff7fffff, 0x00000001, 0x007fffff, 0x00008000,
+        0x80018000, 0x7f800000, 0xff800000, 0x7f800001, 0x7fc00000, 0xffc00000, 0x7fbfffff,
+        0xff800001, 0x7fffffff, 0x4b7fffff, 0xc0490fdb};
+    enum { N = 16 * 9 + 11 };
+    uint64_t s = 9;
+    float x[N];
+    uint16_t got[N + 1], want[N + 1];
+    for (int rot = 0; rot < 16; rot++) {
+        for (int i = 0; i < N; i++) {
+            uint32_t bits = (uint32_t)tu_rand(&s);
+            if ((i + rot) % 3 == 0) bits = special[(size_t)(i + rot) % (sizeof special / sizeof special[0])];
+            memcpy(&x[i], &bits, 4);
+        }
+        for (int n = 0; n <= N; n += n < 40 ? 1 : 23) {
+            got[n] = want[n] = 0xabcd; /* must stay */
+            vs->act[ACT_BF16](x, got, n);
+            ai__kset_ref.act[ACT_BF16](x, want, n);
+            if (memcmp(got, want, (size_t)(n + 1) * 2))
+                for (int i = 0; i <= n; i++)
+                    if (got[i] != want[i]) {
+                        uint32_t bits;
+                        memcpy(&bits, &x[i < n ? i : 0], 4);
+                        fail_msg("%s act bf16 n %d [%d] of 0x%08x: 0x%04x, reference 0x%04x", vs->name, n, i,
+                                 (unsigned)bits, got[i], want[i]);
+                    }
+        }
+    }
 }
 
 /* ai__matmul_ks, threaded: batch rows == rows alone, with a k tail. */
@@ -280,6 +333,7 @@ static void test_fgemm(void **state) {
             continue;
         }
         printf("# testing the %s float gemm\n", variants[v]);
+        check_act_bf16(vs);
         check_set(vs);
         check_invariance(vs, pool);
         check_gelu(vs);
