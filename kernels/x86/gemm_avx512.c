@@ -319,6 +319,34 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
     }
 }
 
+/* ---- Q8_0 in the peer's order: x86_kern.h SYM32_COLS for NC80 columns ------------ */
+
+/* The AVX2 build's Q8_0 summation (8 lanes per block, one fma per block),
+ * which the peer's kernels follow: kimpl.h ai__peer_ops q8_0, for the
+ * opt-in peer mode only (this set's own Q8_0 kernels are x86_q40.h's). */
+enum { NC80 = 8 };
+
+INLINE void q8_0p_tile(TILE_ARGS) {
+    __m256 acc[NC80];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < k / 32; i++, w += 34) {
+        __m256i q = load256(w + 2), aq = _mm256_sign_epi8(q, q);
+        __m256 dw = _mm256_set1_ps(f16(w));
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const uint8_t *ac = a + c * as;
+            __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aq,
+                                            _mm256_sign_epi8(load256(act_q(ac) + 32 * i), q));
+            /* dw * d_a, the scalar product of SYM32_COLS, in every lane */
+            __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(act_d(ac, k) + i));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc[c]);
+        }
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++) y[c * ldy] = hsum(acc[c]);
+}
+
 /* ---- the gemm wrappers ------------------------------------------------------------ */
 
 /* One activation row (token generation) stays with the gemm the table had
@@ -357,6 +385,7 @@ static ai__gemm_fn mv_gemm[AI__TYPE_COUNT];
 
 GEMM(q4_k, NC4K, MV_CASE(AI_TYPE_Q4_K))
 GEMM(q6_k, NC6K, MV_CASE(AI_TYPE_Q6_K))
+GEMM(q8_0p, NC80, )
 
 /* The tiles of Q40_NR x Q40_NC and the leftovers, each an instance with
  * constant sizes, for Q4_0 (sh 0) and Q8_0 (sh 4). */
@@ -482,6 +511,7 @@ void ai__kset_fill_gemm_avx512(ai__kset *ks) {
     ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
     ks->ops[AI_TYPE_Q4_K].gemm = q4_k_gemm;
     ks->ops[AI_TYPE_Q6_K].gemm = q6_k_gemm;
+    ks->peer.q8_0 = q8_0p_gemm;
     ks->act_ext_bytes = ext_bytes;
     ks->act_ext = ext_fill;
 }

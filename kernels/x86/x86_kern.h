@@ -152,10 +152,6 @@ INLINE void q4_0_cols(COLS_ARGS) {
 INLINE void q8_0_cols(COLS_ARGS) {
     for (int c = 0; c < nc; c++) q40_rows(w, (size_t)(34 * (k / 32)), 1, a[c], k, out + c, 1);
 }
-/* The peer's Q8_0 order, for its opt-in mode (kimpl.h ai__peer_ops q8_0):
- * SYM32_COLS, as the AVX2 build's q8_0_cols. */
-INLINE __m256i dec_q8_0p(const uint8_t *b) { return dec_q8_0(b); }
-SYM32_COLS(q8_0p, 34)
 #else
 SYM32_COLS(q4_0, 18)
 SYM32_COLS(q8_0, 34)
@@ -834,15 +830,13 @@ FLOAT_COLS(bf16, 2)
 
 /* ---- dot and gemm wrappers ------------------------------------------------------- */
 
-#define WRAP_DOT(T)                                                                        \
+#define WRAP_N(T, NC)                                                                            \
     static float T##_dot(const void *w, const void *act, int64_t k) {                      \
         const uint8_t *a[1] = {act};                                                       \
         float out[1];                                                                      \
         T##_cols(w, a, 1, k, out);                                                         \
         return out[0];                                                                     \
-    }
-#define WRAP_N(T, NC) WRAP_DOT(T) WRAP_GEMM(T, NC)
-#define WRAP_GEMM(T, NC)                                                                   \
+    }                                                                                      \
     static void T##_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, \
                          int64_t nb, int64_t k, float *y, int64_t ldy) {                   \
         const uint8_t *A = act;                                                            \
@@ -879,9 +873,6 @@ WRAP(q4_k)
 WRAP(q5_k)
 WRAP_N(q6_k, 4) /* more columns spill registers (measured) */
 WRAP(iq4_xs)
-#if ISA_VNNI
-WRAP_GEMM(q8_0p, MAXC)
-#endif
 /*
  * Float types, matrix-matrix: RW weight rows (2 with AVX-512's 32 registers,
  * 1 with AVX2's 16) x 4 activation rows per register tile, over chunks of
@@ -1100,9 +1091,6 @@ void FILL_NAME(ai__kset *ks) {
     ks->peer = (ai__peer_ops){peer_dot_f16, peer_mad_f16, peer_scale_f16, peer_exp,
                               peer_swiglu, peer_kq, peer_pv, ai__ref_peer_dot_f16h,
                               peer_attn_f16, peer_q4_0, peer_iq4_nl, peer_q4_k, NULL};
-#if ISA_VNNI
-    ks->peer.q8_0 = q8_0p_gemm;
-#endif
     ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;
