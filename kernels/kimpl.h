@@ -135,6 +135,13 @@ typedef struct ai__type_ops {
  *                       which takes the batch rows below the last
  *                       multiple of 4).
  *               Only the opt-in peer mode uses them (ai__mm_ws_set_peer).
+ *   q8_0        rows [0, nr) of Q8_0 weights against nb ACT_Q8_32 rows, as
+ *               ai__gemm_fn, summed as the peer's Q8_0 kernels do: per block
+ *               8 int32 lanes of 4 products, acc = fma(float(lanes),
+ *               d_w*d_a, acc) over 8 float lanes block after block, then
+ *               x86_base.h's hsum.  NULL in the sets whose own Q8_0 kernels
+ *               sum that way (the AVX-512 set's do not: x86_q40.h).  Used by
+ *               the opt-in peer mode only.
  */
 typedef struct ai__peer_ops {
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
@@ -150,6 +157,8 @@ typedef struct ai__peer_ops {
     void (*q4_0)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
     void (*iq4_nl)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y);
     void (*q4_k)(const void *w, size_t ws, int64_t nr, const void *act, int64_t k, float *y, int tile);
+    void (*q8_0)(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+                 float *y, int64_t ldy);
 } ai__peer_ops;
 
 typedef struct ai__kset {

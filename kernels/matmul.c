@@ -118,10 +118,12 @@ typedef struct gmat {
 /* The products that follow the peer's repacked kernels in peer mode
  * (kimpl.h, ai__peer_ops q4_0, iq4_nl and q4_k): the weight types it
  * repacks on x86, with a row count that is a multiple of 8 (others it
- * leaves as they are, and so do we). */
-enum { PEER_NONE = 0, PEER_Q4_0 = 1, PEER_IQ4_NL = 2, PEER_Q4_K = 3 };
+ * leaves as they are, and so do we); and Q8_0 in the sets that sum it
+ * otherwise than the peer (ai__peer_ops q8_0 not NULL). */
+enum { PEER_NONE = 0, PEER_Q4_0 = 1, PEER_IQ4_NL = 2, PEER_Q4_K = 3, PEER_Q8_0 = 4 };
 
-static int peer_kind(uint32_t wtype, int64_t n_rows) {
+static int peer_kind(const ai__kset *ks, uint32_t wtype, int64_t n_rows) {
+    if (wtype == AI_TYPE_Q8_0) return ks->peer.q8_0 ? PEER_Q8_0 : PEER_NONE;
     if (n_rows % 8) return PEER_NONE;
     return wtype == AI_TYPE_Q4_0 ? PEER_Q4_0 : wtype == AI_TYPE_IQ4_NL ? PEER_IQ4_NL
          : wtype == AI_TYPE_Q4_K ? PEER_Q4_K : PEER_NONE;
@@ -205,6 +207,10 @@ static void gconvert_task(void *ctx, int ith, int nth) {
  * single row) its matrix-vector kernel's. */
 static void peer_tile(const gjob *j, const gmat *m, const uint8_t *w, int64_t nr, const uint8_t *a,
                       int64_t b0, int64_t nb, float *y) {
+    if (m->peer == PEER_Q8_0) {
+        j->ks->peer.q8_0(w, m->ws, nr, a, m->as, nb, j->k, y, m->ldy);
+        return;
+    }
     int64_t tiled = j->n_batch - j->n_batch % 4;
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *ab = a + (size_t)b * m->as;
@@ -297,7 +303,7 @@ static ai_status gsetup(const ai__kset *ks, ai__pool *pool, ai__mm_ws *ws, const
         m->n_rows = mm[i].n_rows;
         m->y = mm[i].y;
         m->ldy = mm[i].ldy;
-        m->peer = ws->peer ? peer_kind(mm[i].wtype, mm[i].n_rows) : PEER_NONE;
+        m->peer = ws->peer ? peer_kind(ks, mm[i].wtype, mm[i].n_rows) : PEER_NONE;
         int kind = m->ops->act;
         if (kind == ACT_F32) {
             j->kact[kind] = (uint8_t *)(uintptr_t)x; /* read only: the rows as they are */

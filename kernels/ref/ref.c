@@ -29,7 +29,7 @@ const ai__kset ai__kset_ref = {
     ai__ref_axpy_f16,
     {ai__ref_peer_dot_f16, ai__ref_peer_mad_f16, ai__ref_peer_scale_f16, ai__ref_peer_exp,
      ai__ref_peer_swiglu, ai__ref_peer_kq, ai__ref_peer_pv, ai__ref_peer_dot_f16h,
-     ai__ref_peer_attn_f16, ai__ref_peer_q4_0, ai__ref_peer_iq4_nl, ai__ref_peer_q4_k},
+     ai__ref_peer_attn_f16, ai__ref_peer_q4_0, ai__ref_peer_iq4_nl, ai__ref_peer_q4_k, NULL},
     ai__ref_gelu,
     ai__ref_layernorm,
     ai__ref_softmax,

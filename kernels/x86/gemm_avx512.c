@@ -19,11 +19,15 @@
  * per 16 blocks and (weight, act) pair instead of 32 instructions, on
  * weights repacked once per call and activations rearranged once per act
  * row: 64 x 4096 weights x 64 act rows, one thread, ~150 -> ~550 GOP/s.
+ * Q8_0 followed (the same repacked layout, its int8 + 128 as unsigned
+ * bytes, the same act data, the int32 sums started from -128 times the
+ * block sums): bench-kernels, 2 threads, ~235 -> ~490 GOP/s.
  *
  * Batch invariance.  The runtime relies on a row's result not depending on
  * the other rows of its batch, so every output here is computed with
  * exactly the arithmetic of the set's matrix-vector kernel for that type
- * (x86_kern.h, the nc = 1 case of T_cols; for Q4_0 x86_q40.h's q40_rows):
+ * (x86_kern.h, the nc = 1 case of T_cols; for Q4_0 and Q8_0 x86_q40.h's
+ * q40_rows):
  * the same int32 sums, the same float products and fused multiply-adds in
  * the same order, the same horizontal sums.  Only what is shared between
  * outputs changes: a weight block is decoded once for NC activation rows
@@ -169,7 +173,7 @@ INLINE void q6_k_tile(TILE_ARGS) {
     for (int c = 0; c < nc; c++) y[c * ldy] = hsum(acc[c]);
 }
 
-/* ---- Q4_0: x86_q40.h's summation over repacked weights ----------------------------- */
+/* ---- Q4_0 and Q8_0: x86_q40.h's summation over repacked weights -------------------- */
 
 /*
  * Vector j of a group in lane-per-block order (x86_q40.h): from four quads'
@@ -189,8 +193,8 @@ INLINE void q40_t4(const __m512i v[4], __m512i o[4]) {
 /*
  * Repacked weights, per group of 16 blocks (a short last one zero-filled),
  * Q40_WG bytes: eight vectors, vector j lane l = elements 4j .. 4j+3 of
- * block PI(l) as unsigned nibble values, then the 16 scales dw as floats in
- * the order PI.
+ * block PI(l) as unsigned bytes (Q4_0's nibbles, Q8_0's int8 + 128), then
+ * the 16 scales dw as floats in the order PI.
  *
  * Extra act data (kimpl.h act_ext) after an ACT_Q8_32 row, per group,
  * Q40_AG bytes: the activations in the same order (vector j lane l =
@@ -208,27 +212,27 @@ enum { Q40_WG = 576, Q40_AG = 640 };
 #define Q40_NC 4
 #endif
 
-/* Group g (m blocks) of a row at w, repacked to out. */
-static void q40_repack_group(const uint8_t *w, int64_t g, int64_t m, uint8_t *out) {
-    const uint8_t *p = w + 288 * g;
-    __m512i l[5], x[4], y[4], o[8];
-    q40_loads(p, 18 * m, l);
-    UNROLL
-    for (int t = 0; t < 4; t++) q40_quad(l, t, &x[t], &y[t]);
-    q40_t4(x, o);
-    q40_t4(y, o + 4);
-    UNROLL
-    for (int j = 0; j < 8; j++) _mm512_store_si512((void *)(out + 64 * j), o[j]);
-    _mm512_store_ps((float *)(out + 512), q40_dw(p, 18 * m, l[0], l[1]));
+/* Groups [g0, g0 + gn) of rows [0, n) of w (stride ws, nblk blocks; Q8_0
+ * when q8, else Q4_0) repacked to out (row stride ost, 64-byte aligned). */
+INLINE void q40_repack_rows(const uint8_t *w, size_t ws, int64_t n, int64_t nblk, int64_t g0, int64_t gn,
+                            uint8_t *out, size_t ost, const int q8) {
+    for (int64_t r = 0; r < n; r++, w += ws, out += ost)
+        for (int64_t g = g0; g < g0 + gn; g++) {
+            uint8_t *og = out + (g - g0) * Q40_WG;
+            __m512i x[4], y[4], o[8];
+            __m512 dw = q40_decode(w, g, nblk - 16 * g < 16 ? nblk - 16 * g : 16, q8, x, y);
+            q40_t4(x, o);
+            q40_t4(y, o + 4);
+            UNROLL
+            for (int j = 0; j < 8; j++) _mm512_store_si512((void *)(og + 64 * j), o[j]);
+            _mm512_store_ps((float *)(og + 512), dw);
+        }
 }
 
-/* Groups [g0, g0 + gn) of rows [0, n) of w (stride ws, nblk blocks)
- * repacked to out (row stride ost, 64-byte aligned). */
 static void q40_repack(const uint8_t *w, size_t ws, int64_t n, int64_t nblk, int64_t g0, int64_t gn, uint8_t *out,
-                       size_t ost) {
-    for (int64_t r = 0; r < n; r++, w += ws, out += ost)
-        for (int64_t g = g0; g < g0 + gn; g++)
-            q40_repack_group(w, g, nblk - 16 * g < 16 ? nblk - 16 * g : 16, out + (g - g0) * Q40_WG);
+                       size_t ost, int q8) {
+    if (q8) q40_repack_rows(w, ws, n, nblk, g0, gn, out, ost, 1);
+    else q40_repack_rows(w, ws, n, nblk, g0, gn, out, ost, 0);
 }
 
 static size_t ext_bytes(int kind, int64_t k) {
@@ -244,7 +248,7 @@ static void ext_fill(int kind, void *row, int64_t k) {
     for (int64_t g = 0; 16 * g < nblk; g++, out += Q40_AG) {
         int64_t m = nblk - 16 * g < 16 ? nblk - 16 * g : 16;
         __m512i ax[4], ay[4], o[8];
-        q40_act_quads(q + 512 * g, 32 * m, ax, ay, NULL);
+        q40_act_quads(q + 512 * g, 32 * m, ax, ay, NULL, 8);
         q40_t4(ax, o);
         q40_t4(ay, o + 4);
         __m512i s = _mm512_setzero_si512();
@@ -261,14 +265,16 @@ static void ext_fill(int kind, void *row, int64_t k) {
 /*
  * NR repacked weight rows (wp, stride wst) x NC act rows (extra data at e,
  * stride as) over gn groups, the last one with lanes `last`.  Per group and
- * pair: eight vpdpbusd from n8, then x86_q40.h's float step.  The
+ * pair: eight vpdpbusd from n8 << sh (-8 or, sh = 4, -128 times the block
+ * sums: Q4_0's or Q8_0's start), then x86_q40.h's float step.  The
  * accumulators of pair (r, c) live at st + r * sr + 16 * c between calls:
  * they start at zero (first) or from there, and end there or, when y is
  * not NULL, summed in y[c * ldy + r].  So a row's groups may come in
  * several calls, with the same float steps as in one.
  */
 INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t *e, size_t as, const int NC,
-                     int64_t gn, __mmask16 last, int first, float *st, size_t sr, float *y, int64_t ldy) {
+                     int64_t gn, __mmask16 last, int first, float *st, size_t sr, float *y, int64_t ldy,
+                     const int sh) {
     __m512 acc[Q40_NR][Q40_NC];
     UNROLL
     for (int r = 0; r < NR; r++) UNROLL for (int c = 0; c < NC; c++)
@@ -279,6 +285,7 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
         UNROLL
         for (int c = 0; c < NC; c++) {
             __m512i n8 = _mm512_loadu_si512((const void *)(eg + c * as + 512));
+            if (sh) n8 = _mm512_slli_epi32(n8, sh);
             UNROLL
             for (int r = 0; r < NR; r++) s[r][c] = n8;
         }
@@ -312,11 +319,14 @@ INLINE void q40_tile(const uint8_t *wp, size_t wst, const int NR, const uint8_t 
     }
 }
 
-/* ---- Q8_0: x86_kern.h SYM32_COLS(q8_0) for NC80 columns --------------------- */
+/* ---- Q8_0 in the peer's order: x86_kern.h SYM32_COLS for NC80 columns ------------ */
 
+/* The AVX2 build's Q8_0 summation (8 lanes per block, one fma per block),
+ * which the peer's kernels follow: kimpl.h ai__peer_ops q8_0, for the
+ * opt-in peer mode only (this set's own Q8_0 kernels are x86_q40.h's). */
 enum { NC80 = 8 };
 
-INLINE void q8_0_tile(TILE_ARGS) {
+INLINE void q8_0p_tile(TILE_ARGS) {
     __m256 acc[NC80];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
@@ -375,18 +385,27 @@ static ai__gemm_fn mv_gemm[AI__TYPE_COUNT];
 
 GEMM(q4_k, NC4K, MV_CASE(AI_TYPE_Q4_K))
 GEMM(q6_k, NC6K, MV_CASE(AI_TYPE_Q6_K))
+GEMM(q8_0p, NC80, )
 
 /* The tiles of Q40_NR x Q40_NC and the leftovers, each an instance with
- * constant sizes. */
-#define Q40_TILE(NAME, NR, NC)                                                                       \
+ * constant sizes, for Q4_0 (sh 0) and Q8_0 (sh 4). */
+typedef void (*q40_tile_fn)(const uint8_t *wp, size_t wst, const uint8_t *e, size_t as, int64_t gn, __mmask16 last,
+                            int first, float *st, size_t sr, float *y, int64_t ldy);
+#define Q40_TILE(NAME, NR, NC, SH)                                                                   \
     static void NAME(const uint8_t *wp, size_t wst, const uint8_t *e, size_t as, int64_t gn, __mmask16 last, \
                      int first, float *st, size_t sr, float *y, int64_t ldy) {                      \
-        q40_tile(wp, wst, NR, e, as, NC, gn, last, first, st, sr, y, ldy);                          \
+        q40_tile(wp, wst, NR, e, as, NC, gn, last, first, st, sr, y, ldy, SH);                      \
     }
-Q40_TILE(q40_tile_full, Q40_NR, Q40_NC)
-Q40_TILE(q40_tile_r1, 1, Q40_NC)
-Q40_TILE(q40_tile_c1, Q40_NR, 1)
-Q40_TILE(q40_tile_1, 1, 1)
+#define Q40_TILES(P, SH)                                                                             \
+    Q40_TILE(P##_full, Q40_NR, Q40_NC, SH)                                                           \
+    Q40_TILE(P##_r1, 1, Q40_NC, SH)                                                                  \
+    Q40_TILE(P##_c1, Q40_NR, 1, SH)                                                                  \
+    Q40_TILE(P##_1, 1, 1, SH)
+Q40_TILES(q40_tile, 0)
+Q40_TILES(q80_tile, 4)
+/* [q8]: full, one weight row, one act row, one pair */
+static const q40_tile_fn q40_tiles[2][4] = {{q40_tile_full, q40_tile_r1, q40_tile_c1, q40_tile_1},
+                                            {q80_tile_full, q80_tile_r1, q80_tile_c1, q80_tile_1}};
 
 /*
  * Blocking.  The weights are repacked in pieces of Q40_G groups (k = 4096)
@@ -401,10 +420,11 @@ Q40_TILE(q40_tile_1, 1, 1)
  */
 enum { Q40_G = 8, Q40_CR = 8, Q40_CB = 32 / Q40_NC * Q40_NC };
 
-/* Rows [0, nr) x act rows [0, nb) piece by piece (nb <= Q40_CB when the
- * rows take more than one piece). */
+/* Rows [0, nr) (Q8_0 when q8, else Q4_0) x act rows [0, nb) piece by
+ * piece (nb <= Q40_CB when the rows take more than one piece). */
 static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A, size_t as, int64_t nb, int64_t k,
-                      float *y, int64_t ldy) {
+                      float *y, int64_t ldy, int q8) {
+    const q40_tile_fn *tf = q40_tiles[q8 != 0];
     const int64_t nblk = k / 32, ng = (nblk + 15) / 16;
     const int64_t G = ng < Q40_G ? ng : Q40_G;
     const size_t wst = (size_t)G * Q40_WG, sr = Q40_CB * 16;
@@ -420,7 +440,7 @@ static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A,
             int64_t gn = ng - g0 < G ? ng - g0 : G;
             int first = g0 == 0, end = g0 + gn == ng;
             __mmask16 last = end ? tail : (__mmask16)0xFFFF;
-            q40_repack(W + (size_t)r0 * ws, ws, rn, nblk, g0, gn, scr, wst);
+            q40_repack(W + (size_t)r0 * ws, ws, rn, nblk, g0, gn, scr, wst, q8);
             for (int64_t b = 0; b < nb; b += Q40_NC) {
                 int64_t nc = nb - b < Q40_NC ? nb - b : Q40_NC;
                 const uint8_t *e = A + (size_t)b * as + eo + (size_t)g0 * Q40_AG;
@@ -432,19 +452,19 @@ static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A,
                     float *sp = st + (size_t)r * sr + 16 * b;
                     float *yp = end ? y + b * ldy + r0 + r : NULL;
                     if (rr == Q40_NR && nc == Q40_NC) {
-                        q40_tile_full(wp, wst, e, as, gn, last, first, sp, sr, yp, ldy);
+                        tf[0](wp, wst, e, as, gn, last, first, sp, sr, yp, ldy);
                     } else if (nc == Q40_NC) {
                         for (int64_t i = 0; i < rr; i++)
-                            q40_tile_r1(wp + i * wst, wst, e, as, gn, last, first, sp + i * sr, sr,
+                            tf[1](wp + i * wst, wst, e, as, gn, last, first, sp + i * sr, sr,
                                         yp ? yp + i : NULL, ldy);
                     } else if (rr == Q40_NR) {
                         for (int64_t c = 0; c < nc; c++)
-                            q40_tile_c1(wp, wst, e + c * as, as, gn, last, first, sp + 16 * c, sr,
+                            tf[2](wp, wst, e + c * as, as, gn, last, first, sp + 16 * c, sr,
                                         yp ? yp + c * ldy : NULL, ldy);
                     } else {
                         for (int64_t i = 0; i < rr; i++)
                             for (int64_t c = 0; c < nc; c++)
-                                q40_tile_1(wp + i * wst, wst, e + c * as, as, gn, last, first, sp + i * sr + 16 * c,
+                                tf[3](wp + i * wst, wst, e + c * as, as, gn, last, first, sp + i * sr + 16 * c,
                                            sr, yp ? yp + c * ldy + i : NULL, ldy);
                     }
                 }
@@ -453,35 +473,45 @@ static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A,
     }
 }
 
-/* Rows [0, nr) of Q4_0 weights against one act row: q40_rows four rows at a
- * time (as the set's gemv, x86_gemv.h). */
-static void q40_gemv(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, int64_t k, float *y) {
+/* Rows [0, nr) of Q4_0 or Q8_0 (q8) weights against one act row: q40_rows
+ * four rows at a time (as the set's gemv, x86_gemv.h). */
+INLINE void q40_gemv(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, int64_t k, float *y, const int q8) {
     int64_t r = 0;
-    for (; r + 4 <= nr; r += 4) q40_rows(w + (size_t)r * ws, ws, 4, a, k, y + r);
-    for (; r < nr; r++) q40_rows(w + (size_t)r * ws, ws, 1, a, k, y + r);
+    for (; r + 4 <= nr; r += 4) q40_rows(w + (size_t)r * ws, ws, 4, a, k, y + r, q8);
+    for (; r < nr; r++) q40_rows(w + (size_t)r * ws, ws, 1, a, k, y + r, q8);
 }
 
-static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
-                      float *y, int64_t ldy) {
+INLINE void q40_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+                     float *y, int64_t ldy, const int q8) {
     const uint8_t *A = act;
     if (nb == 1) { /* no extra act data: the matrix-vector kernel */
-        q40_gemv(w, ws, nr, A, k, y);
+        q40_gemv(w, ws, nr, A, k, y, q8);
         return;
     }
     /* rows of one piece need no accumulators kept: all act rows at once */
     const int64_t cb = (k / 32 + 15) / 16 <= Q40_G ? nb : Q40_CB;
     for (int64_t b = 0; b < nb; b += cb)
-        q40_block(w, ws, nr, A + (size_t)b * as, as, nb - b < cb ? nb - b : cb, k, y + b * ldy, ldy);
+        q40_block(w, ws, nr, A + (size_t)b * as, as, nb - b < cb ? nb - b : cb, k, y + b * ldy, ldy, q8);
 }
-GEMM(q8_0, NC80, MV_CASE(AI_TYPE_Q8_0))
+
+static void q4_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+                      float *y, int64_t ldy) {
+    q40_gemm(w, ws, nr, act, as, nb, k, y, ldy, 0);
+}
+
+static void q8_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
+                      float *y, int64_t ldy) {
+    q40_gemm(w, ws, nr, act, as, nb, k, y, ldy, 1);
+}
 
 void ai__kset_fill_gemm_avx512(ai__kset *ks) {
-    static const uint32_t types[] = {AI_TYPE_Q8_0, AI_TYPE_Q4_K, AI_TYPE_Q6_K};
+    static const uint32_t types[] = {AI_TYPE_Q4_K, AI_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) mv_gemm[types[t]] = ks->ops[types[t]].gemm;
     ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
     ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
     ks->ops[AI_TYPE_Q4_K].gemm = q4_k_gemm;
     ks->ops[AI_TYPE_Q6_K].gemm = q6_k_gemm;
+    ks->peer.q8_0 = q8_0p_gemm;
     ks->act_ext_bytes = ext_bytes;
     ks->act_ext = ext_fill;
 }

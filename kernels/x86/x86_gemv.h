@@ -97,12 +97,14 @@ GEMV_ROWS(f16)
 GEMV_ROWS(bf16)
 
 #if ISA_VNNI
-/* ---- Q4_0 (AVX-512) ----------------------------------------------------------------- */
+/* ---- Q4_0 and Q8_0 (AVX-512) ------------------------------------------------------- */
 
 /* x86_q40.h's q40_rows: 16 blocks per step, R rows sharing the activation
- * work, the summation every Q4_0 path of the set follows. */
-INLINE void q4_0_rows(ROWS_ARGS) { q40_rows(w, ws, R, a, k, out); }
+ * work, the summation every Q4_0 and Q8_0 path of the set follows. */
+INLINE void q4_0_rows(ROWS_ARGS) { q40_rows(w, ws, R, a, k, out, 0); }
+INLINE void q8_0_rows(ROWS_ARGS) { q40_rows(w, ws, R, a, k, out, 1); }
 GEMV_ROWS(q4_0)
+GEMV_ROWS(q8_0)
 
 /* ---- Q4_1, Q5_0, Q5_1 and IQ4_NL (AVX-512) ------------------------------------------ */
 
@@ -361,6 +363,7 @@ static void fill_gemv(ai__kset *ks) {
     ks->ops[AI_TYPE_BF16].gemv = bf16_gemv;
 #if ISA_VNNI
     ks->ops[AI_TYPE_Q4_0].gemv = q4_0_gemv;
+    ks->ops[AI_TYPE_Q8_0].gemv = q8_0_gemv;
     ks->ops[AI_TYPE_Q4_1].gemv = q4_1_gemv;
     ks->ops[AI_TYPE_Q5_0].gemv = q5_0_gemv;
     ks->ops[AI_TYPE_Q5_1].gemv = q5_1_gemv;

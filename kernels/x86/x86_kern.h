@@ -141,18 +141,21 @@ INLINE __m256i dec_iq4_nl(const uint8_t *b) {
 
 #if ISA_VNNI
 /*
- * Q4_0 in the AVX-512 build: x86_q40.h's summation (16 blocks per float
- * step, lane = block), which the set's matrix-vector kernel and batch tiles
- * (gemm_avx512.c) follow too, so every path gives a row the same bits.
+ * Q4_0 and Q8_0 in the AVX-512 build: x86_q40.h's summation (16 blocks per
+ * float step, lane = block), which the set's matrix-vector kernel and batch
+ * tiles (gemm_avx512.c) follow too, so every path gives a row the same bits.
  */
 #include "x86_q40.h"
 INLINE void q4_0_cols(COLS_ARGS) {
-    for (int c = 0; c < nc; c++) q40_rows(w, (size_t)(18 * (k / 32)), 1, a[c], k, out + c);
+    for (int c = 0; c < nc; c++) q40_rows(w, (size_t)(18 * (k / 32)), 1, a[c], k, out + c, 0);
+}
+INLINE void q8_0_cols(COLS_ARGS) {
+    for (int c = 0; c < nc; c++) q40_rows(w, (size_t)(34 * (k / 32)), 1, a[c], k, out + c, 1);
 }
 #else
 SYM32_COLS(q4_0, 18)
-#endif
 SYM32_COLS(q8_0, 34)
+#endif
 
 /* With a min: sum += (d_w*d_a) * (q . a) + m_w * s_a, q unsigned. */
 INLINE __m256i dec_q4_1(const uint8_t *b) { return nibbles(b + 4); }
@@ -1087,7 +1090,7 @@ void FILL_NAME(ai__kset *ks) {
     ks->axpy_f16 = axpy_f16;
     ks->peer = (ai__peer_ops){peer_dot_f16, peer_mad_f16, peer_scale_f16, peer_exp,
                               peer_swiglu, peer_kq, peer_pv, ai__ref_peer_dot_f16h,
-                              peer_attn_f16, peer_q4_0, peer_iq4_nl, peer_q4_k};
+                              peer_attn_f16, peer_q4_0, peer_iq4_nl, peer_q4_k, NULL};
     ks->ops[AI_TYPE_F16].dequant = dequant_f16;
     ks->act[ACT_Q8_32] = act_q8_32;
     ks->act[ACT_Q8_256] = act_q8_256;

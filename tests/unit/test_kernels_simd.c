@@ -189,7 +189,7 @@ static void check_big_tiles(const ai__kset *vs) {
 
 /*
  * Row lengths whose 32-blocks do not fill whole groups of 16 (the AVX-512
- * Q4_0 kernels sum 16 blocks per float step: x86_q40.h), several row counts
+ * Q4_0 and Q8_0 kernels sum 16 blocks per float step: x86_q40.h), several row counts
  * and batch sizes that leave every kind of partial register tile (rows not
  * a multiple of 4, batches not a multiple of 4, rows in several pieces
  * along k (k = 4864, 16416), batches split in blocks), threaded and not:

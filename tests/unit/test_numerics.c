@@ -440,6 +440,76 @@ static void test_peer_q4_random(void **state) {
 }
 
 /*
+ * Q8_0 in the peer's order (kimpl.h ai__peer_ops q8_0): per block 8 int32
+ * lanes of 4 products, one fma per lane and block, then x86_base.h's hsum.
+ * The x86 sets give it: the AVX-512 set through peer.q8_0 (its own kernels
+ * sum 16 blocks per lane instead, x86_q40.h, so some rows must differ), the
+ * AVX2 set through its own Q8_0 kernels (peer.q8_0 NULL); and a peer-mode
+ * workspace takes it for Q8_0 products when the chosen set is one of them.
+ */
+static float hand_q8_0(const uint8_t *b, const uint8_t *act, int64_t k) {
+    float acc[8] = {0};
+    for (int64_t i = 0; i < k / 32; i++, b += 34) {
+        float d = ai__f16_to_f32(rd16(b)) * act_d(act, k)[i];
+        for (int j = 0; j < 8; j++) {
+            int32_t is = 0;
+            for (int e = 4 * j; e < 4 * j + 4; e++) is += (int8_t)b[2 + e] * act_q(act)[32 * i + e];
+            acc[j] = fmaf((float)is, d, acc[j]);
+        }
+    }
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+static void test_peer_q8_0(void **state) {
+    (void)state;
+    enum { R = 9, K = 352, NB = 6, AS = 448 }; /* 11 blocks; AS >= the act row size, a multiple of 64 */
+    static float x[R * K], xa[NB * K], y[NB * R];
+    static uint8_t w[R * 34 * (K / 32)];
+    _Alignas(64) static uint8_t act[NB * AS];
+    assert_true(ai__act_row_size(ACT_Q8_32, K) <= AS);
+    static const char *const x86[] = {"avx2", "avx512"};
+    uint64_t st = 31;
+    int differs = 0, tested = 0;
+    for (int rep = 0; rep < 8; rep++) {
+        fill(x, R * K, 1.0f, &st);
+        fill(xa, NB * K, 2.0f, &st);
+        ai__kset_ref.ops[AI_TYPE_Q8_0].quant(x, w, R * K);
+        for (int b = 0; b < NB; b++) ai__kset_ref.act[ACT_Q8_32](xa + b * K, act + b * AS, K);
+        for (size_t si = 0; si < 2; si++) {
+            const ai__kset *ks = ai__kset_by_name(x86[si]);
+            if (!ks) continue;
+            tested++;
+            if (ks->peer.q8_0) ks->peer.q8_0(w, 34 * (K / 32), R, act, AS, NB, K, y, R);
+            else ks->ops[AI_TYPE_Q8_0].gemm(w, 34 * (K / 32), R, act, AS, NB, K, y, R);
+            for (int b = 0; b < NB; b++)
+                for (int r = 0; r < R; r++) {
+                    float h = hand_q8_0(w + r * 34 * (K / 32), act + b * AS, K);
+                    assert_memory_equal(&h, &y[b * R + r], sizeof h);
+                    if (ks->peer.q8_0)
+                        differs += h != ks->ops[AI_TYPE_Q8_0].dot(w + r * 34 * (K / 32), act + b * AS, K);
+                }
+        }
+        const char *chosen = ai__kernels_name();
+        if (strcmp(chosen, "avx2") && strcmp(chosen, "avx512")) continue;
+        ai__mm_ws *ws = NULL;
+        assert_int_equal(ai__mm_ws_new(&ws), AI_OK);
+        ai__mm_ws_set_peer(ws, 1);
+        assert_int_equal(ai__matmul_ws(NULL, ws, AI_TYPE_Q8_0, w, R, K, xa, NB, y, R), AI_OK);
+        for (int b = 0; b < NB; b++) {
+            ai__kset_ref.act[ACT_Q8_32](xa + b * K, act, K);
+            for (int r = 0; r < R; r++) {
+                float h = hand_q8_0(w + r * 34 * (K / 32), act, K);
+                assert_memory_equal(&h, &y[b * R + r], sizeof h);
+            }
+        }
+        ai__mm_ws_free(ws);
+    }
+    if (!tested) skip();
+    print_message("of %d rows: Q8_0 peer != the AVX-512 default %d\n", 8 * R * NB, differs);
+    if (ai__kset_by_name("avx512")) assert_true(differs > 0);
+}
+
+/*
  * Through the matmul: in a workspace in peer mode, the batch rows below the
  * last multiple of 4 get Q4_K's tile 1 and the rest tile 0 (6 rows: 4 and
  * 2), Q4_0 and IQ4_NL the same chain for all; a workspace left alone gives
@@ -495,6 +565,7 @@ int main(void) {
         cmocka_unit_test(test_peer_q4_0_order),
         cmocka_unit_test(test_peer_q4_k_order),
         cmocka_unit_test(test_peer_q4_random),
+        cmocka_unit_test(test_peer_q8_0),
         cmocka_unit_test(test_peer_matmul_rows),
         cmocka_unit_test(test_peer_attn_rows),
         cmocka_unit_test(test_rope_bits),
