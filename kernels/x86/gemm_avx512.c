@@ -220,7 +220,7 @@ INLINE void q40_repack_rows(const uint8_t *w, size_t ws, int64_t n, int64_t nblk
         for (int64_t g = g0; g < g0 + gn; g++) {
             uint8_t *og = out + (g - g0) * Q40_WG;
             __m512i x[4], y[4], o[8];
-            __m512 dw = q40_decode(w, g, nblk - 16 * g < 16 ? nblk - 16 * g : 16, q8, x, y);
+            __m512 dw = q40_decode(w, g, nblk - 16 * g < 16 ? nblk - 16 * g : 16, q8, x, y, 4);
             q40_t4(x, o);
             q40_t4(y, o + 4);
             UNROLL
@@ -248,7 +248,7 @@ static void ext_fill(int kind, void *row, int64_t k) {
     for (int64_t g = 0; 16 * g < nblk; g++, out += Q40_AG) {
         int64_t m = nblk - 16 * g < 16 ? nblk - 16 * g : 16;
         __m512i ax[4], ay[4], o[8];
-        q40_act_quads(q + 512 * g, 32 * m, ax, ay, NULL, 8);
+        q40_act_quads(q + 512 * g, 32 * m, ax, ay, NULL, 8, 4);
         q40_t4(ax, o);
         q40_t4(ay, o + 4);
         __m512i s = _mm512_setzero_si512();

@@ -96,10 +96,13 @@ INLINE __m512 q40_dw(const uint8_t *g, int64_t n, __m512i l0, __m512i l1) {
 /* The activations of one group (at aq, na of its 512 bytes present: the
  * rest taken as zeros) for the quads: ax[t] lane q = bytes 0..15 of block
  * 4t + q, ay[t] bytes 16..31, neg[t] = -off times the sum of each dword of
- * both (the start of that quad's int32 lanes; off 8 or 128, see the top). */
-INLINE void q40_act_quads(const int8_t *aq, int64_t na, __m512i ax[4], __m512i ay[4], __m512i neg[4], const int off) {
+ * both (the start of that quad's int32 lanes; off 8 or 128, see the top).
+ * Only quads t < nq (a constant: 4, or fewer for rows of nq * 4 blocks at
+ * most, see q40_rows) are made. */
+INLINE void q40_act_quads(const int8_t *aq, int64_t na, __m512i ax[4], __m512i ay[4], __m512i neg[4], const int off,
+                          const int nq) {
     const __m512i o = _mm512_set1_epi8((char)off);
-    Q40_UNROLL for (int t = 0; t < 4; t++) {
+    Q40_UNROLL for (int t = 0; t < nq; t++) {
         __m512i a0 = q40_part(aq + 128 * t, na - 128 * t);
         __m512i a1 = q40_part(aq + 128 * t + 64, na - 128 * t - 64);
         ax[t] = _mm512_shuffle_i32x4(a0, a1, 0x88);
@@ -150,13 +153,13 @@ static const uint16_t q80_sidx[32] = {0, 0, 0, 0, 17, 17, 17, 17, 34, 34, 34, 34
 /* A Q8_0 group at g (n of its 544 bytes present, nothing past them read)
  * for the quads: x[t] lane q = bytes 0..15 of block 4t + q, y[t] bytes
  * 16..31, each int8 plus 128 as unsigned; returns the 16 weight scales in
- * the order PI. */
-INLINE __m512 q80_group(const uint8_t *g, int64_t n, __m512i x[4], __m512i y[4]) {
+ * the order PI.  Only quads t < nq are made (n <= 136 * nq). */
+INLINE __m512 q80_group(const uint8_t *g, int64_t n, __m512i x[4], __m512i y[4], const int nq) {
     const __m512i idx = _mm512_loadu_si512((const void *)q80_qidx);
     const __m512i sidx = _mm512_loadu_si512((const void *)q80_sidx);
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     __m512i h = _mm512_setzero_si512();
-    Q40_UNROLL for (int t = 0; t < 4; t++) {
+    Q40_UNROLL for (int t = 0; t < nq; t++) {
         const uint8_t *p = g + 136 * t;
         const int64_t r = n - 136 * t;
         __m512i a0 = q40_part(p, r), a1 = q40_part(p + 64, r - 64);
@@ -173,18 +176,22 @@ INLINE __m512 q80_group(const uint8_t *g, int64_t n, __m512i x[4], __m512i y[4])
 #define Q40_GB(q8) (16 * Q40_BB(q8))
 
 /* Group g's m blocks of a row at w (Q8_0 when q8, else Q4_0): x, y and the
- * returned scales as q40_group / q80_group. */
-INLINE __m512 q40_decode(const uint8_t *w, int64_t g, int64_t m, const int q8, __m512i x[4], __m512i y[4]) {
+ * returned scales as q40_group / q80_group (Q8_0: quads t < nq only). */
+INLINE __m512 q40_decode(const uint8_t *w, int64_t g, int64_t m, const int q8, __m512i x[4], __m512i y[4],
+                         const int nq) {
     const uint8_t *p = w + (size_t)Q40_GB(q8) * (size_t)g;
-    return q8 ? q80_group(p, 34 * m, x, y) : q40_group(p, 18 * m, x, y);
+    return q8 ? q80_group(p, 34 * m, x, y, nq) : q40_group(p, 18 * m, x, y);
 }
 
 /* S (see the top) of one group of a row, from its quads x, y and the
- * activations' quads. */
+ * activations' quads (quads t < nq; see q40_act_quads). */
 INLINE __m512i q40_sums(const __m512i x[4], const __m512i y[4], const __m512i ax[4], const __m512i ay[4],
-                        const __m512i neg[4]) {
+                        const __m512i neg[4], const int nq) {
     __m512i p[4];
-    Q40_UNROLL for (int t = 0; t < 4; t++) p[t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(neg[t], x[t], ax[t]), y[t], ay[t]);
+    /* quads t >= nq hold no block: their sums are 0 (and so S is the same) */
+    Q40_UNROLL for (int t = 0; t < 4; t++)
+        p[t] = t < nq ? _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(neg[t], x[t], ax[t]), y[t], ay[t])
+                      : _mm512_setzero_si512();
     /* lane q of p[t] holds 4 partial sums of block 4t + q; after the first
      * round 128-bit lane q of u01 is (p0 0+2, p1 0+2, p0 1+3, p1 1+3),
      * after the second lane 4q + t the whole of p[t]'s lane q */
@@ -208,7 +215,8 @@ INLINE size_t q40_pf_dist(size_t ws, int R) {
  * short last group is read with masked loads (nothing past the rows is
  * read).
  */
-INLINE void q40_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out, const int q8) {
+INLINE void q40_rows_nq(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out, const int q8,
+                        const int nq) {
     __m512 acc[4];
     Q40_UNROLL for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
     const int8_t *aq = act_q(a);
@@ -220,16 +228,25 @@ INLINE void q40_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64
         for (int b = 0; b < R * Q40_GB(q8); b += 64) _mm_prefetch((const char *)(pf + (size_t)b), _MM_HINT_T0);
         const int64_t m = nb - 16 * g < 16 ? nb - 16 * g : 16; /* blocks in this group */
         __m512i ax[4], ay[4], neg[4];
-        q40_act_quads(aq + 512 * g, 32 * m, ax, ay, neg, q8 ? 128 : 8);
+        q40_act_quads(aq + 512 * g, 32 * m, ax, ay, neg, q8 ? 128 : 8, nq);
         __m512 da = q40_da(ad + 16 * g, m);
         const __mmask16 mk = q40_mask(m);
         Q40_UNROLL for (int r = 0; r < R; r++) {
             __m512i x[4], y[4];
-            __m512 dw = q40_decode(w + (size_t)r * ws, g, m, q8, x, y);
-            acc[r] = q40_step(acc[r], q40_sums(x, y, ax, ay, neg), dw, da, mk);
+            __m512 dw = q40_decode(w + (size_t)r * ws, g, m, q8, x, y, nq);
+            acc[r] = q40_step(acc[r], q40_sums(x, y, ax, ay, neg, nq), dw, da, mk);
         }
     }
     Q40_UNROLL for (int r = 0; r < R; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* Q8_0 rows of 8 blocks or fewer (k <= 256, as in small models) make only
+ * the two quads that hold blocks: the same S, so the same bits, with about
+ * half the decoding work per row.  (Q4_0 reads a group's quads from shared
+ * loads, so it always takes all four.) */
+INLINE void q40_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out, const int q8) {
+    if (q8 && k / 32 <= 8) q40_rows_nq(w, ws, R, a, k, out, 1, 2);
+    else q40_rows_nq(w, ws, R, a, k, out, q8, 4);
 }
 
 #endif

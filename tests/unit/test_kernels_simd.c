@@ -192,7 +192,9 @@ static void check_big_tiles(const ai__kset *vs) {
  * Q4_0 and Q8_0 kernels sum 16 blocks per float step: x86_q40.h), several row counts
  * and batch sizes that leave every kind of partial register tile (rows not
  * a multiple of 4, batches not a multiple of 4, rows in several pieces
- * along k (k = 4864, 16416), batches split in blocks), threaded and not:
+ * along k (k = 4864, 16416), batches split in blocks; rows of 5 and 8
+ * blocks, which the Q8_0 matrix-vector kernel takes as two quads only),
+ * threaded and not:
  * each result within 1e-5 of the magnitude of the reference, and bit for
  * bit equal to the variant's batch of one and to its dot product; and
  * every act row bit for bit the reference's (more rows than check_set's).
@@ -200,7 +202,7 @@ static void check_big_tiles(const ai__kset *vs) {
 static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
     uint64_t s = 4242;
     static const uint32_t types[] = {AI_TYPE_Q4_0, AI_TYPE_Q8_0, AI_TYPE_Q4_1};
-    static const int64_t kk[] = {32 * 3, 32 * 16, 32 * 17, 896, 4864, 16416};
+    static const int64_t kk[] = {32 * 3, 32 * 5, 32 * 8, 32 * 16, 32 * 17, 896, 4864, 16416};
     static const int64_t nbs[] = {2, 3, 5, 6, 7, 9, 40, 67};
     ai__kset v = *vs; /* the integer path at every batch size */
     v.blas_min_batch = 0;
