@@ -220,7 +220,9 @@ static void check_block_groups(const ai__kset *vs, ai__pool *pool) {
             double *xv = malloc((size_t)k * sizeof(double));
             /* shapes 0, 1, 3, 4 (shape 2's activations overflow Q4_1's f16
              * block sums at these lengths) */
-            static const int wshape[] = {0, 1, 3, 4, 0, 3}, xshape[] = {4, 0, 1, 3, 3, 0};
+            static const int wshape[] = {0, 1, 4, 1, 3, 4, 0, 3}, xshape[] = {4, 3, 0, 0, 1, 3, 3, 0};
+            _Static_assert(sizeof wshape / sizeof wshape[0] == sizeof kk / sizeof kk[0], "a shape per k");
+            _Static_assert(sizeof xshape / sizeof xshape[0] == sizeof kk / sizeof kk[0], "a shape per k");
             fill(w, rows * k, wshape[ki], &s);
             fill(x, nbmax * k, xshape[ki], &s);
             for (int64_t r = 0; r < rows; r++) ai__kset_ref.ops[type].quant(w + r * k, wq + r * rs, k);
