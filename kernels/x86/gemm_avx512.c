@@ -349,14 +349,16 @@ INLINE void q8_0p_tile(TILE_ARGS) {
 
 /* ---- the gemm wrappers ------------------------------------------------------------ */
 
-/* One activation row (token generation) stays with the gemm the table had
- * before (x86_kern.h's T_cols at nc = 1, the matrix-vector kernels tuned for
- * memory bandwidth): the tiles here are for batches.  Set once, by
- * ai__kset_fill_gemm_avx512 under dispatch.c's pthread_once. */
-static ai__gemm_fn mv_gemm[AI__TYPE_COUNT];
+/* One activation row (token generation) goes to the set's matrix-vector
+ * kernel (x86_gemv.h, tuned for memory bandwidth; bit for bit T_cols at
+ * nc = 1, and its row has no extra act data): the tiles here are for
+ * batches.  matmul.c calls the gemv itself for one row; this is for direct
+ * callers.  Set once, by ai__kset_fill_gemm_avx512 under dispatch.c's
+ * pthread_once. */
+static ai__gemv_fn mv_gemv[AI__TYPE_COUNT];
 #define MV_CASE(TYPE)                                                                              \
-    if (nb == 1 && mv_gemm[TYPE]) {                                                               \
-        mv_gemm[TYPE](w, ws, nr, act, as, nb, k, y, ldy);                                           \
+    if (nb == 1 && mv_gemv[TYPE]) {                                                               \
+        mv_gemv[TYPE](w, ws, nr, act, k, y);                                                        \
         return;                                                                                    \
     }
 
@@ -473,21 +475,10 @@ static void q40_block(const uint8_t *W, size_t ws, int64_t nr, const uint8_t *A,
     }
 }
 
-/* Rows [0, nr) of Q4_0 or Q8_0 (q8) weights against one act row: q40_rows
- * four rows at a time (as the set's gemv, x86_gemv.h). */
-INLINE void q40_gemv(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, int64_t k, float *y, const int q8) {
-    int64_t r = 0;
-    for (; r + 4 <= nr; r += 4) q40_rows(w + (size_t)r * ws, ws, 4, a, k, y + r, q8);
-    for (; r < nr; r++) q40_rows(w + (size_t)r * ws, ws, 1, a, k, y + r, q8);
-}
-
 INLINE void q40_gemm(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nb, int64_t k,
                      float *y, int64_t ldy, const int q8) {
+    MV_CASE(q8 ? AI_TYPE_Q8_0 : AI_TYPE_Q4_0)
     const uint8_t *A = act;
-    if (nb == 1) { /* no extra act data: the matrix-vector kernel */
-        q40_gemv(w, ws, nr, A, k, y, q8);
-        return;
-    }
     /* rows of one piece need no accumulators kept: all act rows at once */
     const int64_t cb = (k / 32 + 15) / 16 <= Q40_G ? nb : Q40_CB;
     for (int64_t b = 0; b < nb; b += cb)
@@ -505,8 +496,8 @@ static void q8_0_gemm(const void *w, size_t ws, int64_t nr, const void *act, siz
 }
 
 void ai__kset_fill_gemm_avx512(ai__kset *ks) {
-    static const uint32_t types[] = {AI_TYPE_Q4_K, AI_TYPE_Q6_K};
-    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) mv_gemm[types[t]] = ks->ops[types[t]].gemm;
+    static const uint32_t types[] = {AI_TYPE_Q4_0, AI_TYPE_Q8_0, AI_TYPE_Q4_K, AI_TYPE_Q6_K};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) mv_gemv[types[t]] = ks->ops[types[t]].gemv;
     ks->ops[AI_TYPE_Q4_0].gemm = q4_0_gemm;
     ks->ops[AI_TYPE_Q8_0].gemm = q8_0_gemm;
     ks->ops[AI_TYPE_Q4_K].gemm = q4_k_gemm;

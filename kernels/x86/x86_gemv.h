@@ -37,30 +37,7 @@
  * too, or the per-row accumulators live in memory.) */
 #define ROWS_ARGS const uint8_t *w, size_t ws, int R, const uint8_t *a, int64_t k, float *out
 
-/*
- * Software prefetch.  A pass reads its R rows side by side: R short streams
- * (ws bytes each, 2304 for Q4_0 at k = 4096) that all start cold at every
- * pass, which the hardware prefetchers follow poorly (Q4_0 read a cold
- * 64 MiB matrix at 8-18 GB/s on one Zen 5 thread, against 29 GB/s of
- * plain sequential reading).  But the R rows of a pass are one contiguous
- * span of R * ws bytes, and so is the next pass: a kernel that has read
- * bytes [0, off) of each of its rows prefetches bytes [R * off, R * (off + n))
- * of the span `dist` bytes ahead (a whole number of passes, at least
- * PF_BYTES), so the matrix is fetched as one stream ahead of the reads.
- * Prefetches never fault, so the last passes may point past the matrix.
- */
-enum { PF_BYTES = 8192 }; /* 4, 8 and 16 KiB measured alike (k = 1024..14336) */
-
-INLINE size_t pf_dist(size_t ws, int R) {
-    size_t pass = (size_t)R * ws;
-    return pass * ((PF_BYTES + pass - 1) / pass);
-}
-
-INLINE void pf_rows(const uint8_t *w, size_t dist, int R, size_t off, size_t n) {
-    uintptr_t p = (uintptr_t)w + dist + (size_t)R * off;
-    _Pragma("GCC unroll 16") /* up to 4 * 176 bytes: 11 lines */
-    for (size_t b = 0; b < (size_t)R * n; b += 64) _mm_prefetch((const char *)(p + b), _MM_HINT_T0);
-}
+/* Software prefetch of a pass's rows: pf_dist and pf_rows, x86_base.h. */
 
 /* ---- float types ------------------------------------------------------------------ */
 

@@ -200,14 +200,6 @@ INLINE __m512i q40_sums(const __m512i x[4], const __m512i y[4], const __m512i ax
     return _mm512_add_epi32(_mm512_unpacklo_epi64(u01, u23), _mm512_unpackhi_epi64(u01, u23));
 }
 
-/* Prefetch, as x86_gemv.h's pf_rows: the R rows of a pass are one span of
- * R * ws bytes; bytes [R * off, R * (off + n)) of it `dist` ahead. */
-enum { Q40_PF = 8192 };
-INLINE size_t q40_pf_dist(size_t ws, int R) {
-    size_t pass = (size_t)R * ws;
-    return pass * ((Q40_PF + pass - 1) / pass);
-}
-
 /*
  * R (1..4, a constant after inlining) rows at w (stride ws, stored layout,
  * Q8_0 when q8, else Q4_0) against one act row a of k elements: out[r].
@@ -222,10 +214,9 @@ INLINE void q40_rows_nq(const uint8_t *w, size_t ws, int R, const uint8_t *a, in
     const int8_t *aq = act_q(a);
     const float *ad = act_d(a, k);
     const int64_t nb = k / 32;
-    const size_t pfd = q40_pf_dist(ws, R);
+    const size_t pfd = pf_dist(ws, R);
     for (int64_t g = 0; 16 * g < nb; g++) {
-        uintptr_t pf = (uintptr_t)w + pfd + (size_t)R * Q40_GB(q8) * (size_t)g;
-        for (int b = 0; b < R * Q40_GB(q8); b += 64) _mm_prefetch((const char *)(pf + (size_t)b), _MM_HINT_T0);
+        pf_rows(w, pfd, R, (size_t)Q40_GB(q8) * (size_t)g, Q40_GB(q8));
         const int64_t m = nb - 16 * g < 16 ? nb - 16 * g : 16; /* blocks in this group */
         __m512i ax[4], ay[4], neg[4];
         q40_act_quads(aq + 512 * g, 32 * m, ax, ay, neg, q8 ? 128 : 8, nq);
